@@ -1,0 +1,106 @@
+/**
+ * The alert model: what Lanner says happened, with the workload, process and evidence a SOC
+ * analyst needs to act without opening the raw events.
+ */
+import { randomUUID } from 'node:crypto';
+import type { FalcoEvent, Fields, FieldValue, Priority } from '../core/event.js';
+
+export type AlertOrigin = 'falco' | 'lanner';
+
+export interface Workload {
+  readonly namespace: string | null;
+  readonly pod: string | null;
+  readonly container_id: string | null;
+  readonly container_name: string | null;
+  readonly image: string | null;
+}
+
+export interface ProcessInfo {
+  readonly pid: number | null;
+  readonly name: string | null;
+  readonly cmdline: string | null;
+  readonly parent: string | null;
+  readonly user: string | null;
+  readonly uid: number | null;
+}
+
+export interface Alert {
+  readonly id: string;
+  /** Event time of the (last) evidence event, in exact nanoseconds. */
+  readonly timeNs: bigint;
+  readonly rule: string;
+  readonly priority: Priority;
+  readonly source: string;
+  readonly hostname: string;
+  readonly output: string;
+  readonly tags: readonly string[];
+  readonly origin: AlertOrigin;
+  readonly workload: Workload;
+  readonly process: ProcessInfo;
+  /** The events behind the alert, oldest first. */
+  readonly evidence: readonly FalcoEvent[];
+  /** How many occurrences this alert stands for (more than 1 once repeats are folded in). */
+  readonly count: number;
+  /** Monotonic clock (ms) when the triggering event entered Lanner, for latency metrics. */
+  readonly ingestedAtMs?: number;
+}
+
+function text(v: FieldValue | undefined): string | null {
+  if (v === null || v === undefined) return null;
+  return Array.isArray(v) ? v.join(',') : String(v);
+}
+
+function int(v: FieldValue | undefined): number | null {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'string' && /^-?\d+$/.test(v)) return Number(v);
+  return null;
+}
+
+function imageOf(fields: Fields): string | null {
+  const repo = text(fields['container.image.repository']);
+  const tag = text(fields['container.image.tag']);
+  if (repo) return tag ? `${repo}:${tag}` : repo;
+  return text(fields['container.image']);
+}
+
+export function workloadOf(fields: Fields): Workload {
+  return {
+    namespace: text(fields['k8s.ns.name']),
+    pod: text(fields['k8s.pod.name']),
+    container_id: text(fields['container.id']),
+    container_name: text(fields['container.name']),
+    image: imageOf(fields),
+  };
+}
+
+export function processOf(fields: Fields): ProcessInfo {
+  return {
+    pid: int(fields['proc.pid']),
+    name: text(fields['proc.name']),
+    cmdline: text(fields['proc.cmdline']),
+    parent: text(fields['proc.pname']),
+    user: text(fields['user.name']),
+    uid: int(fields['user.uid']),
+  };
+}
+
+/** A Falco alert passing through Lanner: same rule, priority and text, with Lanner's context. */
+export function alertFromFalcoEvent(event: FalcoEvent, ingestedAtMs?: number): Alert {
+  return {
+    id: randomUUID(),
+    timeNs: event.timeNs,
+    rule: event.rule,
+    priority: event.priority,
+    source: event.source,
+    hostname: event.hostname,
+    output: event.output,
+    tags: event.tags,
+    origin: 'falco',
+    workload: workloadOf(event.fields),
+    process: processOf(event.fields),
+    evidence: [event],
+    count: 1,
+    ...(ingestedAtMs === undefined ? {} : { ingestedAtMs }),
+  };
+}

@@ -1,0 +1,32 @@
+/**
+ * A terminal rendering of an alert for people watching the demo or `lanner run` by hand:
+ * two lines, the facts first, colour only when the stream is a terminal.
+ */
+import type { Priority } from '../../core/event.js';
+import { formatRfc3339Ns } from '../../core/time.js';
+import type { Alert } from '../alert.js';
+
+const COLOUR: Record<Priority, string> = {
+  Emergency: '\x1b[1;41;97m',
+  Alert: '\x1b[1;41;97m',
+  Critical: '\x1b[1;31m',
+  Error: '\x1b[31m',
+  Warning: '\x1b[33m',
+  Notice: '\x1b[36m',
+  Informational: '\x1b[37m',
+  Debug: '\x1b[90m',
+};
+const RESET = '\x1b[0m';
+const DIM = '\x1b[2m';
+
+export function formatPretty(alert: Alert, colour: boolean): string {
+  const paint = (code: string, s: string): string => (colour ? `${code}${s}${RESET}` : s);
+  const w = alert.workload;
+  const p = alert.process;
+  const where = w.pod ? `${w.namespace ?? '?'}/${w.pod}` : w.container_name && w.container_name !== 'host' ? `container ${w.container_name}` : 'host';
+  const who = p.name ? `${p.name}${p.parent ? ` (parent ${p.parent})` : ''} as ${p.user ?? p.uid ?? '?'}` : '';
+  const head = `${formatRfc3339Ns(alert.timeNs).slice(11, 23)} ${paint(COLOUR[alert.priority], alert.priority.padEnd(13))} ${alert.rule}`;
+  const count = alert.count > 1 ? ` x${alert.count}` : '';
+  const detail = [alert.hostname, where, w.image, who].filter((s) => s).join(' | ');
+  return `${head}${count} ${paint(DIM, `[${alert.origin}]`)}\n    ${paint(DIM, detail)}`;
+}

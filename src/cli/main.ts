@@ -1,0 +1,49 @@
+/**
+ * The `lanner` command line. Exit codes: 0 success, 1 a failure while running, 2 bad usage or
+ * configuration (the message says which key or flag).
+ */
+import { isLannerError } from '../core/errors.js';
+import { version } from '../core/version.js';
+import { runDemo } from './demo.js';
+import { runReplay } from './replay.js';
+import { runService } from './run.js';
+import { MAIN_HELP } from './usage.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'run':
+        return await runService(rest);
+      case 'replay':
+        return await runReplay(rest);
+      case 'demo':
+        return await runDemo(rest);
+      case '--version':
+      case '-v':
+        process.stdout.write(`lanner ${version()}\n`);
+        return EXIT_OK;
+      case undefined:
+      case '--help':
+      case '-h':
+      case 'help':
+        process.stdout.write(MAIN_HELP);
+        return command === undefined ? EXIT_USAGE : EXIT_OK;
+      default:
+        process.stderr.write(`lanner: unknown command ${JSON.stringify(command)}\n\n${MAIN_HELP}`);
+        return EXIT_USAGE;
+    }
+  } catch (err) {
+    if (isLannerError(err)) {
+      process.stderr.write(`lanner: ${err.code}: ${err.message}\n`);
+      return err.code === 'LANNER_CONFIG_INVALID' || err.code === 'LANNER_CONFIG_READ' || err.code === 'LANNER_USAGE' || err.code === 'LANNER_NO_SOURCE'
+        ? EXIT_USAGE
+        : EXIT_FAILURE;
+    }
+    throw err;
+  }
+}

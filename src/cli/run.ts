@@ -1,0 +1,53 @@
+/** `lanner run`: the detector as a long-running service. */
+import { existsSync } from 'node:fs';
+import { loadConfig, type ConfigOverrides } from '../config/config.js';
+import { createLogger } from '../core/log.js';
+import { createMetrics } from '../metrics/metrics.js';
+import { buildService } from '../service/build.js';
+import { parseFlags } from './args.js';
+import { version } from '../core/version.js';
+import { RUN_HELP } from './usage.js';
+
+/** The config file to read: the flag's, else ./lanner.yaml when one exists. */
+export function configFileFrom(flag: string | undefined): string | undefined {
+  if (flag !== undefined) return flag;
+  return existsSync('lanner.yaml') ? 'lanner.yaml' : undefined;
+}
+
+export async function runService(argv: readonly string[]): Promise<number> {
+  const { values } = parseFlags('run', argv, {
+    config: { type: 'string' },
+    'falco-grpc': { type: 'string' },
+    'ingest-listen': { type: 'string' },
+    'metrics-listen': { type: 'string' },
+    rules: { type: 'string', multiple: true },
+    input: { type: 'string', multiple: true },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    process.stdout.write(RUN_HELP);
+    return 0;
+  }
+  const overrides: Record<string, ConfigOverrides[string]> = {};
+  if (values['falco-grpc'] !== undefined) overrides['falco.grpc.address'] = values['falco-grpc'];
+  if (values['ingest-listen'] !== undefined) overrides['ingest.http.listen'] = values['ingest-listen'];
+  if (values['metrics-listen'] !== undefined) overrides['server.listen'] = values['metrics-listen'];
+  if (values.rules !== undefined) overrides['rules'] = values.rules;
+  if (values.input !== undefined) overrides['ingest.files'] = values.input;
+  const config = loadConfig({ file: configFileFrom(values.config), overrides });
+
+  const logger = createLogger(config.logLevel);
+  const metrics = createMetrics({ version: version() });
+  const service = buildService(config, { logger, metrics });
+  logger.info({ version: version(), node: config.nodeName }, 'lanner starting');
+  await service.start();
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  logger.info({ signal }, 'stopping: draining events and flushing outputs');
+  const outcome = await service.stop(config.shutdownGraceMs);
+  logger.info({ outcome }, 'lanner stopped');
+  return 0;
+}

@@ -1,0 +1,41 @@
+/**
+ * Exact nanosecond time handling. Falco's times carry nanoseconds, which do not fit in a
+ * JavaScript number (2^53 ns is only about 104 days), so they travel as bigint.
+ */
+
+const NS_PER_MS = 1_000_000n;
+const NS_PER_S = 1_000_000_000n;
+
+// YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM|±HHMM)
+const RFC3339 = /^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?\d*([Zz]|[+-]\d{2}:?\d{2})$/;
+
+/** Parses an RFC 3339 time with up to nanosecond precision; undefined when it is not one. */
+export function parseRfc3339Ns(text: string): bigint | undefined {
+  const m = RFC3339.exec(text);
+  if (!m) return undefined;
+  const [, base, frac = '', zone = 'Z'] = m;
+  const tz = zone === 'Z' || zone === 'z' ? 'Z' : zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone;
+  const ms = Date.parse(`${base!.replace(' ', 'T')}${tz}`);
+  if (Number.isNaN(ms)) return undefined;
+  return BigInt(ms) * NS_PER_MS + BigInt(frac.padEnd(9, '0'));
+}
+
+/** Formats nanoseconds since the epoch as RFC 3339 UTC with all nine fractional digits. */
+export function formatRfc3339Ns(ns: bigint): string {
+  let seconds = ns / NS_PER_S;
+  let frac = ns % NS_PER_S;
+  if (frac < 0n) {
+    frac += NS_PER_S;
+    seconds -= 1n;
+  }
+  const iso = new Date(Number(seconds) * 1000).toISOString(); // ...:SS.000Z
+  return `${iso.slice(0, 19)}.${frac.toString().padStart(9, '0')}Z`;
+}
+
+export function nsFromSecondsNanos(seconds: bigint | number, nanos: number): bigint {
+  return BigInt(seconds) * NS_PER_S + BigInt(nanos);
+}
+
+export function nowNs(): bigint {
+  return BigInt(Date.now()) * NS_PER_MS;
+}

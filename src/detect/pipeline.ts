@@ -1,0 +1,39 @@
+/**
+ * The detection pipeline: normalized events in, alerts out. Falco's own alerts pass through as
+ * Lanner alerts; feed events (raw syscalls tagged `lanner_feed`) are input for detectors only
+ * and never become alerts by themselves.
+ */
+import { filter, map, merge, share, type Observable, type OperatorFunction } from 'rxjs';
+import { alertFromFalcoEvent, type Alert } from '../alerts/alert.js';
+import type { FalcoEvent } from '../core/event.js';
+
+/** A detection stage: any RxJS operator from events to the alerts it raises. */
+export interface Detector {
+  readonly name: string;
+  readonly detect: OperatorFunction<FalcoEvent, Alert>;
+}
+
+export interface PipelineOptions {
+  readonly detectors: readonly Detector[];
+  /** When the event being processed entered Lanner (ms, monotonic); for latency metrics. */
+  readonly ingestedAtMs?: () => number;
+}
+
+/** Falco's own alerts, passed through with Lanner's context. */
+export function passFalcoAlerts(ingestedAtMs?: () => number): OperatorFunction<FalcoEvent, Alert> {
+  return (events$) =>
+    events$.pipe(
+      filter((event) => !event.feed),
+      map((event) => alertFromFalcoEvent(event, ingestedAtMs?.())),
+    );
+}
+
+export function detectionPipeline(events$: Observable<FalcoEvent>, options: PipelineOptions): Observable<Alert> {
+  if (options.detectors.length === 0) return events$.pipe(passFalcoAlerts(options.ingestedAtMs));
+  // One upstream subscription shared by every stage, so each event is read once.
+  const shared$ = events$.pipe(share());
+  return merge(
+    shared$.pipe(passFalcoAlerts(options.ingestedAtMs)),
+    ...options.detectors.map((d) => shared$.pipe(d.detect)),
+  );
+}

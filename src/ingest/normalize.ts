@@ -1,0 +1,175 @@
+/**
+ * Turns what a transport delivered into a FalcoEvent, or into a named reason it could not.
+ * Never throws: a malformed event is data about the sender, not a fault of ours.
+ */
+import { FEED_TAG, type FalcoEvent, type FieldValue, type Priority, type Transport } from '../core/event.js';
+import type { JsonValue } from '../core/exact-json.js';
+import { parsePriority, priorityFromNumber } from '../core/priority.js';
+import { nsFromSecondsNanos, parseRfc3339Ns } from '../core/time.js';
+import { fieldKind } from './field-types.js';
+
+/** Why an event was refused; the label value of `lanner_events_invalid_total{reason}`. */
+export type InvalidReason =
+  | 'bad_json'
+  | 'not_an_object'
+  | 'missing_rule'
+  | 'missing_priority'
+  | 'unknown_priority'
+  | 'missing_time'
+  | 'bad_time'
+  | 'missing_output_fields'
+  | 'bad_output_fields'
+  | 'bad_tags';
+
+export type Normalized =
+  | { readonly ok: true; readonly event: FalcoEvent }
+  | { readonly ok: false; readonly reason: InvalidReason; readonly detail: string };
+
+function invalid(reason: InvalidReason, detail: string): Normalized {
+  return { ok: false, reason, detail };
+}
+
+const MISSING_TEXT = new Set(['null', '<NA>']);
+const INTEGER_TEXT = /^-?(?:0|[1-9]\d*)$/;
+
+/** Number from integer text; a bigint when it is beyond 2^53. */
+function integerFromText(text: string): number | bigint | undefined {
+  if (!INTEGER_TEXT.test(text)) return undefined;
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : BigInt(text);
+}
+
+/** One field value from Falco's JSON output, typed by the field table. */
+function jsonFieldValue(name: string, raw: JsonValue): FieldValue | undefined {
+  if (raw === null) return null;
+  if (typeof raw === 'string') {
+    if (MISSING_TEXT.has(raw)) return null;
+    return textFieldValue(name, raw);
+  }
+  if (typeof raw === 'number' || typeof raw === 'bigint' || typeof raw === 'boolean') return raw;
+  if (Array.isArray(raw)) return raw.map((item) => (typeof item === 'string' ? item : JSON.stringify(item)));
+  return undefined;
+}
+
+/** One field value from text (all of gRPC, and numbers Falco quoted in JSON). */
+function textFieldValue(name: string, text: string): FieldValue {
+  if (MISSING_TEXT.has(text)) return null;
+  switch (fieldKind(name)) {
+    case 'int':
+      return integerFromText(text) ?? text;
+    case 'bool':
+      return text === 'true' ? true : text === 'false' ? false : text;
+    default:
+      return text;
+  }
+}
+
+function isObject(v: unknown): v is { [key: string]: JsonValue } {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function tagsFrom(raw: JsonValue | undefined): readonly string[] | undefined {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) return undefined;
+  const tags: string[] = [];
+  for (const t of raw) {
+    if (typeof t !== 'string') return undefined;
+    tags.push(t);
+  }
+  return tags;
+}
+
+/** Normalizes one event in Falco's JSON output format (file output, http_output, Falcosidekick). */
+export function normalizeFalcoJson(raw: JsonValue, transport: Transport): Normalized {
+  if (!isObject(raw)) return invalid('not_an_object', 'an event must be a JSON object');
+  const { rule, priority, time, output_fields: outputFields } = raw;
+  if (typeof rule !== 'string' || rule === '') return invalid('missing_rule', 'missing string key "rule"');
+  if (priority === undefined) return invalid('missing_priority', 'missing key "priority"');
+  const prio = typeof priority === 'string' ? parsePriority(priority) : undefined;
+  if (!prio) return invalid('unknown_priority', `unknown priority ${JSON.stringify(priority)}`);
+  if (time === undefined) return invalid('missing_time', 'missing key "time"');
+  const timeNs = typeof time === 'string' ? parseRfc3339Ns(time) : undefined;
+  if (timeNs === undefined) return invalid('bad_time', `"time" is not an RFC 3339 time: ${JSON.stringify(time)}`);
+  if (outputFields === undefined) return invalid('missing_output_fields', 'missing key "output_fields"');
+  if (!isObject(outputFields)) return invalid('bad_output_fields', '"output_fields" must be an object');
+  const fields: Record<string, FieldValue> = {};
+  for (const name in outputFields) {
+    const value = jsonFieldValue(name, outputFields[name]!);
+    if (value === undefined) return invalid('bad_output_fields', `field ${JSON.stringify(name)} holds an object`);
+    fields[name] = value;
+  }
+  const tags = tagsFrom(raw.tags);
+  if (!tags) return invalid('bad_tags', '"tags" must be an array of strings');
+  return {
+    ok: true,
+    event: buildEvent(timeNs, rule, prio, raw.source, raw.hostname, tags, fields, raw.output, transport, raw.uuid),
+  };
+}
+
+/** What protobufjs decodes a `falco.outputs.response` into (field names as in the proto). */
+export interface GrpcResponse {
+  readonly time?: { readonly seconds?: number | string | bigint | { toString(): string } | null; readonly nanos?: number | null } | null;
+  readonly priority?: number | null;
+  readonly source_deprecated?: number | null;
+  readonly rule?: string | null;
+  readonly output?: string | null;
+  readonly output_fields?: Readonly<Record<string, string>> | null;
+  readonly hostname?: string | null;
+  readonly tags?: readonly string[] | null;
+  readonly source?: string | null;
+}
+
+const SOURCE_ENUM = ['syscall', 'k8s_audit', 'internal', 'plugin'] as const;
+
+/** Normalizes one `falco.outputs.response` message. */
+export function normalizeGrpcResponse(msg: GrpcResponse): Normalized {
+  const rule = msg.rule ?? '';
+  if (rule === '') return invalid('missing_rule', 'response has an empty "rule"');
+  const prio = priorityFromNumber(msg.priority ?? 0);
+  if (!prio) return invalid('unknown_priority', `unknown priority ${String(msg.priority)}`);
+  const t = msg.time;
+  if (!t || t.seconds === undefined || t.seconds === null) return invalid('missing_time', 'response has no "time"');
+  let timeNs: bigint;
+  try {
+    timeNs = nsFromSecondsNanos(BigInt(String(t.seconds)), t.nanos ?? 0);
+  } catch {
+    return invalid('bad_time', `bad "time.seconds": ${String(t.seconds)}`);
+  }
+  const fields: Record<string, FieldValue> = {};
+  const raw = msg.output_fields ?? {};
+  for (const name in raw) fields[name] = textFieldValue(name, raw[name]!);
+  const source = msg.source || SOURCE_ENUM[msg.source_deprecated ?? 0] || 'syscall';
+  return {
+    ok: true,
+    event: buildEvent(timeNs, rule, prio, source, msg.hostname ?? '', msg.tags ?? [], fields, msg.output ?? '', 'grpc', undefined),
+  };
+}
+
+function buildEvent(
+  timeNs: bigint,
+  rule: string,
+  priority: Priority,
+  source: JsonValue | undefined,
+  hostname: JsonValue | undefined,
+  tags: readonly string[],
+  fields: Record<string, FieldValue>,
+  output: JsonValue | undefined,
+  transport: Transport,
+  uuid: JsonValue | undefined,
+): FalcoEvent {
+  const event: FalcoEvent = {
+    timeNs,
+    rule,
+    priority,
+    // Falco before 0.31 wrote no "source"; everything it emitted then was syscall.
+    source: typeof source === 'string' && source !== '' ? source : 'syscall',
+    hostname: typeof hostname === 'string' ? hostname : '',
+    tags,
+    fields,
+    output: typeof output === 'string' ? output : '',
+    transport,
+    feed: tags.includes(FEED_TAG),
+    ...(typeof uuid === 'string' ? { uuid } : {}),
+  };
+  return event;
+}

@@ -1,0 +1,82 @@
+/**
+ * Alerts on standard output: native JSON lines for machines, or the readable two-line form for
+ * a person at a terminal. If stdout cannot keep up, alerts beyond a bounded backlog are dropped
+ * and counted rather than held in memory without limit.
+ */
+import type { Writable } from 'node:stream';
+import type { Alert } from '../alerts/alert.js';
+import { formatNative } from '../alerts/formats/native.js';
+import { formatPretty } from '../alerts/formats/pretty.js';
+import type { Output, OutputDeps, OutputDescriptor } from './output.js';
+
+export type StdoutFormat = 'json' | 'pretty' | 'auto';
+
+export interface StdoutConfig {
+  readonly format: StdoutFormat;
+  /** Bytes that may wait in the stream's buffer before alerts are dropped. */
+  readonly maxBacklogBytes: number;
+}
+
+export class StdoutOutput implements Output {
+  private readonly pretty: boolean;
+  private readonly colour: boolean;
+  private readonly sent;
+  private readonly dropped;
+
+  constructor(
+    readonly name: string,
+    private readonly config: StdoutConfig,
+    deps: OutputDeps,
+    private readonly stream: Writable & { isTTY?: boolean } = process.stdout,
+  ) {
+    const tty = stream.isTTY === true;
+    this.pretty = config.format === 'pretty' || (config.format === 'auto' && tty);
+    this.colour = this.pretty && tty && !process.env['NO_COLOR'];
+    this.sent = deps.metrics.outputSent.labels(name);
+    this.dropped = deps.metrics.outputDropped.labels(name, 'backlog_full');
+  }
+
+  send(alert: Alert): void {
+    if (this.stream.writableLength > this.config.maxBacklogBytes) {
+      this.dropped.inc();
+      return;
+    }
+    const line = this.pretty ? formatPretty(alert, this.colour) : formatNative(alert);
+    this.stream.write(line + '\n');
+    this.sent.inc();
+  }
+
+  flush(): Promise<void> {
+    if (this.stream.writableLength === 0) return Promise.resolve();
+    return new Promise((resolve) => this.stream.write('', () => resolve()));
+  }
+
+  close(): Promise<void> {
+    return this.flush();
+  }
+}
+
+const FORMATS: readonly StdoutFormat[] = ['json', 'pretty', 'auto'];
+
+export const stdoutDescriptor: OutputDescriptor = {
+  type: 'stdout',
+  description: 'Writes alerts to standard output: native JSON lines, or a readable form on a terminal.',
+  example: '- type: stdout\n  format: json        # json | pretty | auto (pretty on a terminal)\n',
+  parse(raw) {
+    const problems: string[] = [];
+    const format = raw['format'] ?? 'json';
+    if (typeof format !== 'string' || !FORMATS.includes(format as StdoutFormat)) {
+      problems.push(`format: ${JSON.stringify(format)} is not one of ${FORMATS.join(', ')}`);
+    }
+    const backlog = raw['max_backlog_bytes'] ?? 16 * 1024 * 1024;
+    if (typeof backlog !== 'number' || !Number.isInteger(backlog) || backlog <= 0) {
+      problems.push(`max_backlog_bytes: ${JSON.stringify(backlog)} must be a positive integer`);
+    }
+    for (const key of Object.keys(raw)) {
+      if (!['type', 'name', 'format', 'max_backlog_bytes'].includes(key)) problems.push(`${key}: unknown key`);
+    }
+    if (problems.length > 0) return { ok: false, problems };
+    const config: StdoutConfig = { format: format as StdoutFormat, maxBacklogBytes: backlog as number };
+    return { ok: true, create: (name: string, deps: OutputDeps) => new StdoutOutput(name, config, deps) };
+  },
+};

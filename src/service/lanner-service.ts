@@ -1,0 +1,149 @@
+/**
+ * The running detector: sources → ingest queue → detection pipeline → outputs, with the
+ * operations server beside it. Lifecycle is start, drain, close, in that order, each awaited.
+ */
+import type { Subscription } from 'rxjs';
+import type { Alert } from '../alerts/alert.js';
+import type { Logger } from '../core/log.js';
+import { detectionPipeline, type Detector } from '../detect/pipeline.js';
+import { IngestQueue } from '../ingest/ingest-queue.js';
+import type { Source } from '../ingest/source.js';
+import type { LannerMetrics } from '../metrics/metrics.js';
+import type { Output } from '../outputs/output.js';
+import { OpsServer } from '../server/ops-server.js';
+import type { HostPort } from '../server/listen.js';
+
+export interface ServiceParts {
+  readonly logger: Logger;
+  readonly metrics: LannerMetrics;
+  readonly sources: readonly Source[];
+  readonly outputs: readonly Output[];
+  readonly detectors: readonly Detector[];
+  readonly queueSize: number;
+  /** HOST:PORT of /metrics, /healthz, /readyz; omitted to run without it (replay). */
+  readonly opsListen?: string;
+  /** Says whether the sources are delivering, for /readyz. */
+  readonly sourcesReady?: () => string | null;
+}
+
+export interface ServiceStats {
+  readonly alerts: number;
+  readonly alertsByRule: ReadonlyMap<string, number>;
+}
+
+export class LannerService {
+  readonly queue: IngestQueue;
+  private readonly ops: OpsServer | undefined;
+  private subscription: Subscription | undefined;
+  private pipelineError: Error | undefined;
+  private pipelineDone: Promise<void> = Promise.resolve();
+  private started = false;
+  private alertCount = 0;
+  private readonly byRule = new Map<string, number>();
+  private readonly alertListeners: ((alert: Alert) => void)[] = [];
+
+  constructor(private readonly parts: ServiceParts) {
+    this.queue = new IngestQueue({ capacity: parts.queueSize }, parts.metrics, parts.logger);
+    this.ops = parts.opsListen
+      ? new OpsServer({
+          listen: parts.opsListen,
+          metrics: parts.metrics,
+          logger: parts.logger,
+          health: () => (this.pipelineError ? `detection pipeline failed: ${this.pipelineError.message}` : null),
+          ready: () => this.readiness(),
+        })
+      : undefined;
+  }
+
+  get opsAddress(): HostPort | undefined {
+    return this.ops?.address;
+  }
+
+  get stats(): ServiceStats {
+    return { alerts: this.alertCount, alertsByRule: this.byRule };
+  }
+
+  /** Calls `listener` for every alert after the outputs have it (the demo's summary uses this). */
+  onAlert(listener: (alert: Alert) => void): void {
+    this.alertListeners.push(listener);
+  }
+
+  async start(): Promise<void> {
+    const { logger, metrics } = this.parts;
+    const alerts$ = detectionPipeline(this.queue.events$, {
+      detectors: this.parts.detectors,
+      ingestedAtMs: () => this.queue.currentIngestedAtMs,
+    });
+    this.pipelineDone = new Promise<void>((resolve) => {
+      this.subscription = alerts$.subscribe({
+        next: (alert) => this.emit(alert),
+        error: (err: unknown) => {
+          this.pipelineError = err instanceof Error ? err : new Error(String(err));
+          logger.fatal({ err: this.pipelineError.message }, 'detection pipeline failed');
+          resolve();
+        },
+        complete: () => resolve(),
+      });
+    });
+    if (this.ops) await this.ops.start();
+    for (const source of this.parts.sources) {
+      await source.start(this.queue);
+      logger.info({ source: source.name }, 'source started');
+    }
+    this.started = true;
+    metrics.ingestQueueDepth.set(0);
+  }
+
+  /** Stops every source, then lets detection finish what is queued. */
+  async drain(): Promise<void> {
+    await Promise.all(this.parts.sources.map((s) => s.close()));
+    await this.queue.complete();
+    await this.pipelineDone;
+  }
+
+  /** Flushes and closes the outputs and the operations server. */
+  async close(): Promise<void> {
+    this.subscription?.unsubscribe();
+    await Promise.all(this.parts.outputs.map((o) => o.close()));
+    await this.ops?.close();
+    this.started = false;
+  }
+
+  /** drain then close, giving up on the rest after `graceMs` so shutdown always ends. */
+  async stop(graceMs: number): Promise<'clean' | 'timed_out'> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timed_out'>((resolve) => {
+      timer = setTimeout(() => resolve('timed_out'), graceMs);
+      timer.unref();
+    });
+    const stopped = (async () => {
+      await this.drain();
+      await this.close();
+      return 'clean' as const;
+    })();
+    const outcome = await Promise.race([stopped, timeout]);
+    clearTimeout(timer);
+    if (outcome === 'timed_out') {
+      this.parts.logger.warn({ grace_ms: graceMs, queued: this.queue.depth }, 'shutdown grace period ran out; remaining work abandoned');
+    }
+    return outcome;
+  }
+
+  private emit(alert: Alert): void {
+    const { metrics } = this.parts;
+    metrics.alerts.labels(alert.rule, alert.priority).inc();
+    if (alert.ingestedAtMs !== undefined) {
+      metrics.ingestToAlertSeconds.observe((performance.now() - alert.ingestedAtMs) / 1000);
+    }
+    this.alertCount++;
+    this.byRule.set(alert.rule, (this.byRule.get(alert.rule) ?? 0) + 1);
+    for (const output of this.parts.outputs) output.send(alert);
+    for (const listener of this.alertListeners) listener(alert);
+  }
+
+  private readiness(): string | null {
+    if (!this.started) return 'starting';
+    if (this.pipelineError) return 'detection pipeline failed';
+    return this.parts.sourcesReady?.() ?? null;
+  }
+}

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { parseJsonExact, stringifyExact } from '../../src/core/exact-json.js';
+
+describe('parseJsonExact', () => {
+  it('keeps every digit of nanosecond integers that JSON.parse would round', () => {
+    const text = '{"output_fields":{"evt.time":1685022245478445995,"proc.pid":42}}';
+    expect((JSON.parse(text) as { output_fields: Record<string, number> }).output_fields['evt.time']).not.toBe(1685022245478445995n);
+    const value = parseJsonExact(text) as { output_fields: Record<string, unknown> };
+    expect(value.output_fields['evt.time']).toBe(1685022245478445995n);
+    expect(value.output_fields['proc.pid']).toBe(42);
+  });
+
+  it('ignores digits inside strings, including escaped quotes before them', () => {
+    const text = '{"output":"x \\"a\\":1234567890123456789, y","n":9007199254740993,"m":[-9007199254740995]}';
+    const value = parseJsonExact(text) as { output: string; n: unknown; m: unknown[] };
+    expect(value.output).toBe('x "a":1234567890123456789, y');
+    expect(value.n).toBe(9007199254740993n);
+    expect(value.m).toEqual([-9007199254740995n]);
+  });
+
+  it('matches literals even when object key order differs from text order', () => {
+    // Integer-like keys are enumerated first by JavaScript, before the text order.
+    const value = parseJsonExact('{"b":1111111111111111111,"7":2222222222222222222}') as Record<string, unknown>;
+    expect(value['b']).toBe(1111111111111111111n);
+    expect(value['7']).toBe(2222222222222222222n);
+  });
+
+  it('leaves safe numbers and floats as numbers and throws on malformed JSON', () => {
+    expect(parseJsonExact('[1.5e300, 12345678901234567.5, 3]')).toEqual([1.5e300, 12345678901234567.5, 3]);
+    expect(() => parseJsonExact('{"a":')).toThrow(SyntaxError);
+  });
+});
+
+describe('stringifyExact', () => {
+  it('writes bigints as integer literals and round-trips', () => {
+    const text = stringifyExact({ t: 1685022245478445995n, a: [1, 'x', null, true], s: 'q"' });
+    expect(text).toBe('{"t":1685022245478445995,"a":[1,"x",null,true],"s":"q\\""}');
+    expect(parseJsonExact(text)).toEqual({ t: 1685022245478445995n, a: [1, 'x', null, true], s: 'q"' });
+  });
+
+  it('drops undefined members like JSON.stringify', () => {
+    expect(stringifyExact({ a: undefined, b: 1 })).toBe('{"b":1}');
+  });
+});
