@@ -1,0 +1,92 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ENVIRONMENT_VARIABLES, loadConfig } from '../../src/config/config.js';
+import { LannerError } from '../../src/core/errors.js';
+
+function file(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'lanner-config-'));
+  const path = join(dir, 'lanner.yaml');
+  writeFileSync(path, text);
+  return path;
+}
+
+function problemsOf(fn: () => unknown): { code: string; problems: readonly string[] } {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof LannerError) return { code: err.code, problems: err.problems };
+    throw err;
+  }
+  throw new Error('expected a LannerError');
+}
+
+describe('loadConfig', () => {
+  it('has working defaults with units resolved', () => {
+    const c = loadConfig({ env: {} });
+    expect(c.server.listen).toBe('127.0.0.1:9376');
+    expect(c.falcoGrpc.pollIntervalMs).toBe(1000);
+    expect(c.falcoGrpc.backoff).toEqual({ initialMs: 500, maxMs: 30_000, resetAfterMs: 60_000 });
+    expect(c.ingest.http.bodyLimitBytes).toBe(1024 * 1024);
+    expect(c.shutdownGraceMs).toBe(5000);
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('reads the file, then LANNER_* overrides, then flags', () => {
+    const path = file('falco:\n  grpc:\n    address: unix:///run/falco/falco.sock\n    poll_interval: 250ms\ningest:\n  http:\n    listen: 0.0.0.0:9377\n');
+    const c = loadConfig({
+      file: path,
+      env: { LANNER_INGEST_HTTP_LISTEN: '127.0.0.1:9999', LANNER_INGEST_QUEUE_SIZE: '100', LANNER_RULES: 'a.yaml, b.yaml' },
+      overrides: { 'server.listen': '127.0.0.1:19376' },
+    });
+    expect(c.falcoGrpc.address).toBe('unix:///run/falco/falco.sock');
+    expect(c.falcoGrpc.pollIntervalMs).toBe(250);
+    expect(c.ingest.http.listen).toBe('127.0.0.1:9999');
+    expect(c.ingest.queueSize).toBe(100);
+    expect(c.rules).toEqual(['a.yaml', 'b.yaml']);
+    expect(c.server.listen).toBe('127.0.0.1:19376');
+  });
+
+  it('reports every problem at once, naming key, value and what is allowed', () => {
+    const path = file(
+      'falco:\n  grpc:\n    adress: x\n    mode: push\n    poll_interval: soon\ningest:\n  http:\n    listen: nowhere\nserver:\n  listen: 127.0.0.1:99999\noutputs:\n  - type: carrier-pigeon\n  - type: stdout\n    format: xml\n',
+    );
+    const { code, problems } = problemsOf(() => loadConfig({ file: path, env: { LANNER_NOPE: '1' } }));
+    expect(code).toBe('LANNER_CONFIG_INVALID');
+    const text = problems.join('\n');
+    expect(text).toContain('falco.grpc.adress: unknown key');
+    expect(text).toMatch(/falco\.grpc\.mode: "push" is invalid: expected one of "sub", "get"/);
+    expect(text).toMatch(/falco\.grpc\.poll_interval: "soon" is invalid: expected a duration/);
+    expect(text).toMatch(/ingest\.http\.listen: "nowhere" is invalid: expected HOST:PORT/);
+    expect(text).toMatch(/server\.listen: "127\.0\.0\.1:99999" is invalid/);
+    expect(text).toContain('LANNER_NOPE: unknown environment override');
+    expect(problems.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('validates output blocks through their descriptors', () => {
+    const path = file('outputs:\n  - type: carrier-pigeon\n  - type: stdout\n    format: xml\n');
+    const { problems } = problemsOf(() => loadConfig({ file: path, env: {} }));
+    expect(problems).toContain('outputs.0.type: "carrier-pigeon" is not a known output type');
+    expect(problems.some((p) => p.startsWith('outputs.1.format: "xml" is not one of'))).toBe(true);
+  });
+
+  it('names the file, line and column of YAML errors', () => {
+    const path = file('falco:\n  grpc: [unclosed\n');
+    try {
+      loadConfig({ file: path, env: {} });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(LannerError);
+      expect((err as LannerError).code).toBe('LANNER_CONFIG_READ');
+      expect((err as LannerError).message).toMatch(new RegExp(`${path.replace(/[.]/g, '\\.')}:\\d+:\\d+: `));
+    }
+  });
+
+  it('derives one environment variable per key path', () => {
+    expect(ENVIRONMENT_VARIABLES).toContain('LANNER_FALCO_GRPC_ADDRESS');
+    expect(ENVIRONMENT_VARIABLES).toContain('LANNER_FALCO_GRPC_TLS_SERVER_NAME');
+    expect(ENVIRONMENT_VARIABLES).toContain('LANNER_SERVER_LISTEN');
+    expect(new Set(ENVIRONMENT_VARIABLES).size).toBe(ENVIRONMENT_VARIABLES.length);
+  });
+});

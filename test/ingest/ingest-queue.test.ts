@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/core/log.js';
+import type { FalcoEvent } from '../../src/core/event.js';
+import { IngestQueue } from '../../src/ingest/ingest-queue.js';
+import { createMetrics } from '../../src/metrics/metrics.js';
+import { falcoEvent } from '../support/events.js';
+
+async function metricValue(metrics: ReturnType<typeof createMetrics>, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
+  const value = metric?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
+  return value?.value ?? 0;
+}
+
+describe('IngestQueue', () => {
+  it('accepts at once and delivers in order on a later turn of the event loop', async () => {
+    const metrics = createMetrics({ processMetrics: false });
+    const queue = new IngestQueue({ capacity: 10 }, metrics, silentLogger());
+    const seen: bigint[] = [];
+    queue.events$.subscribe((e) => seen.push(e.timeNs));
+    expect(queue.accept(falcoEvent({ timeNs: 1n }))).toBe(true);
+    expect(queue.accept(falcoEvent({ timeNs: 2n }))).toBe(true);
+    expect(seen).toEqual([]);
+    await queue.idle();
+    expect(seen).toEqual([1n, 2n]);
+    expect(await metricValue(metrics, 'lanner_events_received_total', { transport: 'http', source: 'syscall' })).toBe(2);
+  });
+
+  it('sheds and counts when full instead of growing', async () => {
+    const metrics = createMetrics({ processMetrics: false });
+    const queue = new IngestQueue({ capacity: 3 }, metrics, silentLogger());
+    const seen: FalcoEvent[] = [];
+    queue.events$.subscribe((e) => seen.push(e));
+    const results = [1n, 2n, 3n, 4n, 5n].map((t) => queue.accept(falcoEvent({ timeNs: t }, 'grpc')));
+    expect(results).toEqual([true, true, true, false, false]);
+    expect(queue.depth).toBe(3);
+    expect(await metricValue(metrics, 'lanner_events_shed_total', { transport: 'grpc' })).toBe(2);
+    await queue.idle();
+    expect(seen.map((e) => e.timeNs)).toEqual([1n, 2n, 3n]);
+    expect(queue.accept(falcoEvent({ timeNs: 6n }))).toBe(true);
+  });
+
+  it('hands over in slices so other work runs during a burst', async () => {
+    const queue = new IngestQueue({ capacity: 1000, sliceSize: 100 }, createMetrics({ processMetrics: false }), silentLogger());
+    let delivered = 0;
+    queue.events$.subscribe(() => delivered++);
+    for (let i = 0; i < 1000; i++) queue.accept(falcoEvent({ timeNs: BigInt(i) }));
+    await new Promise((r) => setImmediate(r));
+    expect(delivered).toBe(100);
+    await queue.idle();
+    expect(delivered).toBe(1000);
+  });
+
+  it('counts invalid events by reason', async () => {
+    const metrics = createMetrics({ processMetrics: false });
+    const queue = new IngestQueue({ capacity: 3 }, metrics, silentLogger());
+    queue.reject('bad_json', 'x', 'http');
+    queue.reject('bad_json', 'y', 'http');
+    queue.reject('missing_rule', 'z', 'file');
+    expect(await metricValue(metrics, 'lanner_events_invalid_total', { reason: 'bad_json' })).toBe(2);
+    expect(await metricValue(metrics, 'lanner_events_invalid_total', { reason: 'missing_rule' })).toBe(1);
+  });
+
+  it('completes after handing over what was queued, and refuses new events', async () => {
+    const queue = new IngestQueue({ capacity: 5 }, createMetrics({ processMetrics: false }), silentLogger());
+    const seen: bigint[] = [];
+    let completed = false;
+    queue.events$.subscribe({ next: (e) => seen.push(e.timeNs), complete: () => (completed = true) });
+    queue.accept(falcoEvent({ timeNs: 7n }));
+    const done = queue.complete();
+    expect(queue.accept(falcoEvent({ timeNs: 8n }))).toBe(false);
+    await done;
+    expect(seen).toEqual([7n]);
+    expect(completed).toBe(true);
+  });
+});
