@@ -1,9 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { ENVIRONMENT_VARIABLES, loadConfig } from '../../src/config/config.js';
 import { LannerError } from '../../src/core/errors.js';
+import { REPO_ROOT } from '../support/shared.js';
 
 function file(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'lanner-config-'));
@@ -81,6 +83,17 @@ describe('loadConfig', () => {
       expect((err as LannerError).code).toBe('LANNER_CONFIG_READ');
       expect((err as LannerError).message).toMatch(new RegExp(`${path.replace(/[.]/g, '\\.')}:\\d+:\\d+: `));
     }
+  });
+
+  it('documents every key with its default in lanner.example.yaml', () => {
+    const documented = loadConfig({ file: join(REPO_ROOT, 'lanner.example.yaml'), env: {} });
+    expect(documented).toEqual(loadConfig({ env: {} }));
+    const leaves = (node: unknown, prefix: string): string[] =>
+      typeof node === 'object' && node !== null && !Array.isArray(node)
+        ? Object.entries(node).flatMap(([k, v]) => leaves(v, `${prefix}_${k}`))
+        : [prefix.toUpperCase()];
+    const example = parse(readFileSync(join(REPO_ROOT, 'lanner.example.yaml'), 'utf8')) as unknown;
+    expect(leaves(example, 'LANNER').sort()).toEqual([...ENVIRONMENT_VARIABLES].sort());
   });
 
   it('derives one environment variable per key path', () => {
