@@ -26,7 +26,7 @@ export const DEFAULTS: Raw = {
       address: '',
       mode: 'sub',
       poll_interval: '1s',
-      keepalive: '20s',
+      keepalive: '5m',
       tls: { ca: '', cert: '', key: '', server_name: '' },
       backoff: { initial: '500ms', max: '30s', reset_after: '60s' },
     },

@@ -1,0 +1,388 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { FalcoEvent } from '../../src/core/event.js';
+import { parseJsonExact } from '../../src/core/exact-json.js';
+import { silentLogger } from '../../src/core/log.js';
+import { falcoJsonToGrpcResponse, FalcoStandIn, type FalcoJsonEvent } from '../../src/demo/falco-grpc-server.js';
+import { backoffDelay, FalcoGrpcSource, type FalcoGrpcOptions } from '../../src/ingest/falco-grpc.js';
+import { normalizeFalcoJson, type GrpcResponse, type InvalidReason } from '../../src/ingest/normalize.js';
+import type { EventSink } from '../../src/ingest/source.js';
+import { createMetrics, type LannerMetrics } from '../../src/metrics/metrics.js';
+import { makeTestPki, opensslOrSkip, type TestPki } from '../support/certs.js';
+import { HAVE_SHARED, sampleAlertLines, sampleTraces } from '../support/shared.js';
+
+/** Collects what a source hands over. */
+class RecordingSink implements EventSink {
+  readonly events: FalcoEvent[] = [];
+  readonly rejected: { reason: InvalidReason; detail: string }[] = [];
+  accept(event: FalcoEvent): boolean {
+    this.events.push(event);
+    return true;
+  }
+  reject(reason: InvalidReason, detail: string): void {
+    this.rejected.push({ reason, detail });
+  }
+}
+
+async function waitFor(what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+async function gauge(metrics: LannerMetrics, name: 'falcoConnected' | 'falcoReconnects'): Promise<number> {
+  return (await metrics[name].get()).values[0]?.value ?? 0;
+}
+
+const FAST = { pollIntervalMs: 20, connectTimeoutMs: 2000, backoff: { initialMs: 20, maxMs: 100 } } as const;
+
+function response(n: number, fields: Record<string, string> = {}): GrpcResponse {
+  return {
+    time: { seconds: 1763990696n, nanos: 428114287 },
+    priority: 5,
+    rule: 'Terminal shell in container',
+    output: `event ${n}`,
+    output_fields: { 'evt.num': String(n), 'proc.name': 'sh', ...fields },
+    hostname: 'node-1',
+    tags: ['container', 'shell'],
+    source: 'syscall',
+  };
+}
+
+const standIns: FalcoStandIn[] = [];
+const sources: FalcoGrpcSource[] = [];
+let dir: string;
+
+async function startStandIn(address: string, options: Partial<ConstructorParameters<typeof FalcoStandIn>[0]> = {}) {
+  const standIn = new FalcoStandIn({ address, ...options });
+  standIns.push(standIn);
+  return { standIn, address: await standIn.start() };
+}
+
+async function startSource(options: Partial<FalcoGrpcOptions> & { address: string }) {
+  const metrics = createMetrics({ processMetrics: false });
+  const sink = new RecordingSink();
+  const source = new FalcoGrpcSource({ logger: silentLogger(), metrics, ...FAST, ...options });
+  sources.push(source);
+  await source.start(sink);
+  return { source, sink, metrics };
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'lanner-grpc-'));
+});
+
+afterEach(async () => {
+  await Promise.all(sources.splice(0).map((s) => s.close()));
+  await Promise.all(standIns.splice(0).map((s) => s.stop()));
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('backoffDelay', () => {
+  const options = { initialMs: 500, maxMs: 30_000, resetAfterMs: 60_000 };
+  it('doubles up to the maximum, jittered in full or in half', () => {
+    expect([0, 1, 2, 10].map((n) => backoffDelay(n, { ...options, jitter: 'full' }, () => 0.999999))).toEqual([
+      expect.closeTo(500, 0), expect.closeTo(1000, 0), expect.closeTo(2000, 0), expect.closeTo(30_000, 0),
+    ]);
+    expect(backoffDelay(3, { ...options, jitter: 'full' }, () => 0)).toBe(0);
+    expect(backoffDelay(3, { ...options, jitter: 'equal' }, () => 0)).toBe(2000);
+    expect(backoffDelay(1e6, { ...options, jitter: 'equal' }, () => 0.5)).toBe(22_500);
+  });
+});
+
+describe('FalcoGrpcSource over a unix socket', () => {
+  it('asks Falco for its version on connect and logs it', async () => {
+    const logs: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line)) });
+    const { standIn, address } = await startStandIn(`unix://${dir}/version.sock`, { version: '0.43.0' });
+    const { source, metrics } = await startSource({ address, logger });
+    await waitFor('the connection', () => source.connected);
+    expect(standIn.versionCalls).toBe(1);
+    expect(source.falcoVersion).toEqual({ version: '0.43.0', major: 0, minor: 43, patch: 0, prerelease: '', build: '' });
+    expect(logs).toContainEqual(expect.objectContaining({ msg: 'connected to Falco', falcoVersion: '0.43.0' }));
+    expect(await gauge(metrics, 'falcoConnected')).toBe(1);
+  });
+
+  it('writes a request on every tick, since Falco only answers requests', async () => {
+    const { standIn, address } = await startStandIn(`unix://${dir}/tick.sock`);
+    await startSource({ address });
+    await waitFor('the first request', () => standIn.subRequests >= 1);
+    const first = standIn.subRequests;
+    await waitFor('three more ticks', () => standIn.subRequests >= first + 3);
+  });
+
+  it('delivers published events normalized: typed numbers, nulls, exact nanoseconds', async () => {
+    const { standIn, address } = await startStandIn(`unix://${dir}/events.sock`);
+    const { sink } = await startSource({ address });
+    standIn.publish(
+      response(1, {
+        'evt.time': '1763990696428114287',
+        'proc.pid': '4242',
+        'user.loginuid': '-1',
+        'container.privileged': 'true',
+        'k8s.ns.name': '<NA>',
+        'k8s.pod.name': 'null',
+      }),
+    );
+    await waitFor('the event', () => sink.events.length === 1);
+    const event = sink.events[0]!;
+    expect(event).toMatchObject({
+      timeNs: 1763990696428114287n,
+      rule: 'Terminal shell in container',
+      priority: 'Notice',
+      source: 'syscall',
+      hostname: 'node-1',
+      tags: ['container', 'shell'],
+      output: 'event 1',
+      transport: 'grpc',
+      feed: false,
+    });
+    expect(event.fields).toEqual({
+      'evt.num': 1,
+      'evt.time': 1763990696428114287n,
+      'proc.name': 'sh',
+      'proc.pid': 4242,
+      'user.loginuid': -1,
+      'container.privileged': true,
+      'k8s.ns.name': null,
+      'k8s.pod.name': null,
+    });
+  });
+
+  it('reports a response it cannot normalize to the sink instead of accepting it', async () => {
+    const { standIn, address } = await startStandIn(`unix://${dir}/reject.sock`);
+    const { sink } = await startSource({ address });
+    standIn.publish({ ...response(1), rule: '' });
+    standIn.publish(response(2));
+    await waitFor('both responses', () => sink.events.length + sink.rejected.length === 2);
+    expect(sink.rejected).toEqual([{ reason: 'missing_rule', detail: expect.any(String) }]);
+    expect(sink.events.map((e) => e.fields['evt.num'])).toEqual([2]);
+  });
+
+  it('reconnects after Falco is killed mid-stream and restarted; later events arrive exactly once', async () => {
+    const address = `unix://${dir}/restart.sock`;
+    const first = await startStandIn(address);
+    const { source, sink, metrics } = await startSource({ address });
+    first.standIn.publish(response(0));
+    await waitFor('the first event', () => sink.events.length === 1);
+
+    await first.standIn.stop();
+    await waitFor('the disconnect', () => !source.connected);
+    expect(await gauge(metrics, 'falcoConnected')).toBe(0);
+
+    const second = await startStandIn(address);
+    await waitFor('the reconnect', () => source.connected);
+    expect(await gauge(metrics, 'falcoConnected')).toBe(1);
+    expect(await gauge(metrics, 'falcoReconnects')).toBeGreaterThanOrEqual(1);
+    // Spread over several ticks, so batches and single events both cross the wire.
+    for (let n = 1; n <= 60; n++) {
+      second.standIn.publish(response(n));
+      if (n % 20 === 0) await waitFor(`batch up to ${n}`, () => second.standIn.queued === 0);
+    }
+    await waitFor('all 60 events', () => sink.events.length >= 61);
+    // A few more ticks: a duplicate would show up here.
+    const requests = second.standIn.subRequests;
+    await waitFor('more ticks', () => second.standIn.subRequests >= requests + 3);
+    expect(sink.events.map((e) => e.fields['evt.num'])).toEqual(Array.from({ length: 61 }, (_, n) => n));
+  });
+
+  it('keeps retrying while Falco is down, without throwing, and connects once it is up', async () => {
+    const address = `unix://${dir}/late.sock`;
+    const { source, sink, metrics } = await startSource({ address });
+    await expect.poll(() => gauge(metrics, 'falcoReconnects'), { timeout: 5000, interval: 10 }).toBeGreaterThanOrEqual(2);
+    const states: boolean[] = [];
+    source.connection$.subscribe((up) => states.push(up));
+    const { standIn } = await startStandIn(address);
+    await waitFor('the connection', () => source.connected);
+    standIn.publish(response(7));
+    await waitFor('the event', () => sink.events.length === 1);
+    expect(states).toEqual([false, true]);
+  });
+
+  it('backs off further after a short-lived connection and starts over after a healthy one', async () => {
+    const logs: { msg: string; retryInMs?: number }[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => logs.push(JSON.parse(line)) });
+    const lost = () => logs.filter((l) => l.msg === 'lost the connection to Falco');
+    const address = `unix://${dir}/backoff.sock`;
+    const { source, metrics } = await startSource({
+      address,
+      logger,
+      random: () => 0.999,
+      backoff: { initialMs: 20, maxMs: 10_000, resetAfterMs: 250 },
+    });
+    await expect.poll(() => gauge(metrics, 'falcoReconnects'), { timeout: 5000, interval: 10 }).toBeGreaterThanOrEqual(3);
+
+    const brief = await startStandIn(address);
+    await waitFor('the first connection', () => source.connected);
+    await brief.standIn.stop();
+    await waitFor('the first loss', () => lost().length === 1);
+    // At least three failures before it: 20 ms doubled three times.
+    expect(lost()[0]!.retryInMs).toBeGreaterThanOrEqual(160);
+
+    const healthy = await startStandIn(address);
+    await waitFor('the second connection', () => source.connected);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await healthy.standIn.stop();
+    await waitFor('the second loss', () => lost().length === 2);
+    expect(lost()[1]!.retryInMs).toBe(20);
+  });
+
+  it('polls with get in get mode', async () => {
+    const { standIn, address } = await startStandIn(`unix://${dir}/get.sock`);
+    const { sink } = await startSource({ address, mode: 'get' });
+    standIn.publish(response(1));
+    standIn.publish(response(2));
+    await waitFor('two events', () => sink.events.length === 2);
+    const calls = standIn.getCalls;
+    standIn.publish(response(3));
+    await waitFor('the next poll', () => sink.events.length === 3 && standIn.getCalls > calls);
+    expect(sink.events.map((e) => e.fields['evt.num'])).toEqual([1, 2, 3]);
+    expect(standIn.subRequests).toBe(0);
+  });
+
+  it('close() resolves, stops timers, closes its socket and never reconnects', async () => {
+    const { standIn, address } = await startStandIn(`unix://${dir}/close.sock`);
+    // Earlier tests' sockets may still be closing; measure from a quiet point.
+    const baseline = await settledSocketCounts();
+    const { source, metrics } = await startSource({ address });
+    await waitFor('a few ticks', () => source.connected && standIn.subRequests >= 2);
+    expect(exceeds(socketCounts(), baseline)).not.toEqual([]);
+    let completed = false;
+    source.connection$.subscribe({ complete: () => (completed = true) });
+    await source.close();
+    expect(source.connected).toBe(false);
+    expect(completed).toBe(true);
+    expect(await gauge(metrics, 'falcoConnected')).toBe(0);
+    // With Falco still up, our socket (and Falco's end of it) must go away.
+    await waitFor('sockets back to the baseline', () => exceeds(socketCounts(), baseline).length === 0);
+    const requests = standIn.subRequests;
+    await standIn.stop();
+    // A source that leaked its stream or reconnect timer would tick or retry within this time.
+    await new Promise((resolve) => setTimeout(resolve, 5 * FAST.pollIntervalMs));
+    expect(standIn.subRequests).toBe(requests);
+    expect(standIn.subscribers).toBe(0);
+    expect(await gauge(metrics, 'falcoReconnects')).toBe(0);
+  });
+});
+
+/** Open sockets by kind: what a client that was not closed would leave behind. */
+function socketCounts(): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const kind of process.getActiveResourcesInfo()) {
+    if (/Pipe|TCP/.test(kind)) counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  }
+  return counts;
+}
+
+async function settledSocketCounts(): Promise<Map<string, number>> {
+  let last = socketCounts();
+  for (let i = 0; i < 50; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const now = socketCounts();
+    if (exceeds(now, last).length === 0 && exceeds(last, now).length === 0) return now;
+    last = now;
+  }
+  return last;
+}
+
+function exceeds(now: Map<string, number>, baseline: Map<string, number>): string[] {
+  return [...now].filter(([kind, n]) => n > (baseline.get(kind) ?? 0)).map(([kind, n]) => `${kind}: ${n}`);
+}
+
+describe('FalcoGrpcSource over TCP with mutual TLS', () => {
+  const haveOpenssl = opensslOrSkip('mutual TLS tests of the Falco gRPC source');
+  let pki: TestPki;
+
+  beforeAll(() => {
+    if (haveOpenssl) pki = makeTestPki();
+  });
+  afterAll(() => pki?.cleanup());
+
+  const serverTls = () => ({ ca: pki.caCert, cert: pki.serverCert, key: pki.serverKey });
+
+  it('refuses to dial TCP without TLS', () => {
+    expect(() => new FalcoGrpcSource({ address: '127.0.0.1:5060', logger: silentLogger() })).toThrow(
+      expect.objectContaining({ code: 'LANNER_CONFIG_INVALID' }),
+    );
+  });
+
+  it.skipIf(!haveOpenssl)('streams with a client certificate from the trusted CA', async () => {
+    const { standIn, address } = await startStandIn('127.0.0.1:0', { tls: serverTls() });
+    const { source, sink } = await startSource({
+      address,
+      tls: { ca: pki.caCert, cert: pki.clientCert, key: pki.clientKey },
+    });
+    await waitFor('the connection', () => source.connected);
+    standIn.publish(response(1));
+    await waitFor('the event', () => sink.events.length === 1);
+    expect(sink.events[0]!.fields['evt.num']).toBe(1);
+  });
+
+  it.skipIf(!haveOpenssl)('verifies the server against serverName', async () => {
+    const { standIn, address } = await startStandIn('127.0.0.1:0', { tls: serverTls() });
+    const tls = { ca: pki.caCert, cert: pki.clientCert, key: pki.clientKey };
+    const good = await startSource({ address, tls: { ...tls, serverName: 'localhost' } });
+    const bad = await startSource({ address, tls: { ...tls, serverName: 'falco.example.com' } });
+    await waitFor('the good connection', () => good.source.connected);
+    await expect.poll(() => gauge(bad.metrics, 'falcoReconnects'), { timeout: 5000, interval: 10 }).toBeGreaterThanOrEqual(2);
+    expect(bad.source.connected).toBe(false);
+    expect(standIn.versionCalls).toBe(1);
+  });
+
+  it.skipIf(!haveOpenssl)('is refused with a client certificate from another CA', async () => {
+    const { standIn, address } = await startStandIn('127.0.0.1:0', { tls: serverTls() });
+    const { source, sink, metrics } = await startSource({
+      address,
+      tls: { ca: pki.caCert, cert: pki.rogueClientCert, key: pki.rogueClientKey },
+    });
+    standIn.publish(response(1));
+    await expect.poll(() => gauge(metrics, 'falcoReconnects'), { timeout: 5000, interval: 10 }).toBeGreaterThanOrEqual(3);
+    expect(source.connected).toBe(false);
+    expect(await gauge(metrics, 'falcoConnected')).toBe(0);
+    expect(sink.events).toEqual([]);
+    expect(standIn.versionCalls).toBe(0);
+    expect(standIn.queued).toBe(1);
+  });
+
+  it.skipIf(!haveOpenssl)('reports unreadable TLS files as LANNER_TLS_FILES', async () => {
+    const source = new FalcoGrpcSource({
+      address: '127.0.0.1:5060',
+      tls: { ca: join(dir, 'missing-ca.crt'), cert: pki.clientCert, key: pki.clientKey },
+      logger: silentLogger(),
+    });
+    await expect(source.start(new RecordingSink())).rejects.toMatchObject({ code: 'LANNER_TLS_FILES' });
+  });
+});
+
+function withoutTransport(event: FalcoEvent): Omit<FalcoEvent, 'transport' | 'uuid'> {
+  // uuid is Falcosidekick's, added after Falco: Falco's gRPC output never had one.
+  const { transport: _transport, uuid: _uuid, ...rest } = event;
+  return rest;
+}
+
+describe.skipIf(!HAVE_SHARED)('the same Falco event over gRPC and over JSON', () => {
+  const lines = HAVE_SHARED ? [...sampleAlertLines(), ...sampleTraces().flatMap((t) => t.lines)] : [];
+
+  it(`normalizes identically for all ${lines.length} sample lines`, async () => {
+    const { standIn, address } = await startStandIn(`unix://${dir}/samples.sock`);
+    const { sink } = await startSource({ address });
+    const expected = lines.map((line) => {
+      const json = parseJsonExact(line) as FalcoJsonEvent;
+      const viaJson = normalizeFalcoJson(json, 'http');
+      if (!viaJson.ok) throw new Error(`sample does not normalize: ${viaJson.detail}`);
+      standIn.publish(falcoJsonToGrpcResponse(json));
+      return withoutTransport(viaJson.event);
+    });
+    await waitFor('every sample', () => sink.events.length + sink.rejected.length >= lines.length, 10_000);
+    expect(sink.rejected).toEqual([]);
+    for (let i = 0; i < lines.length; i++) {
+      expect(withoutTransport(sink.events[i]!), `line ${i + 1}: ${lines[i]!.slice(0, 120)}`).toEqual(expected[i]);
+    }
+  });
+});
