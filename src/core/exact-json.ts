@@ -9,24 +9,90 @@ export type JsonValue = string | number | bigint | boolean | null | JsonValue[] 
 /** Parses JSON text; integers that are not safe JavaScript integers become exact bigints. */
 export function parseJsonExact(text: string): JsonValue {
   const value = JSON.parse(text) as JsonValue;
-  if (!containsUnsafeInteger(value)) return value;
-  const literals = unsafeIntegerLiterals(text);
-  return restoreExact(value, { literals, next: 0 });
+  if (typeof value !== 'object' || value === null) return isUnsafeInteger(value) ? BigInt(text.trim()) : value;
+  restore(value, new ExactIntegers(text));
+  return value;
 }
 
-function isUnsafeInteger(v: unknown): v is number {
+export function isUnsafeInteger(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && !Number.isSafeInteger(v);
 }
 
-function containsUnsafeInteger(v: JsonValue): boolean {
-  if (typeof v === 'number') return isUnsafeInteger(v);
-  if (v === null || typeof v !== 'object') return false;
-  if (Array.isArray(v)) {
-    for (const item of v) if (containsUnsafeInteger(item)) return true;
-    return false;
+/**
+ * Recovers the exact digits of integers that JSON.parse rounded, from the text they were parsed
+ * from. Ask in document order (as a walk of the parsed value does) for repeated keys to pair up.
+ */
+export class ExactIntegers {
+  /** Per key, where the search for its next occurrence resumes. */
+  keyCursors: Map<string, number> | undefined;
+  /** Every long integer literal in document order; built only if a key search fails. */
+  literals: string[] | undefined;
+  next = 0;
+
+  constructor(readonly text: string) {}
+
+  /** The exact value of the member `key` that parsed to `rounded`; `rounded` if not found. */
+  member(key: string, rounded: number): bigint | number {
+    return fromKey(key, rounded, this) ?? fromLiterals(rounded, this);
   }
-  for (const key in v) if (containsUnsafeInteger(v[key]!)) return true;
-  return false;
+}
+
+type Cursor = ExactIntegers;
+
+/** Walks a parsed value, replacing rounded integers with exact bigints from the text, in place. */
+function restore(node: JsonValue[] | { [key: string]: JsonValue }, cursor: Cursor): void {
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) {
+      const v = node[i]!;
+      if (typeof v === 'object' && v !== null) restore(v, cursor);
+      else if (isUnsafeInteger(v)) node[i] = fromLiterals(v, cursor);
+    }
+    return;
+  }
+  for (const key in node) {
+    const v = node[key]!;
+    if (typeof v === 'object' && v !== null) restore(v, cursor);
+    else if (isUnsafeInteger(v)) node[key] = cursor.member(key, v);
+  }
+}
+
+// The common case is a member like "evt.time":1685022245478445995. Its key, quoted and
+// followed by a colon, cannot occur inside a JSON string (a quote there would be escaped), so
+// a native indexOf finds it without scanning the text character by character.
+function fromKey(key: string, rounded: number, cursor: Cursor): bigint | undefined {
+  const { text } = cursor;
+  const needle = `${JSON.stringify(key)}:`;
+  cursor.keyCursors ??= new Map();
+  let from = cursor.keyCursors.get(key) ?? 0;
+  for (;;) {
+    const at = text.indexOf(needle, from);
+    if (at < 0) return undefined;
+    let i = at + needle.length;
+    while (text.charCodeAt(i) === 0x20 || text.charCodeAt(i) === 0x0a || text.charCodeAt(i) === 0x0d || text.charCodeAt(i) === 0x09) i++;
+    const start = i;
+    if (text.charCodeAt(i) === 0x2d) i++;
+    while (text.charCodeAt(i) >= 0x30 && text.charCodeAt(i) <= 0x39) i++;
+    from = i;
+    if (i > start && Number(text.slice(start, i)) === rounded) {
+      cursor.keyCursors.set(key, i);
+      return BigInt(text.slice(start, i));
+    }
+  }
+}
+
+// Fallback for integers in arrays or under keys written with escapes: every long integer
+// literal outside strings, matched to the rounded number it must round to.
+function fromLiterals(rounded: number, cursor: Cursor): bigint | number {
+  const literals = (cursor.literals ??= unsafeIntegerLiterals(cursor.text));
+  for (let i = cursor.next; i < literals.length; i++) {
+    const literal = literals[i]!;
+    if (literal !== '' && Number(literal) === rounded) {
+      literals[i] = '';
+      if (i === cursor.next) cursor.next++;
+      return BigInt(literal);
+    }
+  }
+  return rounded;
 }
 
 /** Integer literals of 16 or more digits outside strings, in document order. */
@@ -70,36 +136,6 @@ function endOfString(text: string, open: number): number {
     for (let k = j - 1; text.charCodeAt(k) === 0x5c; k--) backslashes++;
     if (backslashes % 2 === 0) return j;
   }
-}
-
-interface Cursor {
-  readonly literals: string[];
-  next: number;
-}
-
-function restoreExact(v: JsonValue, cursor: Cursor): JsonValue {
-  if (typeof v === 'number') return isUnsafeInteger(v) ? takeLiteral(v, cursor) : v;
-  if (v === null || typeof v !== 'object') return v;
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) v[i] = restoreExact(v[i]!, cursor);
-    return v;
-  }
-  for (const key in v) v[key] = restoreExact(v[key]!, cursor);
-  return v;
-}
-
-// Object key order can differ from text order (integer-like keys sort first), so we match each
-// rounded number to the next literal that rounds to it rather than trusting position alone.
-function takeLiteral(rounded: number, cursor: Cursor): JsonValue {
-  for (let i = cursor.next; i < cursor.literals.length; i++) {
-    const literal = cursor.literals[i]!;
-    if (literal !== '' && Number(literal) === rounded) {
-      cursor.literals[i] = '';
-      if (i === cursor.next) cursor.next++;
-      return BigInt(literal);
-    }
-  }
-  return rounded;
 }
 
 /** Serializes like `JSON.stringify`, writing bigints as exact integer literals. */

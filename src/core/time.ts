@@ -9,15 +9,28 @@ const NS_PER_S = 1_000_000_000n;
 // YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM|±HHMM)
 const RFC3339 = /^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?\d*([Zz]|[+-]\d{2}:?\d{2})$/;
 
+// Events arrive in bursts within the same second: remember the last whole second parsed.
+let lastSecondText = '';
+let lastSecondNs = 0n;
+
 /** Parses an RFC 3339 time with up to nanosecond precision; undefined when it is not one. */
 export function parseRfc3339Ns(text: string): bigint | undefined {
   const m = RFC3339.exec(text);
   if (!m) return undefined;
   const [, base, frac = '', zone = 'Z'] = m;
-  const tz = zone === 'Z' || zone === 'z' ? 'Z' : zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone;
-  const ms = Date.parse(`${base!.replace(' ', 'T')}${tz}`);
-  if (Number.isNaN(ms)) return undefined;
-  return BigInt(ms) * NS_PER_MS + BigInt(frac.padEnd(9, '0'));
+  const secondKey = zone === 'Z' ? base! : `${base!}${zone}`;
+  let secondNs: bigint;
+  if (secondKey === lastSecondText) {
+    secondNs = lastSecondNs;
+  } else {
+    const tz = zone === 'Z' || zone === 'z' ? 'Z' : zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone;
+    const ms = Date.parse(`${base!.replace(' ', 'T')}${tz}`);
+    if (Number.isNaN(ms)) return undefined;
+    secondNs = BigInt(ms) * NS_PER_MS;
+    lastSecondText = secondKey;
+    lastSecondNs = secondNs;
+  }
+  return frac === '' ? secondNs : secondNs + BigInt(frac.padEnd(9, '0'));
 }
 
 /** Formats nanoseconds since the epoch as RFC 3339 UTC with all nine fractional digits. */

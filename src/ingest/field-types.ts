@@ -42,5 +42,8 @@ const KINDS: ReadonlyMap<string, FieldKind> = new Map<string, FieldKind>([
 const INDEXED_INT = /^(?:proc\.apid|proc\.aname_pid)\[\d+\]$/;
 
 export function fieldKind(name: string): FieldKind | undefined {
-  return KINDS.get(name) ?? (INDEXED_INT.test(name) ? 'int' : undefined);
+  const kind = KINDS.get(name);
+  if (kind !== undefined) return kind;
+  // Only indexed names end in ']'; testing that first keeps the regex off the per-field path.
+  return name.charCodeAt(name.length - 1) === 0x5d && INDEXED_INT.test(name) ? 'int' : undefined;
 }

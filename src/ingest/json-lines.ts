@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { LannerError } from '../core/errors.js';
-import { parseJsonExact } from '../core/exact-json.js';
+import { ExactIntegers, type JsonValue } from '../core/exact-json.js';
 import type { Logger } from '../core/log.js';
 import { normalizeFalcoJson, type Normalized } from './normalize.js';
 import type { EventSink, Source } from './source.js';
@@ -19,13 +19,14 @@ export interface NumberedResult {
 
 /** Normalizes one line of Falco JSON output. */
 export function normalizeJsonLine(text: string): Normalized {
-  let value;
+  let value: JsonValue;
   try {
-    value = parseJsonExact(text);
+    // Plain JSON.parse: normalization restores exact big integers from `text` as it walks the fields.
+    value = JSON.parse(text) as JsonValue;
   } catch (err) {
     return { ok: false, reason: 'bad_json', detail: (err as Error).message };
   }
-  return normalizeFalcoJson(value, 'file');
+  return normalizeFalcoJson(value, 'file', new ExactIntegers(text));
 }
 
 /** Reads Falco JSON lines, yielding each non-blank line's normalized event or refusal. */

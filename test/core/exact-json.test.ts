@@ -42,3 +42,25 @@ describe('stringifyExact', () => {
     expect(stringifyExact({ a: undefined, b: 1 })).toBe('{"b":1}');
   });
 });
+
+describe('parseJsonExact fallbacks', () => {
+  it('restores big integers in arrays and under keys written with escapes', () => {
+    const value = parseJsonExact('{"a\\u0062":1234567890123456789,"list":[1111111111111111111,2222222222222222222]}') as Record<string, unknown>;
+    expect(value['ab']).toBe(1234567890123456789n);
+    expect(value['list']).toEqual([1111111111111111111n, 2222222222222222222n]);
+  });
+
+  it('keeps same-named keys apart across a batch', () => {
+    const value = parseJsonExact('[{"t":1111111111111111111},{"t" : 2222222222222222222}]') as { t: bigint }[];
+    expect(value.map((v) => v.t)).toEqual([1111111111111111111n, 2222222222222222222n]);
+  });
+
+  it('is not fooled by a key-like text inside a string', () => {
+    const value = parseJsonExact('{"output":"\\"t\\":9999999999999999999","t":1111111111111111111}') as Record<string, unknown>;
+    expect(value['t']).toBe(1111111111111111111n);
+  });
+
+  it('handles a bare big integer', () => {
+    expect(parseJsonExact(' 1685022245478445995 ')).toBe(1685022245478445995n);
+  });
+});

@@ -1,0 +1,130 @@
+/**
+ * `lanner demo`: the real service, end to end, against a built-in Falco stand-in that speaks
+ * Falco's gRPC API on a temporary unix socket and replays the demo scenario.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { filter, firstValueFrom } from 'rxjs';
+import { isLannerError } from '../core/errors.js';
+import { createLogger, type Logger } from '../core/log.js';
+import { nowNs } from '../core/time.js';
+import { version } from '../core/version.js';
+import { FalcoStandIn, falcoJsonToGrpcResponse, type FalcoJsonEvent } from '../demo/falco-grpc-server.js';
+import { buildScenario, type ScenarioEvent } from '../demo/scenario.js';
+import { FalcoGrpcSource } from '../ingest/falco-grpc.js';
+import { createMetrics, type LannerMetrics } from '../metrics/metrics.js';
+import { StdoutOutput } from '../outputs/stdout.js';
+import { LannerService } from '../service/lanner-service.js';
+import { parseFlags } from './args.js';
+import { DEMO_HELP } from './usage.js';
+
+const DEFAULT_METRICS_LISTEN = '127.0.0.1:9376';
+
+export async function runDemo(argv: readonly string[]): Promise<number> {
+  const { values } = parseFlags('demo', argv, {
+    follow: { type: 'boolean' },
+    fast: { type: 'boolean' },
+    'metrics-listen': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    process.stdout.write(DEMO_HELP);
+    return 0;
+  }
+  // The terminal is the demo's stage: only warnings and errors reach it unless asked for more.
+  const logger = createLogger(process.env['LANNER_LOG_LEVEL'] ?? 'warn');
+  const metrics = createMetrics({ version: version() });
+  const dir = mkdtempSync(join(tmpdir(), 'lanner-demo-'));
+  const address = `unix://${join(dir, 'falco.sock')}`;
+  const falco = new FalcoStandIn({ address, version: '0.43.0' });
+  await falco.start();
+  const source = new FalcoGrpcSource({ address, pollIntervalMs: 100, backoff: { initialMs: 100, maxMs: 1000 }, logger, metrics });
+  const human = process.stdout.isTTY === true;
+  const say = (text: string): void => void (human ? process.stdout : process.stderr).write(text + '\n');
+
+  let service: LannerService | undefined;
+  try {
+    service = await startService(source, logger, metrics, values['metrics-listen']);
+    const ops = service.opsAddress;
+    say(`Lanner ${version()} demo: a Falco stand-in (Falco 0.43.0 gRPC API) on ${address}`);
+    if (ops) say(`metrics: http://${ops.host}:${ops.port}/metrics`);
+    await firstValueFrom(source.connection$.pipe(filter((up) => up)));
+    say(`connected to Falco ${source.falcoVersion?.version ?? '?'}; replaying the scenario: a web shop's checkout pod is attacked among benign noise\n`);
+
+    const scenario = buildScenario(nowNs());
+    await play(falco, scenario, values.fast === true);
+    await delivered(metrics, scenario.length);
+    await service.queue.idle();
+    say(summary(service, scenario));
+    if (values.follow) {
+      say(`\nfollowing: the service keeps running${ops ? ` with metrics at http://${ops.host}:${ops.port}/metrics` : ''}; Ctrl-C to stop`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      });
+    }
+  } finally {
+    await service?.stop(5000);
+    await falco.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return 0;
+}
+
+async function startService(source: FalcoGrpcSource, logger: Logger, metrics: LannerMetrics, listen: string | undefined): Promise<LannerService> {
+  const make = (opsListen: string): LannerService =>
+    new LannerService({
+      logger,
+      metrics,
+      sources: [source],
+      outputs: [new StdoutOutput('stdout', { format: 'auto', maxBacklogBytes: 16 * 1024 * 1024 }, { logger, metrics })],
+      detectors: [],
+      queueSize: 65536,
+      opsListen,
+      sourcesReady: () => (source.connected ? null : 'not connected to Falco'),
+    });
+  const first = make(listen ?? DEFAULT_METRICS_LISTEN);
+  try {
+    await first.start();
+    return first;
+  } catch (err) {
+    // A second demo, or a running Lanner, may hold the default port: any free port serves a demo.
+    if (listen !== undefined || !isLannerError(err) || err.code !== 'LANNER_LISTEN') throw err;
+    await first.close();
+    const fallback = make('127.0.0.1:0');
+    await fallback.start();
+    return fallback;
+  }
+}
+
+async function play(falco: FalcoStandIn, scenario: readonly ScenarioEvent[], fast: boolean): Promise<void> {
+  const started = Date.now();
+  for (const event of scenario) {
+    const wait = fast ? 0 : event.at - (Date.now() - started);
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    falco.publish(falcoJsonToGrpcResponse(event.json as FalcoJsonEvent));
+  }
+}
+
+/** Waits until Lanner has taken in `count` events (or refused them), at most ten seconds. */
+async function delivered(metrics: LannerMetrics, count: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const received = (await metrics.eventsReceived.get()).values.reduce((n, v) => n + v.value, 0);
+    const invalid = (await metrics.eventsInvalid.get()).values.reduce((n, v) => n + v.value, 0);
+    if (received + invalid >= count || Date.now() > deadline) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function summary(service: LannerService, scenario: readonly ScenarioEvent[]): string {
+  const feed = scenario.filter((e) => (e.json['tags'] as string[]).includes('lanner_feed')).length;
+  const { alerts, alertsByRule } = service.stats;
+  const lines = [
+    '',
+    `summary: ${scenario.length} events in over gRPC (${feed} raw syscall events from the feed rules, ${scenario.length - feed} Falco alerts), ${alerts} alerts out`,
+    ...[...alertsByRule].map(([rule, n]) => `  ${String(n).padStart(3)}  ${rule}`),
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,483 @@
+/**
+ * Receives Falco's `http_output` (the only network output left in Falco 0.44) and
+ * Falcosidekick-style posts: one Falco JSON event per POST, or a batch as a JSON array or as
+ * NDJSON. Events go to the sink, which only enqueues, so every answer is sent before detection
+ * runs: Falco's HTTP output posts from its own thread and never retries, so a slow answer costs
+ * Falco throughput and a lost answer costs an event.
+ *
+ * Status codes, and why:
+ * - 200 when at least one event was queued. The body counts what happened to every event
+ *   (`accepted`, `shed`, `invalid`, and the first few refusals), so a batch with a bad event
+ *   in it still delivers its good ones: Falco does not retry, and refusing a whole batch for
+ *   one bad event would lose the good ones for nothing.
+ * - 400 when nothing was queued because the body is not JSON or every event failed
+ *   validation; `error` names the (first) reason, as in `lanner_events_invalid_total{reason}`.
+ * - 503 with `Retry-After: 1` when nothing was queued because the ingest queue was full (every
+ *   valid event shed). The answer is still immediate. A 200 would tell the sender its events
+ *   were taken when they were dropped; 503 is honest, shows up in a proxy's or Falcosidekick's
+ *   error counts, and lets senders that do retry (forwarders, scripts) try again, while Falco,
+ *   which does not retry, loses nothing more than it would with a 200. A batch that was partly
+ *   queued gets 200 with its shed count instead, because retrying it would duplicate the part
+ *   that was queued.
+ * - 413 as soon as the body crosses the limit (a declared Content-Length over the limit is
+ *   refused before reading; with `Expect: 100-continue` before the body is even sent).
+ * - 401 for a missing or wrong bearer token, 404 for other paths, 405 for other methods,
+ *   415 for a Content-Encoding other than identity (Falco does not compress its posts).
+ * Content-Type is not checked: Falco sends application/json, other senders text/plain or
+ * application/x-ndjson, and all of them mean the same bytes.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { LannerError } from '../core/errors.js';
+import { parseJsonExact, type JsonValue } from '../core/exact-json.js';
+import { LogLimiter, type Logger } from '../core/log.js';
+import type { LannerMetrics } from '../metrics/metrics.js';
+import { listenOn, type HostPort } from '../server/listen.js';
+import { normalizeFalcoJson, type InvalidReason } from './normalize.js';
+import type { EventSink, Source } from './source.js';
+
+/** TLS for the receiver; file paths of PEM files, read when the receiver starts. */
+export interface HttpIngestTls {
+  /** Server certificate (chain). */
+  readonly cert: string;
+  /** Server private key. */
+  readonly key: string;
+  /** CA that client certificates must chain to; required with `requireClientCert`. */
+  readonly ca?: string;
+  /** Mutual TLS: refuse the handshake of clients without a certificate from `ca`. */
+  readonly requireClientCert?: boolean;
+}
+
+/** Options of {@link HttpIngestSource}. Durations are milliseconds, sizes bytes. */
+export interface HttpIngestOptions {
+  readonly host: string;
+  /** 0 picks a free port; read it from `address` after `start`. */
+  readonly port: number;
+  /** The one path events are posted to; default `/`. */
+  readonly path?: string;
+  /** Largest body accepted; default 1 MiB. */
+  readonly bodyLimitBytes?: number;
+  /** When set (non-empty), requests must carry `Authorization: Bearer <token>`. */
+  readonly token?: string;
+  readonly tls?: HttpIngestTls;
+  readonly logger: Logger;
+  readonly metrics: LannerMetrics;
+  /** Time a client has to send its request headers; default 10 s. */
+  readonly headersTimeoutMs?: number;
+  /** Time a client has to send its whole request; default 30 s. */
+  readonly requestTimeoutMs?: number;
+  /** How long an idle keep-alive connection stays open; default 65 s. */
+  readonly keepAliveTimeoutMs?: number;
+  /** Concurrent connections; each may hold up to one body, so this bounds memory; default 256. */
+  readonly maxConnections?: number;
+  /** How long `close` lets requests in flight finish before cutting their connections; default 2 s. */
+  readonly closeGraceMs?: number;
+}
+
+/** How many refusals a response lists; the counts cover all of them. */
+const MAX_LISTED_REFUSALS = 10;
+/** Parser messages can quote the sender's bytes; keep what we echo and log short. */
+const MAX_DETAIL_CHARS = 200;
+
+const DEFAULTS = {
+  path: '/',
+  bodyLimitBytes: 1024 * 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  // Longer than the idle time after which clients stop reusing a connection, so a client
+  // rarely sends into a connection the server is closing (curl reuses for up to 118 s, but
+  // checks a pooled connection is still open before it sends).
+  keepAliveTimeoutMs: 65_000,
+  maxConnections: 256,
+  closeGraceMs: 2_000,
+} as const;
+
+/** Where in a batch an event was. */
+interface Position {
+  /** 0-based index in a JSON array. */
+  readonly index?: number;
+  /** 1-based line of an NDJSON body. */
+  readonly line?: number;
+}
+
+interface Refusal extends Position {
+  readonly reason: InvalidReason;
+  readonly detail: string;
+}
+
+/** What happened to the events of one request. */
+interface Tally {
+  accepted: number;
+  shed: number;
+  invalid: number;
+  readonly refusals: Refusal[];
+  readonly from: string;
+}
+
+type Counter = { inc(): void };
+
+/** Falco's `http_output` (and Falcosidekick-style posts) as a source of events. */
+export class HttpIngestSource implements Source {
+  readonly name: string;
+  private readonly path: string;
+  private readonly limit: number;
+  private readonly tokenDigest: Buffer | undefined;
+  private readonly statusCounters = new Map<number, Counter>();
+  private readonly logLimiter = new LogLimiter();
+  private server: Server | undefined;
+  private sink: EventSink | undefined;
+  private bound: HostPort | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly options: HttpIngestOptions) {
+    this.path = normalizePath(options.path ?? DEFAULTS.path);
+    this.limit = options.bodyLimitBytes ?? DEFAULTS.bodyLimitBytes;
+    this.tokenDigest = options.token ? sha256(options.token) : undefined;
+    if (options.tls?.requireClientCert && !options.tls.ca) {
+      // Without a CA of our own, Node would accept any client certificate a public CA signed.
+      throw new LannerError('LANNER_CONFIG_INVALID', 'ingest.http.tls: client_auth needs a ca to check client certificates against');
+    }
+    this.name = `http:${options.host}:${options.port}${this.path}`;
+  }
+
+  /** The bound address once started (the real port when `port` was 0). */
+  get address(): HostPort | undefined {
+    return this.bound;
+  }
+
+  /** The URL to configure as Falco's `http_output.url`, once started. */
+  get url(): string | undefined {
+    if (!this.bound) return undefined;
+    const host = this.bound.host.includes(':') ? `[${this.bound.host}]` : this.bound.host;
+    return `${this.options.tls ? 'https' : 'http'}://${host}:${this.bound.port}${this.path}`;
+  }
+
+  async start(sink: EventSink): Promise<void> {
+    if (this.server) throw new Error('HttpIngestSource already started');
+    this.sink = sink;
+    const server = this.createServer();
+    this.server = server;
+    this.bound = await listenOn(server, { host: this.options.host, port: this.options.port }, 'HTTP ingest');
+    this.logStarted();
+  }
+
+  /** Stops accepting connections, lets requests in flight finish briefly, then cuts the rest. */
+  close(): Promise<void> {
+    const server = this.server;
+    if (this.closing) return this.closing;
+    if (!server?.listening) return Promise.resolve();
+    this.closing = new Promise<void>((resolve) => {
+      const force = setTimeout(() => server.closeAllConnections(), this.options.closeGraceMs ?? DEFAULTS.closeGraceMs);
+      server.close(() => {
+        clearTimeout(force);
+        this.options.logger.info({ source: this.name }, 'HTTP ingest closed');
+        resolve();
+      });
+      server.closeIdleConnections();
+    });
+    return this.closing;
+  }
+
+  private createServer(): Server {
+    const headersTimeout = this.options.headersTimeoutMs ?? DEFAULTS.headersTimeoutMs;
+    const common = {
+      headersTimeout,
+      requestTimeout: Math.max(this.options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs, headersTimeout),
+      // Timeouts are only enforced on this tick; a short one keeps short timeouts honest.
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeout / 4))),
+    };
+    const tls = this.options.tls;
+    const server = tls
+      ? createHttpsServer({ ...common, ...readTls(tls), handshakeTimeout: headersTimeout })
+      : createHttpServer(common);
+    server.keepAliveTimeout = this.options.keepAliveTimeoutMs ?? DEFAULTS.keepAliveTimeoutMs;
+    server.maxConnections = this.options.maxConnections ?? DEFAULTS.maxConnections;
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res, false));
+    // Answering 100-continue ourselves lets a refused request (auth, size) skip sending its body.
+    server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res, true));
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket as Socket));
+    if (tls) {
+      server.on('tlsClientError', (err: Error) =>
+        this.logLimiter.maybe('tls', (suppressed) =>
+          this.options.logger.warn({ err: err.message, suppressed_since_last: suppressed }, 'HTTP ingest refused a TLS handshake'),
+        ),
+      );
+    }
+    return server;
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
+    req.on('error', noop);
+    try {
+      this.route(req, res, expectsContinue);
+    } catch (err) {
+      this.internalError(res, err);
+    }
+  }
+
+  private route(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
+    if (pathOf(req.url) !== this.path) {
+      this.reply(req, res, 404, { error: 'not_found', detail: `POST Falco events to ${this.path}` });
+      return;
+    }
+    if (req.method !== 'POST') {
+      this.reply(req, res, 405, { error: 'method_not_allowed', detail: 'only POST is accepted' }, { allow: 'POST' });
+      return;
+    }
+    if (!this.authorized(req.headers.authorization)) {
+      const detail = 'a valid "Authorization: Bearer <token>" header is required';
+      this.reply(req, res, 401, { error: 'unauthorized', detail }, { 'www-authenticate': 'Bearer realm="lanner"' });
+      return;
+    }
+    const encoding = req.headers['content-encoding'];
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+      this.reply(req, res, 415, { error: 'unsupported_encoding', detail: `Content-Encoding ${JSON.stringify(encoding)} is not supported; send identity` });
+      return;
+    }
+    if (Number(req.headers['content-length'] ?? 0) > this.limit) {
+      this.tooLarge(req, res);
+      return;
+    }
+    if (expectsContinue) res.writeContinue();
+    this.readBody(req, res);
+  }
+
+  /** Buffers the body up to the limit; past it, answers 413 at once and keeps nothing. */
+  private readBody(req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= this.limit) {
+        chunks.push(chunk);
+        return;
+      }
+      req.off('data', onData).off('end', onEnd);
+      chunks.length = 0;
+      this.tooLarge(req, res);
+    };
+    const onEnd = (): void => {
+      try {
+        this.handleBody(req, res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      } catch (err) {
+        this.internalError(res, err);
+      }
+    };
+    req.on('data', onData).on('end', onEnd);
+  }
+
+  private handleBody(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
+    const tally: Tally = { accepted: 0, shed: 0, invalid: 0, refusals: [], from: req.socket.remoteAddress ?? 'unknown' };
+    const text = stripBom(body.toString('utf8'));
+    if (text.trim() === '') {
+      this.refuse(tally, 'bad_json', 'the body is empty', {});
+    } else {
+      this.offerBody(text, tally);
+    }
+    this.answer(req, res, tally);
+  }
+
+  /** One JSON value (an event or an array of events), else NDJSON, one event per line. */
+  private offerBody(text: string, tally: Tally): void {
+    let whole: JsonValue;
+    try {
+      whole = parseJsonExact(text);
+    } catch (err) {
+      if (isMultiLine(text)) this.offerLines(text, tally);
+      else this.refuse(tally, 'bad_json', errorText(err), {});
+      return;
+    }
+    if (Array.isArray(whole)) {
+      for (let index = 0; index < whole.length; index++) this.offer(whole[index]!, tally, { index });
+    } else {
+      this.offer(whole, tally, {});
+    }
+  }
+
+  private offerLines(text: string, tally: Tally): void {
+    const lines = text.split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!;
+      if (line.trim() === '') continue;
+      let value: JsonValue;
+      try {
+        value = parseJsonExact(line);
+      } catch (err) {
+        this.refuse(tally, 'bad_json', errorText(err), { line: i + 1 });
+        continue;
+      }
+      this.offer(value, tally, { line: i + 1 });
+    }
+  }
+
+  private offer(value: JsonValue, tally: Tally, at: Position): void {
+    const result = normalizeFalcoJson(value, 'http');
+    if (!result.ok) {
+      this.refuse(tally, result.reason, result.detail, at);
+      return;
+    }
+    if (this.sink!.accept(result.event)) tally.accepted++;
+    else tally.shed++;
+  }
+
+  /** Counts a refused event with the sink, which owns invalid-event metrics and rate-limited logs. */
+  private refuse(tally: Tally, reason: InvalidReason, detail: string, at: Position): void {
+    const short = detail.length > MAX_DETAIL_CHARS ? `${detail.slice(0, MAX_DETAIL_CHARS)}...` : detail;
+    tally.invalid++;
+    if (tally.refusals.length < MAX_LISTED_REFUSALS) tally.refusals.push({ ...at, reason, detail: short });
+    const where = at.line !== undefined ? ` line ${at.line}` : at.index !== undefined ? ` item ${at.index}` : '';
+    this.sink!.reject(reason, `from ${tally.from}${where}: ${short}`, 'http');
+  }
+
+  private answer(req: IncomingMessage, res: ServerResponse, tally: Tally): void {
+    const counts = { accepted: tally.accepted, shed: tally.shed, invalid: tally.invalid };
+    const refused = tally.refusals.length > 0 ? { refused: tally.refusals } : {};
+    if (tally.accepted > 0 || (tally.shed === 0 && tally.invalid === 0)) {
+      this.reply(req, res, 200, { ...counts, ...refused });
+    } else if (tally.shed > 0) {
+      const detail = 'the ingest queue is full: detection is behind, events were shed';
+      this.reply(req, res, 503, { error: 'queue_full', detail, ...counts, ...refused }, { 'retry-after': '1' });
+    } else {
+      const first = tally.refusals[0]!;
+      this.reply(req, res, 400, { error: first.reason, detail: first.detail, ...counts, ...refused });
+    }
+  }
+
+  private tooLarge(req: IncomingMessage, res: ServerResponse): void {
+    const detail = `the body exceeds the limit of ${this.limit} bytes; send fewer events per request`;
+    this.reply(req, res, 413, { error: 'body_too_large', detail, limit: this.limit });
+  }
+
+  private internalError(res: ServerResponse, err: unknown): void {
+    this.logLimiter.maybe('internal', (suppressed) =>
+      this.options.logger.error({ err: errorText(err), suppressed_since_last: suppressed }, 'HTTP ingest failed on a request'),
+    );
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    this.send(res, 500, { error: 'internal', detail: 'the receiver failed on this request; see the Lanner log' }, { connection: 'close' });
+  }
+
+  private reply(req: IncomingMessage, res: ServerResponse, status: number, body: object, headers: Record<string, string> = {}): void {
+    // A body we did not read (or stopped reading) would otherwise have to be drained before
+    // the connection could serve another request: close it instead. Same while shutting down.
+    const close = this.closing !== undefined || (!req.complete && hasBody(req));
+    this.send(res, status, body, close ? { ...headers, connection: 'close' } : headers);
+  }
+
+  private send(res: ServerResponse, status: number, body: object, headers: Record<string, string>): void {
+    if (res.headersSent || res.writableEnded) return;
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+    res.end(text);
+    this.countStatus(status);
+  }
+
+  /** Malformed HTTP and timeouts never reach a request handler; answer and count them here. */
+  private onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+    if (err.code === 'ECONNRESET' || !socket.writable || socket.bytesWritten > 0) {
+      socket.destroy();
+      return;
+    }
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    this.countStatus(status);
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  }
+
+  private authorized(header: string | undefined): boolean {
+    if (!this.tokenDigest) return true;
+    const m = header === undefined ? null : /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+    // Digests have equal length whatever was sent, so the comparison leaks neither content nor length.
+    return timingSafeEqual(sha256(m?.[1] ?? ''), this.tokenDigest) && m !== null;
+  }
+
+  private countStatus(status: number): void {
+    let counter = this.statusCounters.get(status);
+    if (!counter) {
+      counter = this.options.metrics.httpIngestRequests.labels(String(status));
+      this.statusCounters.set(status, counter);
+    }
+    counter.inc();
+  }
+
+  private logStarted(): void {
+    const { logger, tls, host } = this.options;
+    const auth = this.tokenDigest ? 'bearer token' : tls?.requireClientCert ? 'client certificate' : 'none';
+    logger.info({ url: this.url, auth, tls: Boolean(tls), body_limit_bytes: this.limit }, 'receiving Falco http_output');
+    if (auth === 'none' && !isLoopback(host)) {
+      logger.warn({ url: this.url }, 'HTTP ingest listens beyond loopback without a token or client certificates: anyone who reaches it can inject events');
+    }
+  }
+}
+
+function readTls(tls: HttpIngestTls): { cert: Buffer; key: Buffer; ca?: Buffer; requestCert: boolean; rejectUnauthorized: boolean } {
+  const mutual = tls.requireClientCert === true;
+  return {
+    cert: readTlsFile(tls.cert, 'certificate'),
+    key: readTlsFile(tls.key, 'key'),
+    ...(tls.ca ? { ca: readTlsFile(tls.ca, 'CA') } : {}),
+    requestCert: mutual,
+    rejectUnauthorized: mutual,
+  };
+}
+
+function readTlsFile(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new LannerError('LANNER_TLS_FILES', `cannot read the HTTP ingest ${what} ${path}: ${errorText(err)}`);
+  }
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+/** The path of a request target, without query; a trailing slash does not make another path. */
+function pathOf(url: string | undefined): string {
+  let target = url ?? '/';
+  if (!target.startsWith('/')) {
+    // Absolute form ("http://host/path"), as some proxies send it.
+    try {
+      target = new URL(target).pathname;
+    } catch {
+      return '';
+    }
+  }
+  const q = target.indexOf('?');
+  return normalizePath(q < 0 ? target : target.slice(0, q));
+}
+
+function normalizePath(path: string): string {
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+function stripBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/** True when non-blank text continues after the first line break. */
+function isMultiLine(text: string): boolean {
+  const nl = text.indexOf('\n', text.search(/\S/));
+  return nl >= 0 && text.slice(nl).trim() !== '';
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function noop(): void {}

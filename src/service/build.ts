@@ -1,0 +1,85 @@
+/**
+ * Builds a LannerService from the validated config: only the sources and outputs the config
+ * names are constructed.
+ */
+import type { LannerConfig } from '../config/config.js';
+import { LannerError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { FalcoGrpcSource } from '../ingest/falco-grpc.js';
+import { HttpIngestSource } from '../ingest/http-receiver.js';
+import { JsonLinesSource } from '../ingest/json-lines.js';
+import type { Source } from '../ingest/source.js';
+import type { LannerMetrics } from '../metrics/metrics.js';
+import type { Output } from '../outputs/output.js';
+import { StdoutOutput } from '../outputs/stdout.js';
+import { parseHostPort } from '../server/listen.js';
+import { LannerService } from './lanner-service.js';
+
+export interface BuildDeps {
+  readonly logger: Logger;
+  readonly metrics: LannerMetrics;
+}
+
+export function buildService(config: LannerConfig, deps: BuildDeps): LannerService {
+  const { logger, metrics } = deps;
+  const sources: Source[] = [];
+  let grpc: FalcoGrpcSource | undefined;
+  const g = config.falcoGrpc;
+  if (g.address !== '') {
+    const tls = g.tls.ca || g.tls.cert || g.tls.key ? { ca: g.tls.ca, cert: g.tls.cert, key: g.tls.key, ...(g.tls.serverName ? { serverName: g.tls.serverName } : {}) } : undefined;
+    grpc = new FalcoGrpcSource({
+      address: g.address,
+      ...(tls ? { tls } : {}),
+      mode: g.mode,
+      pollIntervalMs: g.pollIntervalMs,
+      keepaliveMs: g.keepaliveMs,
+      backoff: g.backoff,
+      logger,
+      metrics,
+    });
+    sources.push(grpc);
+  }
+  const h = config.ingest.http;
+  let http: HttpIngestSource | undefined;
+  if (h.listen !== '') {
+    const { host, port } = parseHostPort(h.listen);
+    http = new HttpIngestSource({
+      host,
+      port,
+      path: h.path,
+      bodyLimitBytes: h.bodyLimitBytes,
+      ...(h.token ? { token: h.token } : {}),
+      ...(h.tls.cert || h.tls.key ? { tls: { cert: h.tls.cert, key: h.tls.key, ...(h.tls.ca ? { ca: h.tls.ca } : {}), requireClientCert: h.tls.clientAuth } } : {}),
+      logger,
+      metrics,
+    });
+    sources.push(http);
+  }
+  for (const file of config.ingest.files) sources.push(new JsonLinesSource(file, logger));
+  if (sources.length === 0) {
+    throw new LannerError(
+      'LANNER_NO_SOURCE',
+      'no event source configured: set falco.grpc.address (--falco-grpc), ingest.http.listen (--ingest-listen) or ingest.files (--input)',
+    );
+  }
+
+  const outputs: Output[] =
+    config.outputs.length > 0
+      ? config.outputs.map((o) => o.create(o.name, deps))
+      : [new StdoutOutput('stdout', { format: 'json', maxBacklogBytes: 16 * 1024 * 1024 }, deps)];
+
+  return new LannerService({
+    logger,
+    metrics,
+    sources,
+    outputs,
+    detectors: [],
+    queueSize: config.ingest.queueSize,
+    opsListen: config.server.listen,
+    // Ready when some source can deliver: Falco's stream is up, or Falco can post to us.
+    sourcesReady: () => {
+      if (http || config.ingest.files.length > 0) return null;
+      return grpc?.connected ? null : 'not connected to Falco';
+    },
+  });
+}
