@@ -175,6 +175,7 @@ export function loadConfig(options: LoadOptions = {}): LannerConfig {
   if (!result.success) {
     for (const issue of result.error.issues) problems.push(describeIssue(issue));
   }
+  if (result.success) problems.push(...crossKeyProblems(result.data));
   const outputs = result.success ? buildOutputs(result.data.outputs, problems) : [];
   if (problems.length > 0 || !result.success) {
     throw new LannerError(
@@ -274,6 +275,24 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   const input = 'input' in issue && issue.input !== undefined ? `${JSON.stringify(issue.input)} ` : '';
   const message = issue.code === 'invalid_value' ? `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` : issue.message;
   return `${path}: ${input}is invalid: ${message}`;
+}
+
+/** Rules that tie keys together, which a per-key schema cannot say. */
+function crossKeyProblems(p: Parsed): string[] {
+  const problems: string[] = [];
+  const g = p.falco.grpc;
+  if (g.address !== '' && !g.address.startsWith('unix:')) {
+    for (const key of ['ca', 'cert', 'key'] as const) {
+      if (g.tls[key] === '') problems.push(`falco.grpc.tls.${key}: is required: Falco serves gRPC over TCP only with mutual TLS (${g.address})`);
+    }
+  }
+  const t = p.ingest.http.tls;
+  if ((t.cert === '') !== (t.key === '')) problems.push(`ingest.http.tls: cert and key go together: set both to serve HTTPS, or neither`);
+  if (t.client_auth && t.ca === '') {
+    problems.push('ingest.http.tls.ca: is required when client_auth is true: without our own CA any publicly signed client certificate would pass');
+  }
+  if (t.client_auth && t.cert === '') problems.push('ingest.http.tls.client_auth: needs HTTPS: set ingest.http.tls.cert and key');
+  return problems;
 }
 
 function buildOutputs(blocks: Record<string, unknown>[], problems: string[]): OutputConfig[] {

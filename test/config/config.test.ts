@@ -66,6 +66,20 @@ describe('loadConfig', () => {
     expect(problems.length).toBeGreaterThanOrEqual(6);
   });
 
+  it('refuses key combinations that cannot work', () => {
+    const { problems } = problemsOf(() =>
+      loadConfig({ env: {}, overrides: { 'falco.grpc.address': 'falco:5060', 'ingest.http.tls.client_auth': true, 'ingest.http.tls.cert': 'c.pem' } }),
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^falco\.grpc\.tls\.ca: is required: Falco serves gRPC over TCP only with mutual TLS/),
+        expect.stringMatching(/^falco\.grpc\.tls\.key: is required/),
+        expect.stringMatching(/^ingest\.http\.tls: cert and key go together/),
+        expect.stringMatching(/^ingest\.http\.tls\.ca: is required when client_auth is true/),
+      ]),
+    );
+  });
+
   it('validates output blocks through their descriptors', () => {
     const path = file('outputs:\n  - type: carrier-pigeon\n  - type: stdout\n    format: xml\n');
     const { problems } = problemsOf(() => loadConfig({ file: path, env: {} }));
