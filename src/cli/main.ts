@@ -4,9 +4,6 @@
  */
 import { isLannerError } from '../core/errors.js';
 import { version } from '../core/version.js';
-import { runDemo } from './demo.js';
-import { runReplay } from './replay.js';
-import { runService } from './run.js';
 import { MAIN_HELP } from './usage.js';
 
 export const EXIT_OK = 0;
@@ -17,12 +14,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
+      // Each command loads only what it uses: replay and --help start without gRPC or TLS.
       case 'run':
-        return await runService(rest);
+        return await (await import('./run.js')).runService(rest);
       case 'replay':
-        return await runReplay(rest);
+        return await (await import('./replay.js')).runReplay(rest);
       case 'demo':
-        return await runDemo(rest);
+        return await (await import('./demo.js')).runDemo(rest);
       case '--version':
       case '-v':
         process.stdout.write(`lanner ${version()}\n`);
