@@ -41,6 +41,10 @@ export interface Alert {
   readonly evidence: readonly FalcoEvent[];
   /** How many occurrences this alert stands for (more than 1 once repeats are folded in). */
   readonly count: number;
+  /** The Kubernetes node Lanner runs on (NODE_NAME), set when the alert leaves the pipeline. */
+  readonly node?: string;
+  /** The cluster name from config, set with `node`. */
+  readonly cluster?: string;
   /** Monotonic clock (ms) when the triggering event entered Lanner, for latency metrics. */
   readonly ingestedAtMs?: number;
 }

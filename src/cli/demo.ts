@@ -82,6 +82,8 @@ async function startService(source: FalcoGrpcSource, logger: Logger, metrics: La
       detectors: [],
       queueSize: 65536,
       opsListen,
+      // The stand-in plays Falco on node worker-2; Lanner runs beside it there.
+      context: { node: 'worker-2', cluster: 'demo' },
       sourcesReady: () => (source.connected ? null : 'not connected to Falco'),
     });
   const first = make(listen ?? DEFAULT_METRICS_LISTEN);

@@ -76,6 +76,7 @@ export function buildService(config: LannerConfig, deps: BuildDeps): LannerServi
     detectors: [],
     queueSize: config.ingest.queueSize,
     opsListen: config.server.listen,
+    context: { node: config.nodeName, cluster: config.cluster },
     // Ready when some source can deliver: Falco's stream is up, or Falco can post to us.
     sourcesReady: () => {
       if (http || config.ingest.files.length > 0) return null;

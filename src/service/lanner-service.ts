@@ -22,6 +22,8 @@ export interface ServiceParts {
   readonly queueSize: number;
   /** HOST:PORT of /metrics, /healthz, /readyz; omitted to run without it (replay). */
   readonly opsListen?: string;
+  /** Where Lanner runs, stamped on every alert. */
+  readonly context?: { readonly node: string; readonly cluster: string };
   /** Says whether the sources are delivering, for /readyz. */
   readonly sourcesReady?: () => string | null;
 }
@@ -129,8 +131,9 @@ export class LannerService {
     return outcome;
   }
 
-  private emit(alert: Alert): void {
-    const { metrics } = this.parts;
+  private emit(detected: Alert): void {
+    const { metrics, context } = this.parts;
+    const alert: Alert = context ? { ...detected, node: context.node, ...(context.cluster ? { cluster: context.cluster } : {}) } : detected;
     metrics.alerts.labels(alert.rule, alert.priority).inc();
     if (alert.ingestedAtMs !== undefined) {
       metrics.ingestToAlertSeconds.observe((performance.now() - alert.ingestedAtMs) / 1000);

@@ -41,7 +41,7 @@ async function metricsText(base: string): Promise<string> {
 
 describe('lanner run', () => {
   it('takes Falco http_output posts, writes alerts to stdout, serves metrics and probes, and stops cleanly on SIGTERM', async () => {
-    const child = startLanner(['run', '--ingest-listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0']);
+    const child = startLanner(['run', '--ingest-listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0'], { NODE_NAME: 'worker-7', LANNER_CLUSTER: 'prod-eu' });
     running.push(child);
     const lines = stdoutLines(child);
     const [ops, ingest] = await Promise.all([
@@ -60,7 +60,7 @@ describe('lanner run', () => {
 
     const alertLines = await until(() => (lines().length >= 1 ? lines() : undefined));
     const alert = parseJsonExact(alertLines[0]!) as Record<string, unknown>;
-    expect(alert).toMatchObject({ rule: 'Terminal shell in container', origin: 'falco', time: '2025-11-24T13:24:56.428114287Z', workload: { namespace: 'shop', pod: 'checkout-1' } });
+    expect(alert).toMatchObject({ rule: 'Terminal shell in container', origin: 'falco', node: 'worker-7', cluster: 'prod-eu', time: '2025-11-24T13:24:56.428114287Z', workload: { namespace: 'shop', pod: 'checkout-1' } });
 
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     expect((await fetch(`${base}/readyz`)).status).toBe(200);

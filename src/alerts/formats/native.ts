@@ -31,6 +31,8 @@ export function nativeAlertObject(alert: Alert): Record<string, unknown> {
     priority: alert.priority,
     source: alert.source,
     hostname: alert.hostname,
+    node: alert.node ?? null,
+    cluster: alert.cluster ?? null,
     output: alert.output,
     tags: alert.tags,
     origin: alert.origin,
