@@ -4,7 +4,7 @@
  * LANNER_FALCO_GRPC_ADDRESS), then command-line flags. Validated once at start with every
  * problem reported together, then frozen.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
@@ -292,6 +292,9 @@ function crossKeyProblems(p: Parsed): string[] {
     problems.push('ingest.http.tls.ca: is required when client_auth is true: without our own CA any publicly signed client certificate would pass');
   }
   if (t.client_auth && t.cert === '') problems.push('ingest.http.tls.client_auth: needs HTTPS: set ingest.http.tls.cert and key');
+  p.rules.forEach((path, i) => {
+    if (!existsSync(path)) problems.push(`rules.${i}: ${JSON.stringify(path)} is invalid: no such file or directory`);
+  });
   return problems;
 }
 

@@ -78,6 +78,9 @@ describe('loadConfig', () => {
         expect.stringMatching(/^ingest\.http\.tls\.ca: is required when client_auth is true/),
       ]),
     );
+    expect(problemsOf(() => loadConfig({ env: {}, overrides: { rules: ['no/such/rules.yaml'] } })).problems).toEqual(
+      ['rules.0: "no/such/rules.yaml" is invalid: no such file or directory'],
+    );
   });
 
   it('validates output blocks through their descriptors', () => {
