@@ -37,16 +37,18 @@ describe('loadConfig', () => {
 
   it('reads the file, then LANNER_* overrides, then flags', () => {
     const path = file('falco:\n  grpc:\n    address: unix:///run/falco/falco.sock\n    poll_interval: 250ms\ningest:\n  http:\n    listen: 0.0.0.0:9377\n');
+    const rulesA = file('');
+    const rulesB = file('');
     const c = loadConfig({
       file: path,
-      env: { LANNER_INGEST_HTTP_LISTEN: '127.0.0.1:9999', LANNER_INGEST_QUEUE_SIZE: '100', LANNER_RULES: 'a.yaml, b.yaml' },
+      env: { LANNER_INGEST_HTTP_LISTEN: '127.0.0.1:9999', LANNER_INGEST_QUEUE_SIZE: '100', LANNER_RULES: `${rulesA}, ${rulesB}` },
       overrides: { 'server.listen': '127.0.0.1:19376' },
     });
     expect(c.falcoGrpc.address).toBe('unix:///run/falco/falco.sock');
     expect(c.falcoGrpc.pollIntervalMs).toBe(250);
     expect(c.ingest.http.listen).toBe('127.0.0.1:9999');
     expect(c.ingest.queueSize).toBe(100);
-    expect(c.rules).toEqual(['a.yaml', 'b.yaml']);
+    expect(c.rules).toEqual([rulesA, rulesB]);
     expect(c.server.listen).toBe('127.0.0.1:19376');
   });
 
