@@ -18,7 +18,18 @@ export interface LannerMetrics {
   readonly outputSent: Counter<'output'>;
   readonly outputFailures: Counter<'output' | 'reason'>;
   readonly outputDropped: Counter<'output' | 'reason'>;
+  readonly outputQueueDepth: Gauge<'output'>;
+  readonly outputLatencySeconds: Histogram<'output'>;
+  readonly ruleMatches: Counter<'rule'>;
+  readonly alertsFolded: Counter<'rule'>;
+  readonly alertsRateLimited: Counter<'rule'>;
+  readonly stateKeys: Gauge<'rule'>;
+  readonly stateEvictions: Counter<'rule'>;
+  readonly rulesLoaded: Gauge;
+  readonly ruleReloads: Counter;
+  readonly ruleReloadFailures: Counter;
   readonly ingestToAlertSeconds: Histogram;
+  readonly eventToAlertSeconds: Histogram;
   readonly buildInfo: Gauge<'version' | 'node_version'>;
 }
 
@@ -97,10 +108,74 @@ export function createMetrics(options: MetricsOptions = {}): LannerMetrics {
       labelNames: ['output', 'reason'],
       registers,
     }),
+    outputQueueDepth: new Gauge({
+      name: 'lanner_output_queue_depth',
+      help: 'Alerts waiting in an output queue, by output.',
+      labelNames: ['output'],
+      registers,
+    }),
+    outputLatencySeconds: new Histogram({
+      name: 'lanner_output_latency_seconds',
+      help: 'Time from an alert entering an output queue to its delivery, by output.',
+      labelNames: ['output'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    ruleMatches: new Counter({
+      name: 'lanner_rule_matches_total',
+      help: 'Events matched by a rule (or a step of a stateful rule), by rule.',
+      labelNames: ['rule'],
+      registers,
+    }),
+    alertsFolded: new Counter({
+      name: 'lanner_alerts_folded_total',
+      help: 'Repeat alerts folded into an earlier alert by deduplication, by rule.',
+      labelNames: ['rule'],
+      registers,
+    }),
+    alertsRateLimited: new Counter({
+      name: 'lanner_alerts_rate_limited_total',
+      help: 'Alerts held back by a global or per-rule rate limit, by rule.',
+      labelNames: ['rule'],
+      registers,
+    }),
+    stateKeys: new Gauge({
+      name: 'lanner_state_keys',
+      help: 'Live keys held by stateful rules (sequences, thresholds, baselines), by rule.',
+      labelNames: ['rule'],
+      registers,
+    }),
+    stateEvictions: new Counter({
+      name: 'lanner_state_evictions_total',
+      help: 'Keys evicted from stateful rules by TTL or the key limit, by rule.',
+      labelNames: ['rule'],
+      registers,
+    }),
+    rulesLoaded: new Gauge({
+      name: 'lanner_rules_loaded',
+      help: 'Rules in force.',
+      registers,
+    }),
+    ruleReloads: new Counter({
+      name: 'lanner_rules_reloads_total',
+      help: 'Rule reloads that were applied.',
+      registers,
+    }),
+    ruleReloadFailures: new Counter({
+      name: 'lanner_rules_reload_failures_total',
+      help: 'Rule reloads refused because the new rules had errors; the previous rules stay in force.',
+      registers,
+    }),
     ingestToAlertSeconds: new Histogram({
       name: 'lanner_ingest_to_alert_seconds',
       help: 'Time from an event entering Lanner to the alert it caused leaving the pipeline.',
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    eventToAlertSeconds: new Histogram({
+      name: 'lanner_event_to_alert_seconds',
+      help: 'Detection delay: from the event time Falco recorded to the alert leaving the pipeline.',
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
       registers,
     }),
     buildInfo: new Gauge({

@@ -137,6 +137,8 @@ export class LannerService {
     metrics.alerts.labels(alert.rule, alert.priority).inc();
     if (alert.ingestedAtMs !== undefined) {
       metrics.ingestToAlertSeconds.observe((performance.now() - alert.ingestedAtMs) / 1000);
+      // Only for live alerts: a replayed capture's event times are hours or days old.
+      metrics.eventToAlertSeconds.observe(Math.max(0, Date.now() / 1000 - Number(alert.timeNs / 1_000_000n) / 1000));
     }
     this.alertCount++;
     this.byRule.set(alert.rule, (this.byRule.get(alert.rule) ?? 0) + 1);
