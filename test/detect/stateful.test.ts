@@ -1,0 +1,203 @@
+import { describe, expect, it } from 'vitest';
+import type { FalcoEvent } from '../../src/core/event.js';
+import { BaselineLearner } from '../../src/detect/stateful/baseline.js';
+import { BoundedState } from '../../src/detect/stateful/bounded-state.js';
+import { keyOf } from '../../src/detect/stateful/keys.js';
+import { SequenceMatcher, type SequenceHit } from '../../src/detect/stateful/sequence.js';
+import { ThresholdCounter } from '../../src/detect/stateful/threshold.js';
+import { falcoEvent } from '../support/events.js';
+
+function counting(): { evicted: number; size: number; observer: { evicted(n: number): void; size(n: number): void } } {
+  const c = { evicted: 0, size: 0, observer: { evicted: (n: number) => void (c.evicted += n), size: (n: number) => void (c.size = n) } };
+  return c;
+}
+
+const ev = (fields: Record<string, unknown>): FalcoEvent => falcoEvent({ fields, tags: ['lanner_feed'] });
+const typeIs = (...types: string[]) => (e: FalcoEvent): boolean => types.includes(String(e.fields['evt.type']));
+
+// Symlink planted in /tmp, then root opens the path: the design's example, by hand.
+function tmpRace(withinMs = 5000): SequenceMatcher {
+  return new SequenceMatcher(
+    {
+      withinMs,
+      steps: [
+        { matches: typeIs('symlink', 'symlinkat'), key: keyOf(['evt.arg.linkpath']) },
+        { matches: (e) => typeIs('open', 'openat')(e) && e.fields['user.uid'] === 0, key: keyOf(['fd.name']) },
+      ],
+    },
+    { maxKeys: 1000, ttlMs: 60_000 },
+    counting().observer,
+  );
+}
+
+const plant = ev({ 'evt.type': 'symlinkat', 'evt.arg.linkpath': '/tmp/x', 'user.uid': 1000 });
+const rootOpen = ev({ 'evt.type': 'openat', 'fd.name': '/tmp/x', 'user.uid': 0 });
+
+describe('SequenceMatcher', () => {
+  it('fires when the second step joins the first within the window', () => {
+    const m = tmpRace();
+    const hits: SequenceHit[] = [];
+    m.process(plant, 1000, hits);
+    m.process(rootOpen, 5999, hits);
+    expect(hits).toHaveLength(1);
+    expect(hits[0]!.key).toBe('/tmp/x');
+    expect(hits[0]!.events).toEqual([plant, rootOpen]);
+    expect(m.liveKeys).toBe(0);
+  });
+
+  it('fires exactly at the window edge and not one millisecond after', () => {
+    const hits: SequenceHit[] = [];
+    const atEdge = tmpRace();
+    atEdge.process(plant, 1000, hits);
+    atEdge.process(rootOpen, 6000, hits);
+    expect(hits).toHaveLength(1);
+    const late = tmpRace();
+    late.process(plant, 1000, hits);
+    late.process(rootOpen, 6001, hits);
+    expect(hits).toHaveLength(1);
+  });
+
+  it('stays silent for the benign look-alikes: other path, non-root opener, open before plant', () => {
+    const hits: SequenceHit[] = [];
+    const m = tmpRace();
+    m.process(rootOpen, 500, hits);
+    m.process(plant, 1000, hits);
+    m.process(ev({ 'evt.type': 'openat', 'fd.name': '/tmp/y', 'user.uid': 0 }), 1100, hits);
+    m.process(ev({ 'evt.type': 'openat', 'fd.name': '/tmp/x', 'user.uid': 1000 }), 1200, hits);
+    expect(hits).toHaveLength(0);
+  });
+
+  it('ignores events whose join field is missing', () => {
+    const hits: SequenceHit[] = [];
+    const m = tmpRace();
+    m.process(ev({ 'evt.type': 'symlinkat', 'evt.arg.linkpath': null }), 1000, hits);
+    expect(m.liveKeys).toBe(0);
+  });
+
+  it('with an absence step, fires only once the absence window has passed without X', () => {
+    const make = (): SequenceMatcher =>
+      new SequenceMatcher(
+        {
+          withinMs: 10_000,
+          steps: [
+            { matches: typeIs('execve'), key: keyOf(['container.id']) },
+            { matches: typeIs('connect'), key: keyOf(['container.id']) },
+          ],
+          absence: { matches: typeIs('close'), key: keyOf(['container.id']), withinMs: 2000 },
+        },
+        { maxKeys: 100, ttlMs: 60_000 },
+        counting().observer,
+      );
+    const exec = ev({ 'evt.type': 'execve', 'container.id': 'c1' });
+    const connect = ev({ 'evt.type': 'connect', 'container.id': 'c1' });
+    const close = ev({ 'evt.type': 'close', 'container.id': 'c1' });
+    const hits: SequenceHit[] = [];
+
+    const quiet = make();
+    quiet.process(exec, 0, hits);
+    quiet.process(connect, 100, hits);
+    quiet.expire(2100, hits);
+    expect(hits).toHaveLength(0);
+    quiet.expire(2101, hits);
+    expect(hits).toHaveLength(1);
+
+    const closed = make();
+    closed.process(exec, 0, hits);
+    closed.process(connect, 100, hits);
+    closed.process(close, 1500, hits);
+    closed.expire(5000, hits);
+    expect(hits).toHaveLength(1);
+  });
+
+  it('keeps no more keys than its limit and counts what it evicts', () => {
+    const c = counting();
+    const m = new SequenceMatcher(
+      { withinMs: 5000, steps: [{ matches: typeIs('symlinkat'), key: keyOf(['evt.arg.linkpath']) }, { matches: typeIs('openat'), key: keyOf(['fd.name']) }] },
+      { maxKeys: 10_000, ttlMs: 60_000 },
+      c.observer,
+    );
+    const hits: SequenceHit[] = [];
+    const fields: Record<string, unknown> = { 'evt.type': 'symlinkat', 'evt.arg.linkpath': '' };
+    const e = ev(fields);
+    const mutable = e.fields as Record<string, unknown>;
+    for (let i = 0; i < 1_000_000; i++) {
+      mutable['evt.arg.linkpath'] = `/tmp/f${i}`;
+      m.process(e, i, hits);
+    }
+    expect(m.liveKeys).toBe(10_000);
+    expect(c.size).toBe(10_000);
+    expect(c.evicted).toBe(990_000);
+  });
+});
+
+describe('ThresholdCounter', () => {
+  const connect = (ip: string): FalcoEvent => ev({ 'evt.type': 'connect', 'container.id': 'c1', 'fd.sip': ip });
+
+  it('fires at the Nth event within the window and starts over', () => {
+    const t = new ThresholdCounter({ count: 3, withinMs: 1000, key: keyOf(['container.id']) }, { maxKeys: 100, ttlMs: 10_000 }, counting().observer);
+    expect(t.add(connect('1.1.1.1'), 0)).toBeUndefined();
+    expect(t.add(connect('1.1.1.2'), 500)).toBeUndefined();
+    const hit = t.add(connect('1.1.1.3'), 1000);
+    expect(hit).toMatchObject({ key: 'c1', count: 3 });
+    expect(hit!.events.map((e) => e.fields['fd.sip'])).toEqual(['1.1.1.1', '1.1.1.2', '1.1.1.3']);
+    expect(t.add(connect('1.1.1.4'), 1001)).toBeUndefined();
+  });
+
+  it('does not count events that fell out of the window', () => {
+    const t = new ThresholdCounter({ count: 3, withinMs: 1000, key: keyOf(['container.id']) }, { maxKeys: 100, ttlMs: 10_000 }, counting().observer);
+    t.add(connect('a'), 0);
+    t.add(connect('b'), 999);
+    expect(t.add(connect('c'), 1001)).toBeUndefined();
+    expect(t.add(connect('d'), 1500)).toMatchObject({ count: 3 });
+  });
+
+  it('expires idle keys by TTL on event time', () => {
+    const c = counting();
+    const t = new ThresholdCounter({ count: 5, withinMs: 1000, key: keyOf(['fd.sip']) }, { maxKeys: 100, ttlMs: 2000 }, c.observer);
+    t.add(connect('a'), 0);
+    t.add(connect('b'), 1500);
+    t.expire(2001);
+    expect(t.liveKeys).toBe(1);
+    expect(c.evicted).toBe(1);
+  });
+});
+
+describe('BaselineLearner', () => {
+  const exec = (image: string, proc: string): FalcoEvent => ev({ 'evt.type': 'execve', 'k8s.ns.name': 'shop', 'container.image.repository': image, 'proc.name': proc });
+  const spec = { workload: keyOf(['k8s.ns.name', 'container.image.repository']), value: keyOf(['proc.name']), learnMs: 60_000, maxValues: 100 };
+
+  it('learns during the period, then reports each new value once', () => {
+    const b = new BaselineLearner(spec, { maxKeys: 100, ttlMs: 86_400_000 }, counting().observer);
+    expect(b.observe(exec('shop/api', 'node'), 0)).toBeUndefined();
+    expect(b.observe(exec('shop/api', 'wget'), 59_999)).toBeUndefined();
+    expect(b.observe(exec('shop/api', 'node'), 70_000)).toBeUndefined();
+    expect(b.observe(exec('shop/api', 'wget'), 70_000)).toBeUndefined();
+    expect(b.observe(exec('shop/api', 'sh'), 70_001)).toEqual({ workload: 'shop\u001fshop/api', value: 'sh', learnedValues: 2 });
+    expect(b.observe(exec('shop/api', 'sh'), 70_002)).toBeUndefined();
+    // Another workload learns on its own clock.
+    expect(b.observe(exec('shop/web', 'sh'), 70_003)).toBeUndefined();
+  });
+
+  it('survives a restart through its snapshot', () => {
+    const before = new BaselineLearner(spec, { maxKeys: 100, ttlMs: 86_400_000 }, counting().observer);
+    before.observe(exec('shop/api', 'node'), 0);
+    const saved = JSON.parse(JSON.stringify(before.snapshot())) as ReturnType<BaselineLearner['snapshot']>;
+    const after = new BaselineLearner(spec, { maxKeys: 100, ttlMs: 86_400_000 }, counting().observer);
+    after.restore(saved);
+    expect(after.observe(exec('shop/api', 'node'), 90_000)).toBeUndefined();
+    expect(after.observe(exec('shop/api', 'nc'), 90_000)).toMatchObject({ value: 'nc', learnedValues: 1 });
+  });
+});
+
+describe('BoundedState', () => {
+  it('evicts the least recently touched key first', () => {
+    const c = counting();
+    const s = new BoundedState<number>({ maxKeys: 2, ttlMs: 1000 }, c.observer);
+    s.set('a', 1, 0);
+    s.set('b', 2, 1);
+    s.set('a', 3, 2);
+    s.set('c', 4, 3);
+    expect([...s].map(([k]) => k)).toEqual(['a', 'c']);
+    expect(c.evicted).toBe(1);
+  });
+});
