@@ -2,6 +2,13 @@
  * Every metric Lanner exports, created once per registry so a test can run a whole service
  * with its own registry. Hot paths hold the label children they need instead of looking them
  * up per event.
+ *
+ * Naming follows Prometheus conventions: `lanner_` prefix, `_total` on counters, base units
+ * (seconds) in the name. Labels have small, fixed value sets (transport, source, reason,
+ * priority, status, output); `rule` is the only label that grows, bounded by the rules loaded.
+ * Nothing per node, pod, container, process or address: which node a series comes from is the
+ * scrape target's `node` label (deploy/kubernetes, deploy/prometheus), not ours.
+ * docs/operating.md says what each metric means to an operator; a test keeps it complete.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -28,6 +35,10 @@ export interface LannerMetrics {
   readonly rulesLoaded: Gauge;
   readonly ruleReloads: Counter;
   readonly ruleReloadFailures: Counter;
+  /** 1 when the last rule reload was applied (or none was tried yet), 0 after a refused one. */
+  readonly rulesLastReloadSuccessful: Gauge;
+  /** Unix time (s) the rules now in force were loaded. */
+  readonly rulesLastReloadSuccessTimestampSeconds: Gauge;
   readonly ingestToAlertSeconds: Histogram;
   readonly eventToAlertSeconds: Histogram;
   readonly buildInfo: Gauge<'version' | 'node_version'>;
@@ -41,25 +52,33 @@ export interface MetricsOptions {
 
 export function createMetrics(options: MetricsOptions = {}): LannerMetrics {
   const registry = new Registry();
-  if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
+  if (options.processMetrics !== false) {
+    collectDefaultMetrics({ register: registry });
+    // prom-client exports these three gauges with a `_total` suffix, which Prometheus reserves
+    // for counters (`promtool check metrics` refuses them). Their per-type siblings without
+    // the suffix (nodejs_active_handles{type} ...) carry the same numbers; sum() gives the total.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+      registry.removeSingleMetric(name);
+    }
+  }
   const registers = [registry];
   const metrics: LannerMetrics = {
     registry,
     eventsReceived: new Counter({
       name: 'lanner_events_received_total',
-      help: 'Falco events received and accepted, by transport and Falco source.',
+      help: 'Falco events received and queued for detection, by transport (grpc, http, file) and Falco source.',
       labelNames: ['transport', 'source'],
       registers,
     }),
     eventsInvalid: new Counter({
       name: 'lanner_events_invalid_total',
-      help: 'Events refused because they failed validation, by reason.',
+      help: 'Events refused because they failed validation (bad JSON, missing or malformed fields), by reason.',
       labelNames: ['reason'],
       registers,
     }),
     eventsShed: new Counter({
       name: 'lanner_events_shed_total',
-      help: 'Valid events dropped because the ingest queue was full, by transport.',
+      help: 'Valid events dropped unread because the ingest queue was full (detection fell behind), by transport.',
       labelNames: ['transport'],
       registers,
     }),
@@ -70,17 +89,17 @@ export function createMetrics(options: MetricsOptions = {}): LannerMetrics {
     }),
     falcoConnected: new Gauge({
       name: 'lanner_falco_connected',
-      help: '1 while the gRPC stream to Falco is up, 0 otherwise.',
+      help: '1 while the gRPC stream to Falco is up, 0 otherwise (also 0 when Lanner only takes Falco http_output, which has no connection to watch).',
       registers,
     }),
     falcoReconnects: new Counter({
       name: 'lanner_falco_reconnects_total',
-      help: 'Reconnection attempts to Falco after a stream ended or failed.',
+      help: 'Reconnection attempts to Falco gRPC after a stream ended or a connection failed.',
       registers,
     }),
     alerts: new Counter({
       name: 'lanner_alerts_total',
-      help: 'Alerts emitted, by rule and priority.',
+      help: 'Alerts emitted to the outputs, by rule and Falco priority.',
       labelNames: ['rule', 'priority'],
       registers,
     }),
@@ -92,19 +111,19 @@ export function createMetrics(options: MetricsOptions = {}): LannerMetrics {
     }),
     outputSent: new Counter({
       name: 'lanner_output_sent_total',
-      help: 'Alerts delivered, by output.',
+      help: 'Alerts delivered to the sink, by output.',
       labelNames: ['output'],
       registers,
     }),
     outputFailures: new Counter({
       name: 'lanner_output_failures_total',
-      help: 'Failed delivery attempts, by output and reason.',
+      help: 'Failed delivery attempts (a retried alert counts once per attempt), by output and reason.',
       labelNames: ['output', 'reason'],
       registers,
     }),
     outputDropped: new Counter({
       name: 'lanner_output_dropped_total',
-      help: 'Alerts an output gave up on, by output and reason.',
+      help: 'Alerts an output gave up on and lost (queue full, retries exhausted), by output and reason.',
       labelNames: ['output', 'reason'],
       registers,
     }),
@@ -157,25 +176,41 @@ export function createMetrics(options: MetricsOptions = {}): LannerMetrics {
       registers,
     }),
     ruleReloads: new Counter({
-      name: 'lanner_rules_reloads_total',
+      // `rule_` as in lanner_rule_matches_total: the reload is of rule files.
+      name: 'lanner_rule_reloads_total',
       help: 'Rule reloads that were applied.',
       registers,
     }),
     ruleReloadFailures: new Counter({
-      name: 'lanner_rules_reload_failures_total',
+      name: 'lanner_rule_reload_failures_total',
       help: 'Rule reloads refused because the new rules had errors; the previous rules stay in force.',
+      registers,
+    }),
+    // The pair Prometheus itself exports for its config (prometheus_config_last_reload_*): a
+    // failures counter alone cannot tell whether a later reload has fixed things.
+    rulesLastReloadSuccessful: new Gauge({
+      name: 'lanner_rules_last_reload_successful',
+      help: '1 if the last rule reload was applied (or none was tried), 0 if it was refused and older rules are still in force.',
+      registers,
+    }),
+    rulesLastReloadSuccessTimestampSeconds: new Gauge({
+      name: 'lanner_rules_last_reload_success_timestamp_seconds',
+      help: 'Unix time the rules now in force were loaded.',
       registers,
     }),
     ingestToAlertSeconds: new Histogram({
       name: 'lanner_ingest_to_alert_seconds',
-      help: 'Time from an event entering Lanner to the alert it caused leaving the pipeline.',
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      help: 'Time from an event entering Lanner to the alert it caused leaving the pipeline (queueing plus detection).',
+      // Sub-millisecond when idle; the top buckets catch a backlogged ingest queue.
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
     eventToAlertSeconds: new Histogram({
       name: 'lanner_event_to_alert_seconds',
-      help: 'Detection delay: from the event time Falco recorded to the alert leaving the pipeline.',
-      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      help: 'Detection delay: from the time Falco recorded the event that raised an alert to the alert leaving the pipeline.',
+      // Falco buffers its outputs, so seconds are normal; the alert rule's threshold (10 s) and
+      // the minutes of a stalled transport both need bucket edges near them.
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300],
       registers,
     }),
     buildInfo: new Gauge({
@@ -187,5 +222,9 @@ export function createMetrics(options: MetricsOptions = {}): LannerMetrics {
   };
   metrics.buildInfo.labels(options.version ?? 'dev', process.version).set(1);
   metrics.falcoConnected.set(0);
+  // The rules are loaded before the service starts, and a failed first load stops it, so a
+  // running Lanner starts with a successful load; the reloader updates both from then on.
+  metrics.rulesLastReloadSuccessful.set(1);
+  metrics.rulesLastReloadSuccessTimestampSeconds.setToCurrentTime();
   return metrics;
 }

@@ -83,11 +83,14 @@ export class RulesReloader<T> {
     }
     if (!result.ok) {
       metrics.ruleReloadFailures.inc();
+      metrics.rulesLastReloadSuccessful.set(0);
       logger.error({ trigger, problems: result.problems }, 'rule reload refused: the rules in force stay in force');
       return false;
     }
     this.options.apply(result.value);
     metrics.ruleReloads.inc();
+    metrics.rulesLastReloadSuccessful.set(1);
+    metrics.rulesLastReloadSuccessTimestampSeconds.setToCurrentTime();
     metrics.rulesLoaded.set(result.count);
     logger.info({ trigger, rules: result.count }, 'rules reloaded');
     return true;
