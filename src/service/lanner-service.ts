@@ -43,6 +43,7 @@ export class LannerService {
   private alertCount = 0;
   private readonly byRule = new Map<string, number>();
   private readonly alertListeners: ((alert: Alert) => void)[] = [];
+  private readonly alertCounters = new Map<string, { inc(): void }>();
 
   constructor(private readonly parts: ServiceParts) {
     this.queue = new IngestQueue({ capacity: parts.queueSize }, parts.metrics, parts.logger);
@@ -134,7 +135,13 @@ export class LannerService {
   private emit(detected: Alert): void {
     const { metrics, context } = this.parts;
     const alert: Alert = context ? { ...detected, node: context.node, ...(context.cluster ? { cluster: context.cluster } : {}) } : detected;
-    metrics.alerts.labels(alert.rule, alert.priority).inc();
+    const counterKey = `${alert.rule}\u0000${alert.priority}`;
+    let counter = this.alertCounters.get(counterKey);
+    if (!counter) {
+      counter = metrics.alerts.labels(alert.rule, alert.priority);
+      this.alertCounters.set(counterKey, counter);
+    }
+    counter.inc();
     if (alert.ingestedAtMs !== undefined) {
       metrics.ingestToAlertSeconds.observe((performance.now() - alert.ingestedAtMs) / 1000);
       // Only for live alerts: a replayed capture's event times are hours or days old.
