@@ -21,6 +21,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await (await import('./replay.js')).runReplay(rest);
       case 'demo':
         return await (await import('./demo.js')).runDemo(rest);
+      case 'baseline':
+        return await (await import('./baseline.js')).runBaseline(rest);
       case '--version':
       case '-v':
         process.stdout.write(`lanner ${version()}\n`);

@@ -8,6 +8,7 @@ import { detectionPipeline } from '../detect/pipeline.js';
 import { openInput, readJsonLines } from '../ingest/json-lines.js';
 import { createMetrics } from '../metrics/metrics.js';
 import { StdoutOutput } from '../outputs/stdout.js';
+import { FORMAT_NAMES, isFormatName } from '../alerts/formats/index.js';
 import { parseFlags } from './args.js';
 import { configFileFrom } from './run.js';
 import { REPLAY_HELP } from './usage.js';
@@ -31,8 +32,9 @@ export async function runReplay(argv: readonly string[]): Promise<number> {
   if (positionals.length !== 1) {
     throw new LannerError('LANNER_USAGE', `replay: expected exactly one input, FILE or -, got ${positionals.length} (see 'lanner replay --help')`);
   }
-  if (values.format !== 'json' && values.format !== 'pretty') {
-    throw new LannerError('LANNER_USAGE', `replay: --format ${JSON.stringify(values.format)} is not json or pretty`);
+  const format = values.format;
+  if (format !== 'json' && format !== 'pretty' && !isFormatName(format)) {
+    throw new LannerError('LANNER_USAGE', `replay: --format ${JSON.stringify(format)} is not one of json, pretty, ${FORMAT_NAMES.join(', ')}`);
   }
   const config = loadConfig({
     file: configFileFrom(values.config),
@@ -40,7 +42,7 @@ export async function runReplay(argv: readonly string[]): Promise<number> {
   });
   const logger = createLogger(config.logLevel);
   const metrics = createMetrics({ processMetrics: false });
-  const output = new StdoutOutput('stdout', { format: values.format, maxBacklogBytes: Number.MAX_SAFE_INTEGER }, { logger, metrics });
+  const output = new StdoutOutput('stdout', { format, maxBacklogBytes: Number.MAX_SAFE_INTEGER }, { logger, metrics });
   const input = await openInput(positionals[0]!);
 
   const events = new Subject<FalcoEvent>();

@@ -6,6 +6,7 @@ Usage:
   lanner run [flags]           run the detector as a service
   lanner replay FILE|- [flags] run Falco JSON lines through detection, alerts on stdout
   lanner demo [--follow]       run the detector end to end against a built-in Falco stand-in
+  lanner baseline show|reset   inspect or forget learned baseline profiles
   lanner --version
 
 Run 'lanner COMMAND --help' for a command's flags.

@@ -45,6 +45,7 @@ export const DEFAULTS: Raw = {
   },
   server: { listen: '127.0.0.1:9376' },
   rules: [],
+  state: { file: '', save_interval: '1m', max_keys: 10000, ttl: '10m' },
   outputs: [],
   shutdown: { grace: '5s' },
 };
@@ -112,6 +113,9 @@ const schema = z
       .strict(),
     server: z.object({ listen }).strict(),
     rules: z.array(z.string().min(1)),
+    state: z
+      .object({ file: z.string(), save_interval: duration, max_keys: z.number().int().min(1), ttl: duration })
+      .strict(),
     outputs: z.array(z.record(z.string(), z.unknown())),
     shutdown: z.object({ grace: duration }).strict(),
   })
@@ -150,6 +154,14 @@ export interface LannerConfig {
   };
   readonly server: { readonly listen: string };
   readonly rules: readonly string[];
+  readonly state: {
+    /** Where learned baselines are saved; empty: kept in memory only. */
+    readonly file: string;
+    readonly saveIntervalMs: number;
+    /** Default bounds of every stateful rule that sets none of its own. */
+    readonly maxKeys: number;
+    readonly ttlMs: number;
+  };
   readonly outputs: readonly OutputConfig[];
   readonly shutdownGraceMs: number;
 }
@@ -349,6 +361,7 @@ function toConfig(p: Parsed, outputs: OutputConfig[], env: NodeJS.ProcessEnv): L
     },
     server: { listen: p.server.listen },
     rules: p.rules,
+    state: { file: p.state.file, saveIntervalMs: p.state.save_interval, maxKeys: p.state.max_keys, ttlMs: p.state.ttl },
     outputs,
     shutdownGraceMs: p.shutdown.grace,
   };
