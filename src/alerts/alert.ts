@@ -47,6 +47,54 @@ export interface Alert {
   readonly cluster?: string;
   /** Monotonic clock (ms) when the triggering event entered Lanner, for latency metrics. */
   readonly ingestedAtMs?: number;
+  /** Analyst-facing severity derived from the Falco priority (set by enrichment). */
+  readonly severity?: Severity;
+  /** MITRE ATT&CK techniques and tactics read from the tags (set by enrichment). */
+  readonly mitre?: MitreInfo;
+  /** Where the response procedure for this rule is written down. */
+  readonly runbook?: string;
+  /** The key repeats are folded under: rule, workload and any rule-declared key. */
+  readonly dedup_key?: string;
+  /** Event time (ns) of the first occurrence folded into this alert. */
+  readonly first_seen?: bigint;
+  /** Event time (ns) of the last occurrence folded into this alert. */
+  readonly last_seen?: bigint;
+  /** For a cooldown summary: the id of the alert that was sent when the incident began. */
+  readonly summary_of?: string;
+  /** On an `AlertLimitReached` alert: which limit bit, for which rule, and how many it held back. */
+  readonly held_back?: HeldBack;
+}
+
+export interface HeldBack {
+  readonly rule: string;
+  readonly count: number;
+  readonly scope: 'global' | 'rule';
+  /** The limit that bit: at most `limit` alerts per `window_ms`. */
+  readonly limit: number;
+  readonly window_ms: number;
+  /** Event times (ns) of the first and last alert held back. */
+  readonly from: bigint;
+  readonly to: bigint;
+}
+
+/** Lanner's severity scale, the one SIEMs share (Elastic, OCSF, Splunk ES). */
+export type Severity = 'critical' | 'high' | 'medium' | 'low' | 'informational';
+
+export interface MitreTechnique {
+  /** T1059 or a sub-technique such as T1059.004. */
+  readonly id: string;
+}
+
+export interface MitreTactic {
+  /** TA0002 */
+  readonly id: string;
+  /** ATT&CK's display name, e.g. "Privilege Escalation". */
+  readonly name: string;
+}
+
+export interface MitreInfo {
+  readonly techniques: readonly MitreTechnique[];
+  readonly tactics: readonly MitreTactic[];
 }
 
 function text(v: FieldValue | undefined): string | null {

@@ -5,6 +5,7 @@ import { LannerError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { loadConfig } from '../config/config.js';
 import { detectionPipeline } from '../detect/pipeline.js';
+import { AlertLifecycle, alertLifecycle, lifecycleMetrics } from '../alerts/lifecycle/lifecycle.js';
 import { openInput, readJsonLines } from '../ingest/json-lines.js';
 import { createMetrics } from '../metrics/metrics.js';
 import { StdoutOutput } from '../outputs/stdout.js';
@@ -48,7 +49,9 @@ export async function runReplay(argv: readonly string[]): Promise<number> {
   const events = new Subject<FalcoEvent>();
   const alertsByRule = new Map<string, number>();
   let alerts = 0;
-  detectionPipeline(events, { detectors: [] }).subscribe((alert) => {
+  // No wall-clock ticks: cooldowns and windows run on event time alone, then flush at the end.
+  const lifecycle = new AlertLifecycle(config.alerts, lifecycleMetrics(metrics, metrics.alertsSuppressed));
+  detectionPipeline(events, { detectors: [] }).pipe(alertLifecycle(lifecycle, { tickMs: 0 })).subscribe((alert) => {
     alerts++;
     alertsByRule.set(alert.rule, (alertsByRule.get(alert.rule) ?? 0) + 1);
     output.send(alert);

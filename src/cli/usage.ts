@@ -38,7 +38,8 @@ Exit status: 0 when the input was read, 2 on bad usage or configuration.
 Flags:
   --config FILE      lanner.yaml whose rules and settings to use
   --rules PATH       rule file or directory (repeatable)
-  --format FORMAT    json (default) or pretty
+  --format FORMAT    json (default, Lanner's native JSON), pretty, or a SIEM format:
+                     native, ecs, ocsf, cef, syslog
   -h, --help         this help
 `;
 

@@ -9,6 +9,8 @@ import { hostname } from 'node:os';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { LannerError } from '../core/errors.js';
+import { ALERTS_DEFAULTS, alertsSchema, lifecycleOptionsFrom } from '../alerts/lifecycle/config.js';
+import type { LifecycleOptions } from '../alerts/lifecycle/lifecycle.js';
 import { findOutput } from '../outputs/registry.js';
 import type { OutputFactory } from '../outputs/output.js';
 import { parseDurationMs, parseSizeBytes } from './units.js';
@@ -46,6 +48,7 @@ export const DEFAULTS: Raw = {
   server: { listen: '127.0.0.1:9376' },
   rules: [],
   state: { file: '', save_interval: '1m', max_keys: 10000, ttl: '10m' },
+  alerts: structuredClone(ALERTS_DEFAULTS) as Raw,
   outputs: [],
   shutdown: { grace: '5s' },
 };
@@ -116,6 +119,7 @@ const schema = z
     state: z
       .object({ file: z.string(), save_interval: duration, max_keys: z.number().int().min(1), ttl: duration })
       .strict(),
+    alerts: alertsSchema,
     outputs: z.array(z.record(z.string(), z.unknown())),
     shutdown: z.object({ grace: duration }).strict(),
   })
@@ -162,6 +166,8 @@ export interface LannerConfig {
     readonly maxKeys: number;
     readonly ttlMs: number;
   };
+  /** Deduplication, rate limits, suppressions and runbooks of alerts leaving the pipeline. */
+  readonly alerts: LifecycleOptions;
   readonly outputs: readonly OutputConfig[];
   readonly shutdownGraceMs: number;
 }
@@ -188,15 +194,16 @@ export function loadConfig(options: LoadOptions = {}): LannerConfig {
     for (const issue of result.error.issues) problems.push(describeIssue(issue));
   }
   if (result.success) problems.push(...crossKeyProblems(result.data));
+  const alerts = result.success ? lifecycleOptionsFrom(result.data.alerts, problems) : undefined;
   const outputs = result.success ? buildOutputs(result.data.outputs, problems) : [];
-  if (problems.length > 0 || !result.success) {
+  if (problems.length > 0 || !result.success || !alerts) {
     throw new LannerError(
       'LANNER_CONFIG_INVALID',
       `invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
       problems,
     );
   }
-  return Object.freeze(toConfig(result.data, outputs, options.env ?? process.env));
+  return Object.freeze(toConfig(result.data, alerts, outputs, options.env ?? process.env));
 }
 
 function readConfigFile(file: string): Raw {
@@ -333,7 +340,7 @@ function buildOutputs(blocks: Record<string, unknown>[], problems: string[]): Ou
   return outputs;
 }
 
-function toConfig(p: Parsed, outputs: OutputConfig[], env: NodeJS.ProcessEnv): LannerConfig {
+function toConfig(p: Parsed, alerts: LifecycleOptions, outputs: OutputConfig[], env: NodeJS.ProcessEnv): LannerConfig {
   const g = p.falco.grpc;
   const h = p.ingest.http;
   return {
@@ -361,6 +368,7 @@ function toConfig(p: Parsed, outputs: OutputConfig[], env: NodeJS.ProcessEnv): L
     },
     server: { listen: p.server.listen },
     rules: p.rules,
+    alerts,
     state: { file: p.state.file, saveIntervalMs: p.state.save_interval, maxKeys: p.state.max_keys, ttlMs: p.state.ttl },
     outputs,
     shutdownGraceMs: p.shutdown.grace,

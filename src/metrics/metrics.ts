@@ -30,6 +30,7 @@ export interface LannerMetrics {
   readonly ruleMatches: Counter<'rule'>;
   readonly alertsFolded: Counter<'rule'>;
   readonly alertsRateLimited: Counter<'rule'>;
+  readonly alertsSuppressed: Counter<'rule' | 'suppression'>;
   readonly stateKeys: Gauge<'rule'>;
   readonly stateEvictions: Counter<'rule'>;
   readonly rulesLoaded: Gauge;
@@ -156,6 +157,12 @@ export function createMetrics(options: MetricsOptions = {}): LannerMetrics {
       name: 'lanner_alerts_rate_limited_total',
       help: 'Alerts held back by a global or per-rule rate limit, by rule.',
       labelNames: ['rule'],
+      registers,
+    }),
+    alertsSuppressed: new Counter({
+      name: 'lanner_alerts_suppressed_total',
+      help: 'Alerts dropped by a configured suppression (known-benign noise), by rule and suppression name.',
+      labelNames: ['rule', 'suppression'],
       registers,
     }),
     stateKeys: new Gauge({

@@ -7,9 +7,11 @@ import type { Writable } from 'node:stream';
 import type { Alert } from '../alerts/alert.js';
 import { formatNative } from '../alerts/formats/native.js';
 import { formatPretty } from '../alerts/formats/pretty.js';
+import { FORMATS, isFormatName } from '../alerts/formats/index.js';
 import type { Output, OutputDeps, OutputDescriptor } from './output.js';
 
-export type StdoutFormat = 'json' | 'pretty' | 'auto';
+/** `json` is the native format; the SIEM formats (ecs, ocsf, cef, syslog) print one alert per line. */
+export type StdoutFormat = 'json' | 'pretty' | 'auto' | 'native' | 'ecs' | 'ocsf' | 'cef' | 'syslog';
 
 export interface StdoutConfig {
   readonly format: StdoutFormat;
@@ -41,7 +43,8 @@ export class StdoutOutput implements Output {
       this.dropped.inc();
       return;
     }
-    const line = this.pretty ? formatPretty(alert, this.colour) : formatNative(alert);
+    const f = this.config.format;
+    const line = this.pretty ? formatPretty(alert, this.colour) : isFormatName(f) ? FORMATS[f](alert) : formatNative(alert);
     this.stream.write(line + '\n');
     this.sent.inc();
   }
@@ -56,17 +59,17 @@ export class StdoutOutput implements Output {
   }
 }
 
-const FORMATS: readonly StdoutFormat[] = ['json', 'pretty', 'auto'];
+const STDOUT_FORMATS: readonly StdoutFormat[] = ['json', 'pretty', 'auto', 'native', 'ecs', 'ocsf', 'cef', 'syslog'];
 
 export const stdoutDescriptor: OutputDescriptor = {
   type: 'stdout',
   description: 'Writes alerts to standard output: native JSON lines, or a readable form on a terminal.',
-  example: '- type: stdout\n  format: json        # json | pretty | auto (pretty on a terminal)\n',
+  example: '- type: stdout\n  format: json        # json | pretty | auto (pretty on a terminal) | ecs | ocsf | cef | syslog\n',
   parse(raw) {
     const problems: string[] = [];
     const format = raw['format'] ?? 'json';
-    if (typeof format !== 'string' || !FORMATS.includes(format as StdoutFormat)) {
-      problems.push(`format: ${JSON.stringify(format)} is not one of ${FORMATS.join(', ')}`);
+    if (typeof format !== 'string' || !STDOUT_FORMATS.includes(format as StdoutFormat)) {
+      problems.push(`format: ${JSON.stringify(format)} is not one of ${STDOUT_FORMATS.join(', ')}`);
     }
     const backlog = raw['max_backlog_bytes'] ?? 16 * 1024 * 1024;
     if (typeof backlog !== 'number' || !Number.isInteger(backlog) || backlog <= 0) {

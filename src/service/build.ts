@@ -75,6 +75,7 @@ export function buildService(config: LannerConfig, deps: BuildDeps): LannerServi
     outputs,
     detectors: [],
     queueSize: config.ingest.queueSize,
+    alerts: config.alerts,
     opsListen: config.server.listen,
     context: { node: config.nodeName, cluster: config.cluster },
     // Ready when some source can deliver: Falco's stream is up, or Falco can post to us.

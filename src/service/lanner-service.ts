@@ -4,6 +4,7 @@
  */
 import type { Subscription } from 'rxjs';
 import type { Alert } from '../alerts/alert.js';
+import { AlertLifecycle, alertLifecycle, lifecycleMetrics, type LifecycleOptions } from '../alerts/lifecycle/lifecycle.js';
 import type { Logger } from '../core/log.js';
 import { detectionPipeline, type Detector } from '../detect/pipeline.js';
 import { IngestQueue } from '../ingest/ingest-queue.js';
@@ -20,6 +21,8 @@ export interface ServiceParts {
   readonly outputs: readonly Output[];
   readonly detectors: readonly Detector[];
   readonly queueSize: number;
+  /** Dedup, rate limits, suppressions and enrichment of alerts on their way out. */
+  readonly alerts?: LifecycleOptions;
   /** HOST:PORT of /metrics, /healthz, /readyz; omitted to run without it (replay). */
   readonly opsListen?: string;
   /** Where Lanner runs, stamped on every alert. */
@@ -73,10 +76,13 @@ export class LannerService {
 
   async start(): Promise<void> {
     const { logger, metrics } = this.parts;
-    const alerts$ = detectionPipeline(this.queue.events$, {
+    const detected$ = detectionPipeline(this.queue.events$, {
       detectors: this.parts.detectors,
       ingestedAtMs: () => this.queue.currentIngestedAtMs,
     });
+    const alerts$ = this.parts.alerts
+      ? detected$.pipe(alertLifecycle(new AlertLifecycle(this.parts.alerts, lifecycleMetrics(metrics, metrics.alertsSuppressed)), { tickMs: 1000 }))
+      : detected$;
     this.pipelineDone = new Promise<void>((resolve) => {
       this.subscription = alerts$.subscribe({
         next: (alert) => this.emit(alert),

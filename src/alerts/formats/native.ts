@@ -39,6 +39,17 @@ export function nativeAlertObject(alert: Alert): Record<string, unknown> {
     workload: alert.workload,
     process: alert.process,
     count: alert.count,
+    // Lifecycle and enrichment fields appear only once set, so the foundation shape is unchanged.
+    ...(alert.severity === undefined ? {} : { severity: alert.severity }),
+    ...(alert.mitre === undefined ? {} : { mitre: alert.mitre }),
+    ...(alert.runbook === undefined ? {} : { runbook: alert.runbook }),
+    ...(alert.dedup_key === undefined ? {} : { dedup_key: alert.dedup_key }),
+    ...(alert.first_seen === undefined ? {} : { first_seen: formatRfc3339Ns(alert.first_seen) }),
+    ...(alert.last_seen === undefined ? {} : { last_seen: formatRfc3339Ns(alert.last_seen) }),
+    ...(alert.summary_of === undefined ? {} : { summary_of: alert.summary_of }),
+    ...(alert.held_back === undefined
+      ? {}
+      : { held_back: { ...alert.held_back, from: formatRfc3339Ns(alert.held_back.from), to: formatRfc3339Ns(alert.held_back.to) } }),
     evidence: alert.evidence.map(falcoJsonOf),
   };
 }

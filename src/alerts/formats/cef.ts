@@ -1,0 +1,85 @@
+/**
+ * ArcSight Common Event Format (CEF:0), as ArcSight, QRadar, Sentinel and Splunk's CEF add-ons
+ * parse it: `CEF:Version|Device Vendor|Device Product|Device Version|Device Event Class ID|Name|Severity|Extension`.
+ * Escaping follows the CEF specification exactly: in the header `\` → `\\` and `|` → `\|`; in
+ * extension values `\` → `\\`, `=` → `\=`, and line breaks → `\n` / `\r` (a `|` needs none
+ * there). Extension keys are the spec's own (rt, dvchost, dhost, duser, ...), with customer
+ * strings (cs1..cs6) labelled for the Kubernetes facts CEF has no key for.
+ */
+import { version } from '../../core/version.js';
+import type { Alert } from '../alert.js';
+import { mitreFromTags } from '../mitre.js';
+import { severityOf } from '../severity.js';
+import { epochMs, hostOf, PRODUCT } from './common.js';
+import { ruleId } from './ecs.js';
+
+/** Escapes one header field. */
+export function cefHeader(value: string): string {
+  // Line breaks cannot appear in a header field; a space keeps the record on one line.
+  return value.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r\n|[\r\n]/g, ' ');
+}
+
+/** Escapes one extension value. */
+export function cefValue(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/=/g, '\\=').replace(/\r\n|\n/g, '\\n').replace(/\r/g, '\\r');
+}
+
+const CUSTOM_LABELS: Readonly<Record<string, string>> = {
+  cs1: 'namespace',
+  cs2: 'pod',
+  cs3: 'containerImage',
+  cs4: 'containerId',
+  cs5: 'commandLine',
+  cs6: 'runbook',
+  flexString1: 'mitreTechniques',
+  flexString2: 'dedupKey',
+};
+
+export function formatCef(alert: Alert): string {
+  const w = alert.workload;
+  const p = alert.process;
+  const mitre = alert.mitre ?? mitreFromTags(alert.tags);
+  // CEF has no keys for Kubernetes facts, the command line or ATT&CK ids: they ride in the
+  // labelled custom strings, whose labels say what each holds.
+  const ext: [string, string | number | null | undefined][] = [
+    ['rt', epochMs(alert.timeNs)],
+    ['externalId', alert.id],
+    ['msg', alert.output],
+    ['dvchost', hostOf(alert)],
+    ['dhost', alert.hostname],
+    ['duser', p.user],
+    ['duid', p.uid],
+    ['dpid', p.pid],
+    ['dproc', p.name],
+    ['sproc', p.parent],
+    ['cnt', alert.count],
+    ['start', alert.first_seen === undefined ? undefined : epochMs(alert.first_seen)],
+    ['end', alert.last_seen === undefined ? undefined : epochMs(alert.last_seen)],
+    ['cat', mitre?.tactics.map((t) => t.name).join(',')],
+    ['cs1', w.namespace],
+    ['cs2', w.pod],
+    ['cs3', w.image],
+    ['cs4', w.container_id],
+    ['cs5', p.cmdline],
+    ['cs6', alert.runbook],
+    ['flexString1', mitre?.techniques.map((t) => t.id).join(',')],
+    ['flexString2', alert.dedup_key],
+  ];
+  const body: string[] = [];
+  for (const [key, value] of ext) {
+    if (value === null || value === undefined || value === '') continue;
+    const label = CUSTOM_LABELS[key];
+    if (label) body.push(`${key}Label=${label}`);
+    body.push(`${key}=${cefValue(String(value))}`);
+  }
+  const header = [
+    'CEF:0',
+    cefHeader(PRODUCT.vendor),
+    cefHeader(PRODUCT.name),
+    cefHeader(version()),
+    cefHeader(ruleId(alert.rule) || 'alert'),
+    cefHeader(alert.rule),
+    String(severityOf(alert.priority).cef),
+  ].join('|');
+  return `${header}|${body.join(' ')}`;
+}

@@ -1,0 +1,86 @@
+/**
+ * One small HTTP(S) client for the HTTP outputs: POST a body, honour an AbortSignal, keep
+ * connections alive, and classify the answer the way every receiver's retry rules agree on:
+ * 2xx delivered; 408, 429 and 5xx retryable (with Retry-After); other 4xx refused for good.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { ConnectionOptions } from 'node:tls';
+import type { ExportResult } from './batch-queue.js';
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: string;
+}
+
+/** Bodies of error answers are read up to this size: enough for a reason, never a flood. */
+const MAX_RESPONSE_BYTES = 1024 * 1024;
+
+export class HttpClient {
+  private readonly agent: http.Agent;
+  private readonly url: URL;
+
+  constructor(url: string, tls?: ConnectionOptions) {
+    this.url = new URL(url);
+    this.agent =
+      this.url.protocol === 'https:'
+        ? new https.Agent({ keepAlive: true, maxSockets: 2, ...(tls ?? {}) })
+        : new http.Agent({ keepAlive: true, maxSockets: 2 });
+  }
+
+  post(path: string, body: string | Buffer, headers: Record<string, string>, signal: AbortSignal): Promise<HttpResponse> {
+    const target = new URL(path, this.url);
+    const lib = target.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = lib.request(
+        target,
+        { method: 'POST', agent: this.agent, signal, headers: { 'content-length': String(Buffer.byteLength(body)), ...headers } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size <= MAX_RESPONSE_BYTES) chunks.push(c);
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+/** Seconds or an HTTP date, as Retry-After may say; undefined when absent or unreadable. */
+export function retryAfterMs(value: string | string[] | undefined): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (!v) return undefined;
+  if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+/** The shared verdict on a non-2xx answer. */
+export function httpFailure<T>(res: HttpResponse): ExportResult<T> {
+  const retryable = res.status === 408 || res.status === 429 || res.status >= 500;
+  const after = retryAfterMs(res.headers['retry-after']);
+  return {
+    ok: false,
+    reason: `http_${res.status}`,
+    retryable,
+    ...(after === undefined ? {} : { retryAfterMs: after }),
+    detail: res.body.slice(0, 500),
+  };
+}
+
+/** A network error (refused, reset, DNS) as a retryable failure. */
+export function networkFailure<T>(err: unknown): ExportResult<T> {
+  const code = (err as { code?: string }).code;
+  return { ok: false, reason: code === 'ECONNREFUSED' ? 'connect' : 'network', retryable: true, detail: (err as Error).message };
+}

@@ -1,0 +1,141 @@
+/**
+ * Splunk HTTP Event Collector: `POST /services/collector/event` with `Authorization: Splunk
+ * <token>`, a batch being event objects written one after another (HEC's batch form, not a JSON
+ * array). Each carries `time` (epoch seconds with a fraction), `host`, `source`, `sourcetype`
+ * and, when set, `index`. HEC answers `{"text":"Success","code":0}`; code 9 (server busy) and
+ * 503 are back-pressure and retried; token and format errors are refused for good.
+ */
+import { z } from 'zod';
+import type { Alert } from '../alerts/alert.js';
+import { hostOf } from '../alerts/formats/common.js';
+import { ecsDocument } from '../alerts/formats/ecs.js';
+import { nativeAlertObject } from '../alerts/formats/native.js';
+import { ocsfFinding } from '../alerts/formats/ocsf.js';
+import { stringifyExact } from '../core/exact-json.js';
+import type { Exporter, ExportResult } from './batch-queue.js';
+import { HttpClient, httpFailure, networkFailure } from './http-client.js';
+import { commonShape, parseBlock, queueOptions, readSecret, readTls, routeOf, tlsSchema } from './options.js';
+import type { OutputDescriptor } from './output.js';
+import { QueuedOutput } from './queued-output.js';
+
+const DOCS = { native: nativeAlertObject, ecs: ecsDocument, ocsf: ocsfFinding } as const;
+
+/** HEC `time`: epoch seconds with six fractional digits, as a literal so nothing rounds. */
+export function hecTime(ns: bigint): string {
+  const s = ns / 1_000_000_000n;
+  const frac = (ns % 1_000_000_000n).toString().padStart(9, '0').slice(0, 6);
+  return `${s}.${frac}`;
+}
+
+export interface HecOptions {
+  readonly url: string;
+  readonly token: string;
+  readonly format: keyof typeof DOCS;
+  readonly source: string;
+  readonly sourcetype: string;
+  readonly index?: string;
+  readonly client: HttpClient;
+}
+
+export class SplunkHecExporter implements Exporter<Alert> {
+  constructor(private readonly o: HecOptions) {}
+
+  /** The HEC envelope of one alert. */
+  envelope(alert: Alert): string {
+    const head = [
+      `"time":${hecTime(alert.timeNs)}`,
+      `"host":${JSON.stringify(hostOf(alert))}`,
+      `"source":${JSON.stringify(this.o.source)}`,
+      `"sourcetype":${JSON.stringify(this.o.sourcetype)}`,
+      ...(this.o.index ? [`"index":${JSON.stringify(this.o.index)}`] : []),
+    ];
+    // `time` is written as a literal with microseconds: a JS number would round them.
+    return `{${head.join(',')},"event":${stringifyExact(DOCS[this.o.format](alert))}}`;
+  }
+
+  async export(batch: readonly Alert[], signal: AbortSignal): Promise<ExportResult<Alert>> {
+    const body = batch.map((a) => this.envelope(a)).join('\n');
+    try {
+      const res = await this.o.client.post('/services/collector/event', body, { authorization: `Splunk ${this.o.token}`, 'content-type': 'application/json' }, signal);
+      if (res.status >= 200 && res.status < 300) return { ok: true };
+      const code = hecCode(res.body);
+      // Code 9 is "server is busy": back-pressure whatever the status says.
+      if (code === 9) return { ok: false, reason: 'hec_busy', retryable: true, detail: res.body.slice(0, 300) };
+      const failure = httpFailure<Alert>(res);
+      return code === undefined || failure.ok ? failure : { ...failure, reason: `hec_code_${code}` };
+    } catch (err) {
+      if (signal.aborted) throw err;
+      return networkFailure(err);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.o.client.close();
+  }
+}
+
+function hecCode(body: string): number | undefined {
+  try {
+    const parsed = JSON.parse(body) as { code?: unknown };
+    return typeof parsed.code === 'number' ? parsed.code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const schema = z
+  .object({
+    ...commonShape({ batchSize: 100, interval: '1s', format: 'native', formats: ['native', 'ecs', 'ocsf'] }),
+    url: z.url({ protocol: /^https?$/ }),
+    token: z.string().min(1).optional(),
+    token_file: z.string().min(1).optional(),
+    index: z.string().min(1).optional(),
+    source: z.string().min(1).default('lanner'),
+    sourcetype: z.string().min(1).default('lanner:alert'),
+    tls: tlsSchema,
+  })
+  .strict();
+
+export const splunkHecDescriptor: OutputDescriptor = {
+  type: 'splunk_hec',
+  description: 'Sends batches of alerts to a Splunk HTTP Event Collector (/services/collector/event).',
+  example: [
+    '- type: splunk_hec',
+    '  url: https://splunk.example.com:8088',
+    '  token_file: /etc/lanner/hec-token',
+    '  index: security',
+    '  sourcetype: lanner:alert',
+    '  format: native            # native | ecs | ocsf',
+    '',
+  ].join('\n'),
+  parse(raw) {
+    const parsed = parseBlock(schema, raw);
+    if (!parsed.ok) return parsed;
+    const c = parsed.value;
+    const problems: string[] = [];
+    const route = routeOf(c, problems);
+    const token = readSecret(c.token, c.token_file, 'token', problems);
+    if (!token && !problems.some((p) => p.startsWith('token'))) problems.push('token: is required (or token_file)');
+    const tls = readTls(c.tls, problems);
+    if (problems.length > 0 || !token) return { ok: false, problems };
+    return {
+      ok: true,
+      create: (name, deps) =>
+        new QueuedOutput(
+          name,
+          route,
+          queueOptions(c),
+          new SplunkHecExporter({
+            url: c.url,
+            token,
+            format: c.format as keyof typeof DOCS,
+            source: c.source,
+            sourcetype: c.sourcetype,
+            ...(c.index ? { index: c.index } : {}),
+            client: new HttpClient(c.url, tls),
+          }),
+          deps,
+        ),
+    };
+  },
+};

@@ -1,0 +1,101 @@
+/**
+ * Webhook: alerts POSTed as a JSON array per batch, for SOAR platforms and chat bridges.
+ * With a secret, `X-Lanner-Signature: sha256=<hex>` is the HMAC-SHA256 of the exact body bytes,
+ * so the receiver can check the sender and the content before parsing (compare in constant time).
+ */
+import { createHmac } from 'node:crypto';
+import { z } from 'zod';
+import type { Alert } from '../alerts/alert.js';
+import { ecsDocument } from '../alerts/formats/ecs.js';
+import { nativeAlertObject } from '../alerts/formats/native.js';
+import { ocsfFinding } from '../alerts/formats/ocsf.js';
+import { stringifyExact } from '../core/exact-json.js';
+import type { Exporter, ExportResult } from './batch-queue.js';
+import { HttpClient, httpFailure, networkFailure } from './http-client.js';
+import { commonShape, parseBlock, queueOptions, readSecret, readTls, routeOf, tlsSchema } from './options.js';
+import type { OutputDescriptor } from './output.js';
+import { QueuedOutput } from './queued-output.js';
+
+const JSON_DOCS = { native: nativeAlertObject, ecs: ecsDocument, ocsf: ocsfFinding } as const;
+
+export function signBody(secret: string, body: string | Buffer): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+export interface WebhookExporterOptions {
+  readonly url: string;
+  readonly format: keyof typeof JSON_DOCS;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly secret?: string;
+  readonly signatureHeader: string;
+  readonly client: HttpClient;
+}
+
+export class WebhookExporter implements Exporter<Alert> {
+  constructor(private readonly o: WebhookExporterOptions) {}
+
+  async export(batch: readonly Alert[], signal: AbortSignal): Promise<ExportResult<Alert>> {
+    const body = stringifyExact(batch.map(JSON_DOCS[this.o.format]));
+    const headers: Record<string, string> = { 'content-type': 'application/json', ...this.o.headers };
+    if (this.o.secret) headers[this.o.signatureHeader] = signBody(this.o.secret, body);
+    try {
+      const res = await this.o.client.post(this.o.url, body, headers, signal);
+      return res.status >= 200 && res.status < 300 ? { ok: true } : httpFailure(res);
+    } catch (err) {
+      if (signal.aborted) throw err;
+      return networkFailure(err);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.o.client.close();
+  }
+}
+
+const schema = z
+  .object({
+    ...commonShape({ batchSize: 50, interval: '1s', format: 'native', formats: ['native', 'ecs', 'ocsf'] }),
+    url: z.url({ protocol: /^https?$/ }),
+    headers: z.record(z.string(), z.string()).default({}),
+    secret: z.string().min(1).optional(),
+    secret_file: z.string().min(1).optional(),
+    signature_header: z.string().min(1).default('X-Lanner-Signature'),
+    tls: tlsSchema,
+  })
+  .strict();
+
+export const webhookDescriptor: OutputDescriptor = {
+  type: 'webhook',
+  description: 'POSTs batches of alerts as a JSON array to a URL, optionally signed with HMAC-SHA256 over the body.',
+  example: [
+    '- type: webhook',
+    '  url: https://soar.example.com/hooks/lanner',
+    '  format: native            # native | ecs | ocsf',
+    '  secret_file: /etc/lanner/webhook-secret   # X-Lanner-Signature: sha256=<hmac of the body>',
+    '  headers: { X-Team: secops }',
+    '  min_priority: Warning',
+    '',
+  ].join('\n'),
+  parse(raw) {
+    const parsed = parseBlock(schema, raw);
+    if (!parsed.ok) return parsed;
+    const c = parsed.value;
+    const problems: string[] = [];
+    const route = routeOf(c, problems);
+    const secret = readSecret(c.secret, c.secret_file, 'secret', problems);
+    const tls = readTls(c.tls, problems);
+    if (problems.length > 0) return { ok: false, problems };
+    const format = c.format as keyof typeof JSON_DOCS;
+    return {
+      ok: true,
+      create: (name, deps) =>
+        new QueuedOutput(
+          name,
+          route,
+          queueOptions(c),
+          new WebhookExporter({ url: c.url, format, headers: c.headers, ...(secret ? { secret } : {}), signatureHeader: c.signature_header, client: new HttpClient(c.url, tls) }),
+          deps,
+        ),
+    };
+  },
+};

@@ -1,0 +1,113 @@
+/**
+ * A real rsyslogd for the syslog output's tests, started on loopback with its own config, work
+ * directory and pid file under a temporary directory, stopped by its own pid. It receives RFC 5424
+ * over TCP (octet-counted framing) and UDP and writes, per message, what it parsed: hostname,
+ * app-name, msgid, structured data and msg, one field per line-separated record. Without
+ * rsyslogd the tests skip loudly; under CI=true they fail, because CI must not pass untested.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const RSYSLOGD = ['/usr/sbin/rsyslogd', '/sbin/rsyslogd'].find((p) => existsSync(p)) ?? (spawnSync('which', ['rsyslogd']).stdout?.toString().trim() || undefined);
+
+export function rsyslogOrSkip(): boolean {
+  if (RSYSLOGD) return true;
+  const message = 'rsyslogd is not installed (Debian package rsyslog): the real-syslog tests are skipped';
+  if (process.env['CI'] === 'true') throw new Error(`${message}; under CI=true this is a failure`);
+  console.warn(`\n*** ${message} ***\n`);
+  return false;
+}
+
+/** One parsed message as rsyslog saw it. */
+export interface Parsed {
+  readonly hostname: string;
+  readonly appName: string;
+  readonly msgId: string;
+  readonly structuredData: string;
+  readonly msg: string;
+}
+
+export interface Rsyslog {
+  readonly tcpPort: number;
+  readonly udpPort: number;
+  /** Every message written so far. */
+  parsed(): Parsed[];
+  stop(): Promise<void>;
+}
+
+// A record separator rsyslog will not find in our fields, since they are single-line text.
+const SEP = '\u001e';
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port }, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+  });
+}
+
+export async function startRsyslog(): Promise<Rsyslog> {
+  const dir = mkdtempSync(join(tmpdir(), 'lanner-rsyslog-'));
+  const out = join(dir, 'parsed.log');
+  const tcpPort = await freePort();
+  const udpPort = await freePort();
+  writeFileSync(
+    join(dir, 'rsyslog.conf'),
+    [
+      `global(workDirectory="${dir}")`,
+      'module(load="imtcp")',
+      'module(load="imudp")',
+      `input(type="imtcp" port="${tcpPort}" address="127.0.0.1" ruleset="lanner")`,
+      `input(type="imudp" port="${udpPort}" address="127.0.0.1" ruleset="lanner")`,
+      `template(name="parsed" type="string" string="%hostname%${SEP}%app-name%${SEP}%msgid%${SEP}%structured-data%${SEP}%msg%\\n")`,
+      `ruleset(name="lanner") { action(type="omfile" file="${out}" template="parsed") }`,
+      '',
+    ].join('\n'),
+  );
+  const child: ChildProcess = spawn(RSYSLOGD!, ['-n', '-f', join(dir, 'rsyslog.conf'), '-i', join(dir, 'rsyslogd.pid')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+  const started = Date.now();
+  while (!(await canConnect(tcpPort))) {
+    if (child.exitCode !== null || Date.now() - started > 10_000) {
+      child.kill('SIGKILL');
+      throw new Error(`rsyslogd did not start: ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    tcpPort,
+    udpPort,
+    parsed() {
+      if (!existsSync(out)) return [];
+      return readFileSync(out, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => {
+          const [hostname = '', appName = '', msgId = '', structuredData = '', msg = ''] = l.split(SEP);
+          return { hostname, appName, msgId, structuredData, msg: msg.replace(/^ /, '') };
+        });
+    },
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
