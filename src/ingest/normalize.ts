@@ -63,6 +63,10 @@ function typeFieldsInPlace(fields: { [key: string]: JsonValue }, exact: ExactInt
 /** One field value from text (all of gRPC, and numbers Falco quoted in JSON). */
 function textFieldValue(name: string, text: string): FieldValue {
   if (text.length <= 4 && MISSING_TEXT.has(text)) return null;
+  // Only text that could be a number or a boolean needs the field's type: most values are
+  // names and paths, and skipping the table for them keeps this off the per-field cost.
+  const c = text.charCodeAt(0);
+  if (!((c >= 0x30 && c <= 0x39) || c === 0x2d || text === 'true' || text === 'false')) return text;
   switch (fieldKind(name)) {
     case 'int':
       return integerFromText(text) ?? text;
