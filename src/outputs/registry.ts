@@ -1,6 +1,7 @@
 /** Every output kind Lanner can build, looked up by the `type` a config names. */
 import { elasticsearchDescriptor } from './elasticsearch.js';
 import { fileDescriptor } from './file.js';
+import { kafkaDescriptor } from './kafka.js';
 import { lokiDescriptor } from './loki.js';
 import type { OutputDescriptor } from './output.js';
 import { splunkHecDescriptor } from './splunk-hec.js';
@@ -16,6 +17,7 @@ export const OUTPUTS: readonly OutputDescriptor[] = [
   splunkHecDescriptor,
   elasticsearchDescriptor,
   lokiDescriptor,
+  kafkaDescriptor,
 ];
 
 export function findOutput(type: string): OutputDescriptor | undefined {

@@ -4,7 +4,7 @@ import { OUTPUTS, findOutput } from '../../src/outputs/registry.js';
 
 describe('output registry', () => {
   it('lists every output kind once, each with a description and a YAML example of its own type', () => {
-    expect(OUTPUTS.map((d) => d.type)).toEqual(['stdout', 'file', 'webhook', 'syslog', 'splunk_hec', 'elasticsearch', 'loki']);
+    expect(OUTPUTS.map((d) => d.type)).toEqual(['stdout', 'file', 'webhook', 'syslog', 'splunk_hec', 'elasticsearch', 'loki', 'kafka']);
     for (const d of OUTPUTS) {
       expect(d.description.length).toBeGreaterThan(10);
       const [block] = parse(d.example) as Record<string, unknown>[];
@@ -44,6 +44,7 @@ describe('output registry', () => {
       splunk_hec: { url: 'https://splunk.example.com:8088', token: 't' },
       elasticsearch: { url: 'https://es.example.com:9200' },
       loki: { url: 'http://loki:3100' },
+      kafka: { brokers: ['kafka:9092'], topic: 'lanner-alerts' },
     };
     for (const d of OUTPUTS) {
       const r = d.parse({ type: d.type, ...minimal[d.type] });
