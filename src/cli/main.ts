@@ -13,6 +13,10 @@ export const EXIT_USAGE = 2;
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
+    if (command === 'run' || command === 'replay' || command === 'demo') {
+      // Suppressions and routes in the config may use rule-language conditions.
+      (await import('../detect/alert-conditions.js')).registerAlertConditions();
+    }
     switch (command) {
       // Each command loads only what it uses: replay and --help start without gRPC or TLS.
       case 'run':
@@ -21,6 +25,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await (await import('./replay.js')).runReplay(rest);
       case 'demo':
         return await (await import('./demo.js')).runDemo(rest);
+      case 'rules':
+        return await (await import('./rules.js')).runRules(rest);
       case 'baseline':
         return await (await import('./baseline.js')).runBaseline(rest);
       case '--version':
@@ -40,7 +46,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (err) {
     if (isLannerError(err)) {
       process.stderr.write(`lanner: ${err.code}: ${err.message}\n`);
-      return err.code === 'LANNER_CONFIG_INVALID' || err.code === 'LANNER_CONFIG_READ' || err.code === 'LANNER_USAGE' || err.code === 'LANNER_NO_SOURCE'
+      return err.code === 'LANNER_CONFIG_INVALID' || err.code === 'LANNER_CONFIG_READ' || err.code === 'LANNER_RULES_INVALID' || err.code === 'LANNER_USAGE' || err.code === 'LANNER_NO_SOURCE'
         ? EXIT_USAGE
         : EXIT_FAILURE;
     }

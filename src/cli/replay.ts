@@ -4,7 +4,13 @@ import type { FalcoEvent } from '../core/event.js';
 import { LannerError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { loadConfig } from '../config/config.js';
-import { detectionPipeline } from '../detect/pipeline.js';
+import { detectionPipeline, type Detector } from '../detect/pipeline.js';
+import { loadDetectionRules } from '../detect/detection-rules.js';
+import { ruleDetector } from '../detect/rule-detector.js';
+import { RuleEngine } from '../detect/rule-engine.js';
+import { formatProblem } from '../rules/problems.js';
+import type { LannerConfig } from '../config/config.js';
+import type { LannerMetrics } from '../metrics/metrics.js';
 import { AlertLifecycle, alertLifecycle, lifecycleMetrics } from '../alerts/lifecycle/lifecycle.js';
 import { openInput, readJsonLines } from '../ingest/json-lines.js';
 import { createMetrics } from '../metrics/metrics.js';
@@ -13,6 +19,17 @@ import { FORMAT_NAMES, isFormatName } from '../alerts/formats/index.js';
 import { parseFlags } from './args.js';
 import { configFileFrom } from './run.js';
 import { REPLAY_HELP } from './usage.js';
+
+/** The configured rules, compiled; a replay starts with no learned state, so it is repeatable. */
+function replayDetectors(config: LannerConfig, metrics: LannerMetrics): Detector[] {
+  if (config.rules.length === 0) return [];
+  const loaded = loadDetectionRules(config.rules, { maxKeys: config.state.maxKeys, ttlMs: config.state.ttlMs });
+  if (!loaded.ok) {
+    const errors = loaded.problems.filter((p) => p.severity === 'error').map(formatProblem);
+    throw new LannerError('LANNER_RULES_INVALID', `the rules do not load:\n${errors.map((e) => `  ${e}`).join('\n')}`, errors);
+  }
+  return [ruleDetector({ current: new RuleEngine(loaded.rules, { metrics }) })];
+}
 
 export async function runReplay(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseFlags(
@@ -51,7 +68,7 @@ export async function runReplay(argv: readonly string[]): Promise<number> {
   let alerts = 0;
   // No wall-clock ticks: cooldowns and windows run on event time alone, then flush at the end.
   const lifecycle = new AlertLifecycle(config.alerts, lifecycleMetrics(metrics, metrics.alertsSuppressed));
-  detectionPipeline(events, { detectors: [] }).pipe(alertLifecycle(lifecycle, { tickMs: 0 })).subscribe((alert) => {
+  detectionPipeline(events, { detectors: replayDetectors(config, metrics) }).pipe(alertLifecycle(lifecycle, { tickMs: 0 })).subscribe((alert) => {
     alerts++;
     alertsByRule.set(alert.rule, (alertsByRule.get(alert.rule) ?? 0) + 1);
     output.send(alert);

@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   LANNER_CONFIG_READ: 'the configuration file could not be read or is not valid YAML',
   LANNER_USAGE: 'the command line is not valid for the command',
   LANNER_NO_SOURCE: 'nothing to read events from: neither Falco gRPC nor HTTP ingest nor an input file is configured',
+  LANNER_RULES_INVALID: 'the rule files have errors, so the service does not start with them',
   LANNER_INPUT_READ: 'an input file of events could not be opened or read',
   LANNER_LISTEN: 'a server could not listen on its configured address',
   LANNER_TLS_FILES: 'a TLS certificate, key or CA file could not be read',

@@ -14,6 +14,7 @@ import type { Output } from '../outputs/output.js';
 import { StdoutOutput } from '../outputs/stdout.js';
 import { parseHostPort } from '../server/listen.js';
 import { LannerService } from './lanner-service.js';
+import { RulesStage } from './rules-stage.js';
 
 export interface BuildDeps {
   readonly logger: Logger;
@@ -68,12 +69,27 @@ export function buildService(config: LannerConfig, deps: BuildDeps): LannerServi
       ? config.outputs.map((o) => o.create(o.name, deps))
       : [new StdoutOutput('stdout', { format: 'json', maxBacklogBytes: 16 * 1024 * 1024 }, deps)];
 
-  return new LannerService({
+  let ingestedAt = (): number => 0;
+  const rules =
+    config.rules.length > 0
+      ? new RulesStage({
+          paths: config.rules,
+          bounds: { maxKeys: config.state.maxKeys, ttlMs: config.state.ttlMs },
+          stateFile: config.state.file,
+          saveIntervalMs: config.state.saveIntervalMs,
+          logger,
+          metrics,
+          ingestedAtMs: () => ingestedAt(),
+        })
+      : undefined;
+
+  const service = new LannerService({
     logger,
     metrics,
     sources,
     outputs,
-    detectors: [],
+    detectors: rules ? [rules.detector] : [],
+    stages: rules ? [rules] : [],
     queueSize: config.ingest.queueSize,
     alerts: config.alerts,
     opsListen: config.server.listen,
@@ -84,4 +100,6 @@ export function buildService(config: LannerConfig, deps: BuildDeps): LannerServi
       return grpc?.connected ? null : 'not connected to Falco';
     },
   });
+  ingestedAt = () => service.queue.currentIngestedAtMs;
+  return service;
 }

@@ -25,6 +25,8 @@ export interface ServiceParts {
   readonly alerts?: LifecycleOptions;
   /** HOST:PORT of /metrics, /healthz, /readyz; omitted to run without it (replay). */
   readonly opsListen?: string;
+  /** Parts with a life of their own (rule reloads, state saving): started last, closed first. */
+  readonly stages?: readonly { start(): void; close(): void | Promise<void> }[];
   /** Where Lanner runs, stamped on every alert. */
   readonly context?: { readonly node: string; readonly cluster: string };
   /** Says whether the sources are delivering, for /readyz. */
@@ -99,6 +101,7 @@ export class LannerService {
       await source.start(this.queue);
       logger.info({ source: source.name }, 'source started');
     }
+    for (const stage of this.parts.stages ?? []) stage.start();
     this.started = true;
     metrics.ingestQueueDepth.set(0);
   }
@@ -112,6 +115,7 @@ export class LannerService {
 
   /** Flushes and closes the outputs and the operations server. */
   async close(): Promise<void> {
+    for (const stage of this.parts.stages ?? []) await stage.close();
     this.subscription?.unsubscribe();
     await Promise.all(this.parts.outputs.map((o) => o.close()));
     await this.ops?.close();

@@ -1,0 +1,27 @@
+/**
+ * Lets suppressions and output routes say `condition: <Falco condition>`: a condition over an
+ * alert is evaluated on its newest evidence event, with the alert's own rule, priority and tags.
+ */
+import type { Alert } from '../alerts/alert.js';
+import { setConditionCompiler } from '../alerts/condition.js';
+import type { FalcoEvent } from '../core/event.js';
+import { loadRuleSources } from '../rules/loader.js';
+import { formatProblem } from '../rules/problems.js';
+
+export function registerAlertConditions(): void {
+  const empty = loadRuleSources([]).ruleSet;
+  setConditionCompiler((source) => {
+    const r = empty.compileCondition(source);
+    if (!r.ok) return { ok: false, problem: r.problems.filter((p) => p.severity === 'error').map(formatProblem).join('; ') };
+    const matches = r.condition.matches;
+    return {
+      ok: true,
+      predicate: (alert: Alert) => {
+        const last = alert.evidence[alert.evidence.length - 1];
+        if (!last) return false;
+        const view: FalcoEvent = { ...last, rule: alert.rule, priority: alert.priority, tags: alert.tags };
+        return matches(view);
+      },
+    };
+  });
+}

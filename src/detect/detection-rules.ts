@@ -1,0 +1,217 @@
+/**
+ * From loaded rule files to what the detection stage runs: each enabled rule as a
+ * DetectionRule, with Lanner's stateful keys (sequence, threshold, baseline, state) checked and
+ * compiled. Problems point at the file, line and column of the key concerned.
+ *
+ *   sequence: { within: 5s, by: [fd.name], steps: [{ condition, by? }, ...], absent?: { condition, within, by? } }
+ *   threshold: { count: 20, within: 1m, by: [container.id] }
+ *   baseline: { by: [k8s.ns.name, container.image.repository], learn: [proc.name], period: 24h, max_values: 1000 }
+ *   state: { max_keys: 10000, ttl: 10m }
+ */
+import { isMap, type Node, type YAMLMap } from 'yaml';
+import { parseDurationMs } from '../config/units.js';
+import { loadRulesSync, type LoadResult } from '../rules/loader.js';
+import { problem, type Problem, type SourceLocation } from '../rules/problems.js';
+import type { CompiledRule, RuleSet } from '../rules/ruleset.js';
+import type { DetectionRule, Predicate, StateBounds, StatefulSpec } from './detection-rule.js';
+
+export interface DetectionRulesResult {
+  readonly rules: readonly DetectionRule[];
+  readonly problems: readonly Problem[];
+  readonly ok: boolean;
+  readonly load: LoadResult;
+}
+
+/** Baselines learn for hours or days: their profiles outlive the short default TTL of windows. */
+const BASELINE_MIN_TTL_MS = 7 * 24 * 3_600_000;
+
+/** Loads rule files and compiles them, stateful keys included, for the rule engine. */
+export function loadDetectionRules(paths: readonly string[], defaults: StateBounds): DetectionRulesResult {
+  const load = loadRulesSync(paths);
+  const problems: Problem[] = [...load.problems];
+  const rules: DetectionRule[] = [];
+  for (const rule of load.ruleSet.rules) {
+    if (!rule.enabled) continue;
+    const built = toDetectionRule(rule, load.ruleSet, defaults, problems);
+    if (built) rules.push(built);
+  }
+  return { rules, problems, ok: !problems.some((p) => p.severity === 'error'), load };
+}
+
+type Raw = Record<string, unknown>;
+
+function isRaw(v: unknown): v is Raw {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `by: field` or `by: [a, b]`. */
+function fieldList(v: unknown): string[] | undefined {
+  if (typeof v === 'string' && v !== '') return [v];
+  if (Array.isArray(v) && v.length > 0 && v.every((f) => typeof f === 'string' && f !== '')) return v as string[];
+  return undefined;
+}
+
+class StatefulCompiler {
+  constructor(
+    private readonly rule: CompiledRule,
+    private readonly ruleSet: RuleSet,
+    private readonly problems: Problem[],
+  ) {}
+
+  error(at: SourceLocation, message: string): undefined {
+    this.problems.push(problem(at, 'error', 'LANNER_RULE_SCHEMA', `rule '${this.rule.name}': ${message}`));
+    return undefined;
+  }
+
+  duration(v: unknown, key: string, at: SourceLocation): number | undefined {
+    const ms = parseDurationMs(v);
+    if (ms === undefined || ms <= 0) return this.error(at, `${key}: ${JSON.stringify(v)} is not a duration such as 500ms, 5s, 2m or 24h`);
+    return ms;
+  }
+
+  /** Compiles a step's condition with the rule set's lists and macros, locating problems in the file. */
+  condition(text: unknown, node: Node | null | undefined, key: string, at: SourceLocation): { matches: Predicate; types: ReadonlySet<string> | undefined } | undefined {
+    if (typeof text !== 'string' || text.trim() === '') return this.error(at, `${key}: a condition is required`);
+    const place = node ? { src: this.rule.origin.src, node } : undefined;
+    const r = this.ruleSet.compileCondition(text, place);
+    this.problems.push(...r.problems);
+    if (!r.ok) return undefined;
+    return { matches: r.condition.matches, types: r.condition.eventTypes };
+  }
+
+  sequence(v: unknown, node: Node | null, at: SourceLocation): { spec: StatefulSpec; types: ReadonlySet<string> | undefined } | undefined {
+    if (!isRaw(v)) return this.error(at, 'sequence: must be a mapping with within, steps and optionally by and absent');
+    const withinMs = this.duration(v['within'], 'sequence.within', at);
+    const defaultBy = v['by'] === undefined ? undefined : fieldList(v['by']);
+    if (v['by'] !== undefined && !defaultBy) return this.error(at, 'sequence.by: must be a field name or a list of field names');
+    const stepsRaw = v['steps'];
+    const stepNodes = isMap(node) ? (node.get('steps', true) as { items?: unknown[] } | undefined)?.items : undefined;
+    if (!Array.isArray(stepsRaw) || stepsRaw.length === 0) return this.error(at, 'sequence.steps: a list of steps is required');
+    const absentRaw = v['absent'];
+    if (stepsRaw.length < 2 && absentRaw === undefined) return this.error(at, 'sequence.steps: a sequence needs at least two steps (or one step and an absent step)');
+    const steps: { matches: Predicate; by: readonly string[] }[] = [];
+    const types = new Set<string>();
+    let anyType = false;
+    for (let i = 0; i < stepsRaw.length; i++) {
+      const step: unknown = stepsRaw[i];
+      if (!isRaw(step)) return this.error(at, `sequence.steps[${i}]: must be a mapping with condition and optionally by`);
+      const by = step['by'] === undefined ? defaultBy : fieldList(step['by']);
+      if (!by) return this.error(at, `sequence.steps[${i}].by: name the join field(s), here or as sequence.by`);
+      const stepNode = stepNodes?.[i];
+      const condNode = isMap(stepNode) ? ((stepNode as YAMLMap).get('condition', true) as Node | undefined) : undefined;
+      const c = this.condition(step['condition'], condNode, `sequence.steps[${i}].condition`, at);
+      if (!c) return undefined;
+      steps.push({ matches: this.withRuleCondition(c.matches), by });
+      if (c.types === undefined) anyType = true;
+      else for (const t of c.types) types.add(t);
+    }
+    let absent: { matches: Predicate; by: readonly string[]; withinMs: number } | undefined;
+    if (absentRaw !== undefined) {
+      if (!isRaw(absentRaw)) return this.error(at, 'sequence.absent: must be a mapping with condition, within and optionally by');
+      const by = absentRaw['by'] === undefined ? (defaultBy ?? steps[steps.length - 1]!.by) : fieldList(absentRaw['by']);
+      if (!by) return this.error(at, 'sequence.absent.by: must be a field name or a list of field names');
+      const absentNode = isMap(node) ? (node.get('absent', true) as Node | undefined) : undefined;
+      const condNode = isMap(absentNode) ? ((absentNode as YAMLMap).get('condition', true) as Node | undefined) : undefined;
+      const c = this.condition(absentRaw['condition'], condNode, 'sequence.absent.condition', at);
+      const absentMs = this.duration(absentRaw['within'], 'sequence.absent.within', at);
+      if (!c || absentMs === undefined) return undefined;
+      absent = { matches: c.matches, by, withinMs: absentMs };
+      if (c.types === undefined) anyType = true;
+      else for (const t of c.types) types.add(t);
+    }
+    if (withinMs === undefined) return undefined;
+    return { spec: { kind: 'sequence', withinMs, steps, ...(absent ? { absent } : {}) }, types: anyType ? undefined : types };
+  }
+
+  threshold(v: unknown, at: SourceLocation): StatefulSpec | undefined {
+    if (!isRaw(v)) return this.error(at, 'threshold: must be a mapping with count, within and by');
+    const count = v['count'];
+    if (typeof count !== 'number' || !Number.isInteger(count) || count < 1) return this.error(at, `threshold.count: ${JSON.stringify(count)} must be a whole number of at least 1`);
+    const withinMs = this.duration(v['within'], 'threshold.within', at);
+    const by = v['by'] === undefined ? [] : fieldList(v['by']);
+    if (!by) return this.error(at, 'threshold.by: must be a field name or a list of field names');
+    if (withinMs === undefined) return undefined;
+    return { kind: 'threshold', count, withinMs, by };
+  }
+
+  baseline(v: unknown, at: SourceLocation): StatefulSpec | undefined {
+    if (!isRaw(v)) return this.error(at, 'baseline: must be a mapping with by, learn, period and optionally max_values');
+    const by = fieldList(v['by']);
+    if (!by) return this.error(at, 'baseline.by: name the field(s) that identify a workload');
+    const learn = fieldList(v['learn']);
+    if (!learn) return this.error(at, 'baseline.learn: name the field(s) whose values are learned');
+    const learnMs = this.duration(v['period'], 'baseline.period', at);
+    const maxValues = v['max_values'] ?? 1000;
+    if (typeof maxValues !== 'number' || !Number.isInteger(maxValues) || maxValues < 1) return this.error(at, `baseline.max_values: ${JSON.stringify(maxValues)} must be a whole number of at least 1`);
+    if (learnMs === undefined) return undefined;
+    return { kind: 'baseline', by, learn, learnMs, maxValues };
+  }
+
+  bounds(v: unknown, spec: StatefulSpec, defaults: StateBounds, at: SourceLocation): StateBounds | undefined {
+    const needed = spec.kind === 'sequence' ? spec.withinMs + (spec.absent?.withinMs ?? 0) : spec.kind === 'threshold' ? spec.withinMs : BASELINE_MIN_TTL_MS;
+    let { maxKeys, ttlMs } = defaults;
+    ttlMs = Math.max(ttlMs, needed);
+    if (v !== undefined) {
+      if (!isRaw(v)) return this.error(at, 'state: must be a mapping with max_keys and/or ttl');
+      if (v['max_keys'] !== undefined) {
+        const m = v['max_keys'];
+        if (typeof m !== 'number' || !Number.isInteger(m) || m < 1) return this.error(at, `state.max_keys: ${JSON.stringify(m)} must be a whole number of at least 1`);
+        maxKeys = m;
+      }
+      if (v['ttl'] !== undefined) {
+        const t = this.duration(v['ttl'], 'state.ttl', at);
+        if (t === undefined) return undefined;
+        if (t < needed) return this.error(at, `state.ttl: ${JSON.stringify(v['ttl'])} is shorter than the rule's own window; state would expire before it could match`);
+        ttlMs = t;
+      }
+    }
+    return { maxKeys, ttlMs };
+  }
+
+  /** A sequence rule's own condition, when it has one, narrows every step. */
+  private withRuleCondition(step: Predicate): Predicate {
+    if (this.rule.condition === undefined) return step;
+    const whole = this.rule.matches;
+    return (event) => whole(event) && step(event);
+  }
+}
+
+function toDetectionRule(rule: CompiledRule, ruleSet: RuleSet, defaults: StateBounds, problems: Problem[]): DetectionRule | undefined {
+  const base: DetectionRule = {
+    name: rule.name,
+    priority: rule.priority,
+    tags: rule.tags,
+    source: rule.source,
+    matches: rule.matches,
+    eventTypes: rule.eventTypes,
+    render: rule.render,
+    ...(rule.runbook !== undefined ? { runbook: rule.runbook } : {}),
+    ...(rule.actions !== undefined ? { actions: rule.actions } : {}),
+    fingerprint: rule.fingerprint,
+  };
+  const { sequence, threshold, baseline } = rule.stateful;
+  const stateRaw = rule.raw['state'];
+  const kinds = [sequence, threshold, baseline].filter((k) => k !== undefined);
+  const c = new StatefulCompiler(rule, ruleSet, problems);
+  if (kinds.length === 0) {
+    if (stateRaw !== undefined) c.error(rule.origin.at, 'state: only applies to a rule with sequence, threshold or baseline');
+    return base;
+  }
+  if (kinds.length > 1) return c.error(rule.origin.at, 'a rule can be one of sequence, threshold or baseline, not several');
+  let spec: StatefulSpec | undefined;
+  let eventTypes = rule.eventTypes;
+  if (sequence) {
+    const s = c.sequence(sequence.value, sequence.node, sequence.at);
+    spec = s?.spec;
+    eventTypes = s?.types;
+  } else if (threshold) {
+    spec = c.threshold(threshold.value, threshold.at);
+  } else if (baseline) {
+    spec = c.baseline(baseline.value, baseline.at);
+  }
+  if (!spec) return undefined;
+  const bounds = c.bounds(stateRaw, spec, defaults, rule.origin.at);
+  if (!bounds) return undefined;
+  const stateFingerprint = JSON.stringify(stateRaw ?? null);
+  return { ...base, eventTypes, stateful: spec, bounds, fingerprint: `${rule.fingerprint}:${stateFingerprint}` };
+}

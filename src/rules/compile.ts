@@ -1,0 +1,277 @@
+/**
+ * Turns a resolved condition (macros inlined, lists expanded) into a closure tree, once, when
+ * rules load. Each check gets a specialized closure: literals are prepared, `in` lists become
+ * Sets, `glob`/`regex` become RegExps and `pmatch` a prefix table, so evaluating an event parses
+ * nothing and builds no RegExp.
+ *
+ * Missing values follow Falco: a check on a field the event does not carry, or carries as null,
+ * is false whatever the operator, `!=` included (libsinsp fails the extraction and the check
+ * with it); only `not` turns that into true. So `fd.name != /etc/passwd` is false for an event
+ * without fd.name, and `not fd.name = /etc/passwd` is true.
+ *
+ * List-valued fields (k8s audit lists, ...) follow Falco too: `in` holds when every element is
+ * in the list, `intersects` when any is; any other operator holds when it holds for some
+ * element. An empty list counts as no value.
+ */
+import type { FalcoEvent, FieldValue } from '../core/event.js';
+import { fieldKey, walk, type CheckNode, type Expr, type LiteralNode, type Operand, type Operator, type ValueNode } from './ast.js';
+import {
+  compareToLiteral,
+  compareValues,
+  equalsLiteral,
+  equalValues,
+  LiteralSet,
+  PathPrefixSet,
+  prepareLiteral,
+  textOf,
+  type Scalar,
+} from './compare.js';
+import { operandReader, type FieldReader } from './fields.js';
+import { escapeRegExp, globMatch, globToRegExp } from './glob.js';
+
+export type Predicate = (event: FalcoEvent) => boolean;
+type ScalarTest = (v: Scalar) => boolean;
+
+const NEVER: Predicate = () => false;
+const ALWAYS: Predicate = () => true;
+
+export function compileExpr(e: Expr): Predicate {
+  switch (e.kind) {
+    case 'const':
+      return e.value ? ALWAYS : NEVER;
+    case 'not': {
+      const inner = compileExpr(e.child);
+      return (ev) => !inner(ev);
+    }
+    case 'and':
+      return compileAnd(flatten(e.children, 'and').map(compileExpr));
+    case 'or':
+      return compileOr(flatten(e.children, 'or').map(compileExpr));
+    case 'check':
+      return compileCheck(e);
+    case 'macro':
+      // Resolution inlines every macro before compiling; reaching one is a loader bug, and
+      // matching nothing is the safe answer for an event path that must not throw.
+      return NEVER;
+  }
+}
+
+function flatten(children: readonly Expr[], kind: 'and' | 'or'): Expr[] {
+  const out: Expr[] = [];
+  for (const c of children) {
+    if (c.kind === kind) out.push(...flatten(c.children, kind));
+    else out.push(c);
+  }
+  return out;
+}
+
+function compileAnd(ps: readonly Predicate[]): Predicate {
+  if (ps.length === 1) return ps[0]!;
+  if (ps.length === 2) {
+    const [a, b] = ps as [Predicate, Predicate];
+    return (ev) => a(ev) && b(ev);
+  }
+  return (ev) => {
+    for (let i = 0; i < ps.length; i++) if (!ps[i]!(ev)) return false;
+    return true;
+  };
+}
+
+function compileOr(ps: readonly Predicate[]): Predicate {
+  if (ps.length === 1) return ps[0]!;
+  if (ps.length === 2) {
+    const [a, b] = ps as [Predicate, Predicate];
+    return (ev) => a(ev) || b(ev);
+  }
+  return (ev) => {
+    for (let i = 0; i < ps.length; i++) if (ps[i]!(ev)) return true;
+    return false;
+  };
+}
+
+function present(v: FieldValue | undefined): boolean {
+  return v !== undefined && v !== null && !(typeof v === 'object' && v.length === 0);
+}
+
+function compileCheck(c: CheckNode): Predicate {
+  const read = operandReader(c.left);
+  if (c.op === 'exists') return (ev) => present(read(ev));
+  const right = c.right!;
+  if (right.kind === 'fieldvalue') return compileFieldComparison(read, c.op, operandReader(right.operand));
+  const test = scalarTest(c.op, right);
+  if (!test) return NEVER;
+  if (c.op === '!=') {
+    // On a list, `!=` is the negation of `=` (no element equal), not "some element differs".
+    const eq = scalarTest('=', right)!;
+    return (ev) => {
+      const v = read(ev);
+      if (v === undefined || v === null) return false;
+      if (typeof v === 'object') return v.length > 0 && !some(v, eq);
+      return test(v);
+    };
+  }
+  const all = c.op === 'in';
+  return (ev) => {
+    const v = read(ev);
+    if (v === undefined || v === null) return false;
+    if (typeof v === 'object') return v.length > 0 && (all ? every(v, test) : some(v, test));
+    return test(v);
+  };
+}
+
+function some(items: readonly string[], test: ScalarTest): boolean {
+  for (let i = 0; i < items.length; i++) if (test(items[i]!)) return true;
+  return false;
+}
+
+function every(items: readonly string[], test: ScalarTest): boolean {
+  for (let i = 0; i < items.length; i++) if (!test(items[i]!)) return false;
+  return true;
+}
+
+function itemsOf(v: ValueNode): readonly LiteralNode[] {
+  return v.kind === 'list' ? v.items : v.kind === 'literal' ? [v] : [];
+}
+
+function hexToText(hex: string): string | undefined {
+  if (!/^(?:[0-9a-fA-F]{2})+$/.test(hex)) return undefined;
+  return Buffer.from(hex, 'hex').toString('latin1');
+}
+
+/** The test one scalar value must pass, with everything about the literal prepared now. */
+function scalarTest(op: Operator, right: ValueNode): ScalarTest | undefined {
+  const items = itemsOf(right);
+  const first = items[0];
+  if (op === 'in' || op === 'intersects') {
+    const set = new LiteralSet(items.map((i) => i.text));
+    return (v) => set.has(v);
+  }
+  if (op === 'pmatch') {
+    const paths = new PathPrefixSet(items.map((i) => i.text));
+    return (v) => typeof v === 'string' && paths.matches(v);
+  }
+  if (!first) return undefined;
+  const text = first.text;
+  switch (op) {
+    case '=':
+    case '==': {
+      const lit = prepareLiteral(text);
+      return (v) => equalsLiteral(v, lit);
+    }
+    case '!=': {
+      const lit = prepareLiteral(text);
+      return (v) => !equalsLiteral(v, lit);
+    }
+    case '<': {
+      const lit = prepareLiteral(text);
+      return (v) => compareToLiteral(v, lit) < 0;
+    }
+    case '<=': {
+      const lit = prepareLiteral(text);
+      return (v) => compareToLiteral(v, lit) <= 0;
+    }
+    case '>': {
+      const lit = prepareLiteral(text);
+      return (v) => compareToLiteral(v, lit) > 0;
+    }
+    case '>=': {
+      const lit = prepareLiteral(text);
+      return (v) => compareToLiteral(v, lit) >= 0;
+    }
+    case 'contains':
+      return (v) => textOf(v).includes(text);
+    case 'icontains': {
+      const re = new RegExp(escapeRegExp(text), 'i');
+      return (v) => re.test(textOf(v));
+    }
+    case 'startswith':
+      return (v) => textOf(v).startsWith(text);
+    case 'endswith':
+      return (v) => textOf(v).endsWith(text);
+    case 'bcontains': {
+      const bytes = hexToText(text);
+      return bytes === undefined ? undefined : (v) => textOf(v).includes(bytes);
+    }
+    case 'bstartswith': {
+      const bytes = hexToText(text);
+      return bytes === undefined ? undefined : (v) => textOf(v).startsWith(bytes);
+    }
+    case 'glob': {
+      const re = globToRegExp(text);
+      return (v) => re.test(textOf(v));
+    }
+    case 'iglob': {
+      const re = globToRegExp(text, true);
+      return (v) => re.test(textOf(v));
+    }
+    case 'regex': {
+      let re: RegExp;
+      try {
+        // Falco's regex (RE2) must match the whole value.
+        re = new RegExp(`^(?:${text})$`);
+      } catch {
+        return undefined;
+      }
+      return (v) => re.test(textOf(v));
+    }
+  }
+}
+
+type PairTest = (a: Scalar, b: Scalar) => boolean;
+
+const PAIR_TESTS: Partial<Record<Operator, PairTest>> = {
+  '=': equalValues,
+  '==': equalValues,
+  '!=': (a, b) => !equalValues(a, b),
+  '<': (a, b) => compareValues(a, b) < 0,
+  '<=': (a, b) => compareValues(a, b) <= 0,
+  '>': (a, b) => compareValues(a, b) > 0,
+  '>=': (a, b) => compareValues(a, b) >= 0,
+  contains: (a, b) => textOf(a).includes(textOf(b)),
+  icontains: (a, b) => textOf(a).toLowerCase().includes(textOf(b).toLowerCase()),
+  startswith: (a, b) => textOf(a).startsWith(textOf(b)),
+  endswith: (a, b) => textOf(a).endsWith(textOf(b)),
+  bcontains: (a, b) => textOf(a).includes(textOf(b)),
+  bstartswith: (a, b) => textOf(a).startsWith(textOf(b)),
+  glob: (a, b) => globMatch(textOf(b), textOf(a)),
+  iglob: (a, b) => globMatch(textOf(b), textOf(a), true),
+  in: equalValues,
+  intersects: equalValues,
+};
+
+/** `field op val(other)`: both sides read per event; the same missing-value rule applies. */
+function compileFieldComparison(read: FieldReader, op: Operator, readRight: FieldReader): Predicate {
+  const test = PAIR_TESTS[op];
+  if (!test) return NEVER;
+  return (ev) => {
+    const a = read(ev);
+    if (a === undefined || a === null) return false;
+    const b = readRight(ev);
+    if (b === undefined || b === null) return false;
+    if (typeof b === 'object') {
+      if (op !== 'in' && op !== 'intersects') return false;
+      if (typeof a !== 'object') return b.includes(textOf(a));
+      return op === 'in' ? a.every((x) => b.includes(x)) : a.some((x) => b.includes(x));
+    }
+    if (typeof a === 'object') {
+      for (let i = 0; i < a.length; i++) if (test(a[i]!, b)) return true;
+      return false;
+    }
+    return test(a, b);
+  };
+}
+
+/** Every field key a resolved condition reads (`proc.aname[2]`, `evt.arg.flags`, ...). */
+export function fieldsOf(e: Expr): Set<string> {
+  const out = new Set<string>();
+  const add = (o: Operand): void => {
+    if (o.kind === 'field') out.add(fieldKey(o));
+    else add(o.operand);
+  };
+  for (const node of walk(e)) {
+    if (node.kind !== 'check') continue;
+    add(node.left);
+    if (node.right?.kind === 'fieldvalue') add(node.right.operand);
+  }
+  return out;
+}

@@ -1,0 +1,197 @@
+/**
+ * Falco's `glob` is fnmatch(3) without FNM_PATHNAME: `*` and `?` match any character including
+ * `/`, `[...]` is a bracket expression (`!` or `^` negates, ranges, POSIX classes), and a
+ * backslash makes the next character literal. A literal pattern compiles to a RegExp once; the
+ * matcher below serves patterns that only exist per event (`glob val(field)`).
+ */
+
+const POSIX_CLASSES: Readonly<Record<string, string>> = {
+  alpha: 'a-zA-Z', digit: '0-9', alnum: 'a-zA-Z0-9', upper: 'A-Z', lower: 'a-z', space: '\\s',
+  xdigit: '0-9a-fA-F', punct: '!-\\/:-@\\[-`{-~', blank: ' \\t', cntrl: '\\x00-\\x1f\\x7f', print: ' -~', graph: '!-~',
+};
+
+function escapeForClass(ch: string): string {
+  return /[\\\]^-]/.test(ch) ? `\\${ch}` : ch;
+}
+
+/** A bracket expression starting at `pattern[start] === '['`: its RegExp class and its end. */
+function bracket(pattern: string, start: number): { source: string; end: number } | undefined {
+  let i = start + 1;
+  let negate = false;
+  if (pattern[i] === '!' || pattern[i] === '^') {
+    negate = true;
+    i++;
+  }
+  let body = '';
+  let first = true;
+  while (i < pattern.length) {
+    const ch = pattern[i]!;
+    if (ch === ']' && !first) return { source: `[${negate ? '^' : ''}${body}]`, end: i + 1 };
+    first = false;
+    if (ch === '[' && pattern[i + 1] === ':') {
+      const close = pattern.indexOf(':]', i + 2);
+      const cls = close < 0 ? undefined : POSIX_CLASSES[pattern.slice(i + 2, close)];
+      if (cls !== undefined) {
+        body += cls;
+        i = close + 2;
+        continue;
+      }
+    }
+    if (ch === '\\' && i + 1 < pattern.length) {
+      body += escapeForClass(pattern[i + 1]!);
+      i += 2;
+      continue;
+    }
+    if (pattern[i + 1] === '-' && pattern[i + 2] !== undefined && pattern[i + 2] !== ']') {
+      // A reversed range matches nothing, as in fnmatch; RegExp would refuse it.
+      if (ch <= pattern[i + 2]!) body += `${escapeForClass(ch)}-${escapeForClass(pattern[i + 2]!)}`;
+      i += 3;
+      continue;
+    }
+    body += escapeForClass(ch);
+    i++;
+  }
+  return undefined;
+}
+
+/** The RegExp equivalent of a glob pattern, anchored at both ends. */
+export function globToRegExp(pattern: string, ignoreCase = false): RegExp {
+  let src = '';
+  let i = 0;
+  while (i < pattern.length) {
+    const ch = pattern[i]!;
+    if (ch === '*') {
+      src += '[\\s\\S]*';
+      i++;
+    } else if (ch === '?') {
+      src += '[\\s\\S]';
+      i++;
+    } else if (ch === '[') {
+      const b = bracket(pattern, i);
+      if (b) {
+        src += b.source;
+        i = b.end;
+      } else {
+        // an unterminated bracket is a literal '[' in fnmatch
+        src += '\\[';
+        i++;
+      }
+    } else if (ch === '\\' && i + 1 < pattern.length) {
+      src += escapeRegExp(pattern[i + 1]!);
+      i += 2;
+    } else {
+      src += escapeRegExp(ch);
+      i++;
+    }
+  }
+  return new RegExp(`^${src}$`, ignoreCase ? 'i' : '');
+}
+
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+const POSIX_TESTS: Readonly<Record<string, RegExp>> = Object.fromEntries(
+  Object.entries(POSIX_CLASSES).map(([name, body]) => [name, new RegExp(`[${body}]`)]),
+);
+
+/**
+ * Whether the character `c` matches the bracket expression at `pattern[start] === '['`, and
+ * where the expression ends; undefined when it is not a terminated bracket expression.
+ */
+function matchBracket(pattern: string, start: number, c: string, ignoreCase: boolean): { ok: boolean; end: number } | undefined {
+  let i = start + 1;
+  let negate = false;
+  if (pattern[i] === '!' || pattern[i] === '^') {
+    negate = true;
+    i++;
+  }
+  const lower = ignoreCase ? c.toLowerCase() : c;
+  const upper = ignoreCase ? c.toUpperCase() : c;
+  const same = (x: string): boolean => x === c || (ignoreCase && (x === lower || x === upper || x.toLowerCase() === lower));
+  let hit = false;
+  let first = true;
+  while (i < pattern.length) {
+    const ch = pattern[i]!;
+    if (ch === ']' && !first) return { ok: hit !== negate, end: i + 1 };
+    first = false;
+    if (ch === '[' && pattern[i + 1] === ':') {
+      const close = pattern.indexOf(':]', i + 2);
+      const test = close < 0 ? undefined : POSIX_TESTS[pattern.slice(i + 2, close)];
+      if (test !== undefined) {
+        if (test.test(c)) hit = true;
+        i = close + 2;
+        continue;
+      }
+    }
+    if (ch === '\\' && i + 1 < pattern.length) {
+      if (same(pattern[i + 1]!)) hit = true;
+      i += 2;
+      continue;
+    }
+    const hi = pattern[i + 2];
+    if (pattern[i + 1] === '-' && hi !== undefined && hi !== ']') {
+      if ((lower >= ch && lower <= hi) || (upper >= ch && upper <= hi)) hit = true;
+      i += 3;
+      continue;
+    }
+    if (same(ch)) hit = true;
+    i++;
+  }
+  return undefined;
+}
+
+/**
+ * fnmatch over a pattern known only per event. Backtracks over the last `*` only, which is
+ * enough: a glob has no other construct that can match a variable length.
+ */
+export function globMatch(pattern: string, text: string, ignoreCase = false): boolean {
+  let p = 0;
+  let t = 0;
+  let starP = -1;
+  let starT = 0;
+  const eq = ignoreCase ? (a: string, b: string) => a.toLowerCase() === b.toLowerCase() : (a: string, b: string) => a === b;
+  while (t < text.length) {
+    const pc = pattern[p];
+    let advanced = false;
+    if (pc === '*') {
+      starP = p++;
+      starT = t;
+      continue;
+    }
+    if (pc === '?') {
+      p++;
+      t++;
+      advanced = true;
+    } else if (pc === '[') {
+      const m = matchBracket(pattern, p, text[t]!, ignoreCase);
+      if (m) {
+        if (m.ok) {
+          p = m.end;
+          t++;
+          advanced = true;
+        }
+      } else if (text[t] === '[') {
+        p++;
+        t++;
+        advanced = true;
+      }
+    } else if (pc === '\\' && p + 1 < pattern.length) {
+      if (eq(pattern[p + 1]!, text[t]!)) {
+        p += 2;
+        t++;
+        advanced = true;
+      }
+    } else if (pc !== undefined && eq(pc, text[t]!)) {
+      p++;
+      t++;
+      advanced = true;
+    }
+    if (advanced) continue;
+    if (starP < 0) return false;
+    p = starP + 1;
+    t = ++starT;
+  }
+  while (pattern[p] === '*') p++;
+  return p === pattern.length;
+}

@@ -1,0 +1,184 @@
+/**
+ * Macro and list resolution: the step between parsing and compiling. Macros are inlined (each
+ * resolved once, cycles reported with their chain) and list names inside list literals are
+ * replaced by the list's items, as Falco does (`proc.name in (shell_binaries, ksh)`). Lists and
+ * macros resolve by name against the final definitions, so a later file may define what an
+ * earlier one uses.
+ */
+import type { CheckNode, Expr, ListNode, LiteralNode } from './ast.js';
+import { unquoteItem } from './lexer.js';
+import { problem, type Problem, type SourceLocation } from './problems.js';
+
+export type Locate = (pos: number) => SourceLocation;
+
+/** A parsed condition with the way back from its offsets to the file. */
+export interface ConditionUnit {
+  readonly text: string;
+  /** Undefined when the text did not parse (the syntax error is already reported). */
+  readonly expr: Expr | undefined;
+  readonly locate: Locate;
+}
+
+export interface ListDef {
+  readonly items: readonly string[];
+  readonly at: SourceLocation;
+}
+
+export interface MacroDef {
+  readonly unit: ConditionUnit;
+  readonly at: SourceLocation;
+}
+
+const PENDING = Symbol('pending');
+const BROKEN = Symbol('broken');
+type MacroState = Expr | typeof PENDING | typeof BROKEN;
+
+export class Resolver {
+  private readonly macroState = new Map<string, MacroState>();
+  private readonly listState = new Map<string, readonly LiteralNode[] | typeof PENDING | typeof BROKEN>();
+  /** Names of the lists and macros some condition used, for "unused" reporting. */
+  readonly usedLists = new Set<string>();
+  readonly usedMacros = new Set<string>();
+
+  constructor(
+    private readonly lists: ReadonlyMap<string, ListDef>,
+    private readonly macros: ReadonlyMap<string, MacroDef>,
+    private readonly problems: Problem[],
+  ) {}
+
+  /** A list's items with nested list names expanded; undefined when it is not defined. */
+  listItems(name: string): readonly LiteralNode[] | undefined {
+    const state = this.listState.get(name);
+    if (state === BROKEN) return [];
+    if (state === PENDING) return undefined;
+    if (state) return state;
+    const def = this.lists.get(name);
+    if (!def) return undefined;
+    this.listState.set(name, PENDING);
+    const out: LiteralNode[] = [];
+    for (const raw of def.items) {
+      if (raw !== name && this.lists.has(raw)) {
+        if (this.listState.get(raw) === PENDING) {
+          this.problems.push(problem(def.at, 'error', 'LANNER_RULE_LIST_CYCLE', `list '${name}' includes list '${raw}', which includes '${name}' again`));
+          this.listState.set(name, BROKEN);
+          return [];
+        }
+        this.usedLists.add(raw);
+        out.push(...(this.listItems(raw) ?? []));
+        continue;
+      }
+      const { text, quoted } = unquoteItem(raw);
+      out.push({ kind: 'literal', text, quoted, pos: -1 });
+    }
+    this.listState.set(name, out);
+    return out;
+  }
+
+  /** Resolves every macro, so errors in unused macros are reported too. */
+  resolveAllMacros(): void {
+    for (const name of this.macros.keys()) this.macro(name, []);
+  }
+
+  /** A macro's expanded tree; undefined when it has errors (reported at the macro). */
+  resolvedMacro(name: string): Expr | undefined {
+    const r = this.macro(name, []);
+    return typeof r === 'symbol' ? undefined : r;
+  }
+
+  private macro(name: string, stack: string[]): MacroState {
+    const state = this.macroState.get(name);
+    if (state !== undefined) return state;
+    const def = this.macros.get(name)!;
+    if (!def.unit.expr) {
+      this.macroState.set(name, BROKEN);
+      return BROKEN;
+    }
+    this.macroState.set(name, PENDING);
+    stack.push(name);
+    const resolved = this.walk(def.unit.expr, def.unit.locate, stack, false);
+    stack.pop();
+    const result = resolved ?? BROKEN;
+    this.macroState.set(name, result);
+    return result;
+  }
+
+  /**
+   * Expands macros and lists in a tree. Problems go to the loader's list, located through
+   * `locate`; undefined when the tree cannot be compiled.
+   */
+  resolve(expr: Expr, locate: Locate): Expr | undefined {
+    return this.walk(expr, locate, [], true);
+  }
+
+  private walk(e: Expr, locate: Locate, stack: string[], reportBroken: boolean): Expr | undefined {
+    switch (e.kind) {
+      case 'and':
+      case 'or': {
+        let ok = true;
+        const children: Expr[] = [];
+        for (const c of e.children) {
+          const r = this.walk(c, locate, stack, reportBroken);
+          if (r) children.push(r);
+          else ok = false;
+        }
+        return ok ? { kind: e.kind, children, pos: e.pos } : undefined;
+      }
+      case 'not': {
+        const child = this.walk(e.child, locate, stack, reportBroken);
+        return child ? { kind: 'not', child, pos: e.pos } : undefined;
+      }
+      case 'const':
+        return e;
+      case 'macro':
+        return this.inline(e.name, e.pos, locate, stack, reportBroken);
+      case 'check':
+        return this.expandLists(e, locate);
+    }
+  }
+
+  private inline(name: string, pos: number, locate: Locate, stack: string[], reportBroken: boolean): Expr | undefined {
+    if (!this.macros.has(name)) {
+      const hint = this.lists.has(name) ? ` ('${name}' is a list: use it after an operator, as in (${name}))` : '';
+      this.problems.push(problem(locate(pos), 'error', 'LANNER_RULE_UNKNOWN_MACRO', `unknown macro '${name}'${hint}`));
+      return undefined;
+    }
+    this.usedMacros.add(name);
+    if (this.macroState.get(name) === PENDING) {
+      const chain = [...stack.slice(stack.indexOf(name)), name].join(' -> ');
+      this.problems.push(problem(locate(pos), 'error', 'LANNER_RULE_MACRO_CYCLE', `macros refer to each other in a cycle: ${chain}`));
+      return undefined;
+    }
+    const r = this.macro(name, stack);
+    if (typeof r !== 'symbol') return r;
+    if (reportBroken) {
+      this.problems.push(problem(locate(pos), 'error', 'LANNER_RULE_BROKEN_DEPENDENCY', `macro '${name}' has errors (reported where it is defined), so this condition cannot be compiled`));
+    }
+    return undefined;
+  }
+
+  private expandLists(c: CheckNode, locate: Locate): CheckNode {
+    const right = c.right;
+    if (!right || right.kind !== 'list') return c;
+    if (right.named) {
+      const name = right.items[0]!.text;
+      const items = this.listItems(name);
+      if (items === undefined) {
+        this.problems.push(problem(locate(right.pos), 'error', 'LANNER_RULE_UNKNOWN_LIST', `unknown list '${name}'`));
+        return c;
+      }
+      this.usedLists.add(name);
+      return { ...c, right: { kind: 'list', items, named: false, pos: right.pos } };
+    }
+    if (!right.items.some((i) => !i.quoted && this.lists.has(i.text))) return c;
+    const items: LiteralNode[] = [];
+    for (const item of right.items) {
+      const expanded = item.quoted ? undefined : this.listItems(item.text);
+      if (expanded) {
+        this.usedLists.add(item.text);
+        items.push(...expanded);
+      } else items.push(item);
+    }
+    const list: ListNode = { kind: 'list', items, named: false, pos: right.pos };
+    return { ...c, right: list };
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * Checks a parsed condition can be compiled and means something: fields exist, regexes and
+ * byte strings are valid, operators fit their right-hand side. Runs on each condition as written
+ * (before macros are inlined), so every problem points into the text that has it.
+ */
+import { baseField, walk, type Expr, type Operand } from './ast.js';
+import { checkFieldName } from './field-catalog.js';
+import { problem, type Problem } from './problems.js';
+import type { Locate } from './resolve.js';
+
+const HEX = /^(?:[0-9a-fA-F]{2})+$/;
+
+export function validateExpr(expr: Expr, locate: Locate, problems: Problem[]): void {
+  for (const node of walk(expr)) {
+    if (node.kind !== 'check') continue;
+    validateOperand(node.left, locate, problems);
+    const right = node.right;
+    if (!right) continue;
+    if (right.kind === 'fieldvalue') {
+      validateOperand(right.operand, locate, problems);
+      if (node.op === 'pmatch' || node.op === 'regex') {
+        problems.push(problem(locate(node.opPos), 'error', 'LANNER_RULE_BAD_OPERATOR', `'${node.op}' cannot compare with another field`));
+      }
+      continue;
+    }
+    if (right.kind !== 'literal') continue;
+    if (node.op === 'regex') {
+      try {
+        new RegExp(right.text);
+      } catch (err) {
+        problems.push(problem(locate(right.pos), 'error', 'LANNER_RULE_BAD_VALUE', `invalid regular expression: ${(err as Error).message}`));
+      }
+    } else if ((node.op === 'bcontains' || node.op === 'bstartswith') && !HEX.test(right.text)) {
+      problems.push(problem(locate(right.pos), 'error', 'LANNER_RULE_BAD_VALUE', `'${node.op}' needs bytes written as hex digits (e.g. 7f454c46), got '${right.text}'`));
+    }
+  }
+}
+
+export function validateOperand(o: Operand, locate: Locate, problems: Problem[]): void {
+  const f = baseField(o);
+  const check = checkFieldName(f.name);
+  if (check === 'unknown-class') {
+    problems.push(problem(locate(f.pos), 'error', 'LANNER_RULE_UNKNOWN_FIELD_CLASS', `unknown field '${f.name}': no Falco field class '${f.name.split('.')[0]}'`));
+  } else if (check === 'unknown-field') {
+    problems.push(problem(locate(f.pos), 'warning', 'LANNER_RULE_UNKNOWN_FIELD', `unknown field '${f.name}'`));
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Lanner's own rules in the running service: loaded and compiled at start (a broken rule set
+ * refuses to start, naming every problem), reloaded on change or SIGHUP (a broken reload keeps
+ * the rules in force), with learned baselines saved to the state file and restored at start.
+ */
+import { LannerError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { StateBounds } from '../detect/detection-rule.js';
+import { loadDetectionRules } from '../detect/detection-rules.js';
+import type { Detector } from '../detect/pipeline.js';
+import { ruleDetector, type EngineHolder } from '../detect/rule-detector.js';
+import { RuleEngine } from '../detect/rule-engine.js';
+import { readBaselines, writeBaselines } from '../detect/stateful/baseline-store.js';
+import type { ProfileSnapshot } from '../detect/stateful/baseline.js';
+import type { LannerMetrics } from '../metrics/metrics.js';
+import { formatProblem } from '../rules/problems.js';
+import { RulesReloader } from './rules-reloader.js';
+
+export interface RulesStageOptions {
+  readonly paths: readonly string[];
+  readonly bounds: StateBounds;
+  /** Where baselines are saved; empty: memory only. */
+  readonly stateFile: string;
+  readonly saveIntervalMs: number;
+  readonly logger: Logger;
+  readonly metrics: LannerMetrics;
+  /** When the event being processed entered Lanner. */
+  readonly ingestedAtMs?: () => number;
+}
+
+export class RulesStage {
+  readonly detector: Detector;
+  private readonly holder: EngineHolder;
+  private readonly reloader: RulesReloader<RuleEngine>;
+  private saveTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: RulesStageOptions) {
+    const { logger, metrics } = options;
+    const first = loadDetectionRules(options.paths, options.bounds);
+    for (const p of first.problems) if (p.severity === 'warning') logger.warn({ problem: formatProblem(p) }, 'rule warning');
+    if (!first.ok) {
+      const errors = first.problems.filter((p) => p.severity === 'error').map(formatProblem);
+      throw new LannerError('LANNER_RULES_INVALID', `the rules do not load:\n${errors.map((e) => `  ${e}`).join('\n')}`, errors);
+    }
+    const engine = new RuleEngine(first.rules, { metrics, baselines: this.readState(), ...(options.ingestedAtMs ? { ingestedAtMs: options.ingestedAtMs } : {}) });
+    this.holder = { current: engine };
+    this.detector = ruleDetector(this.holder);
+    metrics.rulesLoaded.set(first.rules.length);
+    logger.info({ rules: first.rules.length, files: first.load.files.length }, 'rules loaded');
+    this.reloader = new RulesReloader<RuleEngine>({
+      paths: options.paths,
+      logger,
+      metrics,
+      load: () => {
+        const next = loadDetectionRules(options.paths, options.bounds);
+        if (!next.ok) return { ok: false, problems: next.problems.filter((p) => p.severity === 'error').map(formatProblem) };
+        const deps = { metrics, ...(options.ingestedAtMs ? { ingestedAtMs: options.ingestedAtMs } : {}) };
+        // Rules whose definition did not change keep their windows, counts and profiles.
+        return { ok: true, value: new RuleEngine(next.rules, deps, this.holder.current), count: next.rules.length };
+      },
+      apply: (next) => {
+        this.holder.current = next;
+      },
+    });
+  }
+
+  /** The engine in force (tests and the demo read its state). */
+  get engine(): RuleEngine {
+    return this.holder.current;
+  }
+
+  start(): void {
+    this.reloader.start();
+    if (this.options.stateFile) {
+      this.saveTimer = setInterval(() => this.saveState(), this.options.saveIntervalMs);
+      this.saveTimer.unref();
+    }
+  }
+
+  /** Reloads now, as SIGHUP does; resolves true if the new rules took effect. */
+  reload(): Promise<boolean> {
+    return this.reloader.reload('request');
+  }
+
+  close(): void {
+    this.reloader.stop();
+    clearInterval(this.saveTimer);
+    this.saveState();
+  }
+
+  private readState(): ReadonlyMap<string, readonly ProfileSnapshot[]> {
+    if (!this.options.stateFile) return new Map();
+    try {
+      const profiles = readBaselines(this.options.stateFile);
+      this.options.logger.info({ file: this.options.stateFile, rules: profiles.size }, 'learned baselines restored');
+      return profiles;
+    } catch (err) {
+      // A damaged state file costs the learned profiles, not the detector: learn again.
+      this.options.logger.error({ err: (err as Error).message }, 'baseline state unreadable; learning from scratch');
+      return new Map();
+    }
+  }
+
+  private saveState(): void {
+    if (!this.options.stateFile) return;
+    const snapshots = this.holder.current.baselineSnapshots();
+    if (snapshots.size === 0) return;
+    try {
+      writeBaselines(this.options.stateFile, snapshots);
+    } catch (err) {
+      this.options.logger.error({ file: this.options.stateFile, err: (err as Error).message }, 'saving learned baselines failed');
+    }
+  }
+}

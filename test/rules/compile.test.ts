@@ -1,0 +1,186 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { globMatch, globToRegExp } from '../../src/rules/glob.js';
+import { event, matches, ruleFor } from './helpers.js';
+
+describe('operator semantics', () => {
+  it('= is exact on text and numeric on numbers, whichever way the value arrived', () => {
+    expect(matches('proc.name = bash', { 'proc.name': 'bash' })).toBe(true);
+    expect(matches('proc.name = bash', { 'proc.name': 'Bash' })).toBe(false);
+    expect(matches('proc.name = bash', { 'proc.name': 'bash ' })).toBe(false);
+    expect(matches('proc.pid = 123', { 'proc.pid': 123 })).toBe(true);
+    expect(matches('proc.pid = 123', { 'proc.pid': '123' })).toBe(true);
+    expect(matches('proc.pid == 123', { 'proc.pid': '0123' })).toBe(true);
+    expect(matches('proc.pid = 0x10', { 'proc.pid': 16 })).toBe(true);
+    expect(matches('proc.pid = 12', { 'proc.pid': 123 })).toBe(false);
+    expect(matches('proc.name = 123', { 'proc.name': 'abc' })).toBe(false);
+  });
+
+  it('orders numbers, text numbers and bigints exactly', () => {
+    expect(matches('proc.pid > 100', { 'proc.pid': '123' })).toBe(true);
+    expect(matches('proc.pid > 100', { 'proc.pid': 99 })).toBe(false);
+    expect(matches('proc.pid >= 100', { 'proc.pid': 100 })).toBe(true);
+    expect(matches('proc.pid < 100', { 'proc.pid': -5 })).toBe(true);
+    expect(matches('proc.pid <= 1.5', { 'proc.pid': 1.5 })).toBe(true);
+    expect(matches('proc.pid > 100', { 'proc.pid': 'abc' })).toBe(false);
+    expect(matches('proc.pid > 100', { 'proc.pid': '' })).toBe(false);
+    expect(matches('proc.pid > 100', { 'proc.pid': true })).toBe(false);
+    // 2^63 - 1 and its neighbour differ only beyond double precision
+    expect(matches('evt.time > 9223372036854775806', { 'evt.time': 9223372036854775807n })).toBe(true);
+    expect(matches('evt.time > 9223372036854775807', { 'evt.time': 9223372036854775807n })).toBe(false);
+    expect(matches('evt.time = 9223372036854775807', { 'evt.time': '9223372036854775807' })).toBe(true);
+    expect(matches('evt.time = 9223372036854775806', { 'evt.time': '9223372036854775807' })).toBe(false);
+    expect(matches('evt.time > 100', { 'evt.time': 1470327477881730713n })).toBe(true);
+    expect(matches('user.uid < 4294967296', { 'user.uid': 4294967295 })).toBe(true);
+  });
+
+  it('matches booleans with true/false', () => {
+    expect(matches('container.privileged = true', { 'container.privileged': true })).toBe(true);
+    expect(matches('container.privileged = true', { 'container.privileged': false })).toBe(false);
+    expect(matches('container.privileged = false', { 'container.privileged': 'false' })).toBe(true);
+    expect(matches('container.privileged != true', { 'container.privileged': false })).toBe(true);
+  });
+
+  it('is false for a missing or null field whatever the operator, != included; not makes it true', () => {
+    for (const cond of ['fd.name = /etc', 'fd.name != /etc', 'fd.name contains etc', 'fd.name in (/etc)', 'fd.num > 1', 'fd.name glob "*"', 'fd.name pmatch (/)', 'fd.name exists', 'fd.name = val(proc.name)']) {
+      expect(matches(cond, {}), cond).toBe(false);
+      expect(matches(cond, { 'fd.name': null, 'fd.num': null, 'proc.name': 'x' }), cond).toBe(false);
+      expect(matches(`not ${cond}`, {}), cond).toBe(true);
+    }
+    expect(matches('fd.name exists', { 'fd.name': '' })).toBe(true);
+  });
+
+  it('string operators', () => {
+    const f = { 'proc.cmdline': 'Java -jar /opt/App.jar' };
+    expect(matches('proc.cmdline contains "-jar"', f)).toBe(true);
+    expect(matches('proc.cmdline contains app', f)).toBe(false);
+    expect(matches('proc.cmdline icontains app.JAR', f)).toBe(true);
+    expect(matches('proc.cmdline icontains "a.b"', { 'proc.cmdline': 'axb' })).toBe(false);
+    expect(matches('proc.cmdline startswith Java', f)).toBe(true);
+    expect(matches('proc.cmdline endswith .jar', f)).toBe(true);
+    expect(matches('proc.cmdline bcontains 2d6a6172', f)).toBe(true);
+    expect(matches('proc.cmdline bstartswith 4a617661', f)).toBe(true);
+    expect(matches('proc.cmdline regex "Java .*jar"', f)).toBe(true);
+    expect(matches('proc.cmdline regex "jar"', f)).toBe(false);
+    expect(matches('proc.pid contains 23', { 'proc.pid': 1234 })).toBe(true);
+  });
+
+  it('glob is fnmatch without FNM_PATHNAME', () => {
+    expect(matches("fd.name glob '/home/*/.ssh/*'", { 'fd.name': '/home/a/.ssh/id_rsa' })).toBe(true);
+    expect(matches("fd.name glob '/home/*/.ssh/*'", { 'fd.name': '/home/a/b/.ssh/c' })).toBe(true);
+    expect(matches('fd.name glob /proc/*/environ', { 'fd.name': '/proc/12/environ' })).toBe(true);
+    expect(matches('fd.name glob /proc/*/environ', { 'fd.name': '/proc/12/cmdline' })).toBe(false);
+    expect(matches('fd.name glob "/tmp/[a-c]?.sh"', { 'fd.name': '/tmp/bx.sh' })).toBe(true);
+    expect(matches('fd.name glob "/tmp/[!a-c]?.sh"', { 'fd.name': '/tmp/bx.sh' })).toBe(false);
+    expect(matches('fd.name iglob "/TMP/*"', { 'fd.name': '/tmp/x' })).toBe(true);
+  });
+
+  it('in is a set lookup that also matches numbers as numbers', () => {
+    expect(matches('proc.name in (sh, bash, "my shell")', { 'proc.name': 'my shell' })).toBe(true);
+    expect(matches('proc.name in (sh, bash)', { 'proc.name': 'zsh' })).toBe(false);
+    expect(matches('fd.sport in (80, 443)', { 'fd.sport': 443 })).toBe(true);
+    expect(matches('fd.sport in (80, 443)', { 'fd.sport': '80' })).toBe(true);
+    expect(matches('fd.sport in (80, 443)', { 'fd.sport': 8080 })).toBe(false);
+    expect(matches('proc.name in ()', { 'proc.name': 'sh' })).toBe(false);
+    expect(matches('proc.name intersects (sh, bash)', { 'proc.name': 'sh' })).toBe(true);
+  });
+
+  it('list-valued fields: in needs every element, intersects any, other operators some element', () => {
+    const f = { 'ka.req.pod.containers.image': ['nginx', 'busybox'] };
+    expect(matches('ka.req.pod.containers.image in (nginx, busybox, redis)', f)).toBe(true);
+    expect(matches('ka.req.pod.containers.image in (nginx, redis)', f)).toBe(false);
+    expect(matches('ka.req.pod.containers.image intersects (nginx, redis)', f)).toBe(true);
+    expect(matches('ka.req.pod.containers.image intersects (redis)', f)).toBe(false);
+    expect(matches('ka.req.pod.containers.image startswith busy', f)).toBe(true);
+    expect(matches('ka.req.pod.containers.image = nginx', f)).toBe(true);
+    expect(matches('ka.req.pod.containers.image != nginx', f)).toBe(false);
+    expect(matches('ka.req.pod.containers.image exists', { 'ka.req.pod.containers.image': [] })).toBe(false);
+    expect(matches('ka.req.pod.containers.image in (nginx)', { 'ka.req.pod.containers.image': [] })).toBe(false);
+  });
+
+  it('pmatch matches whole path components', () => {
+    const cond = 'fd.name pmatch (/etc/apt, /usr/lib/)';
+    expect(matches(cond, { 'fd.name': '/etc/apt' })).toBe(true);
+    expect(matches(cond, { 'fd.name': '/etc/apt/sources.list' })).toBe(true);
+    expect(matches(cond, { 'fd.name': '/etc/aptitude' })).toBe(false);
+    expect(matches(cond, { 'fd.name': '/usr/lib/x' })).toBe(true);
+    expect(matches(cond, { 'fd.name': '/usr/libexec' })).toBe(false);
+  });
+
+  it('expands list names inside list literals, nested lists too', () => {
+    const lists = '- list: shells\n  items: [sh, bash]\n- list: more\n  items: [shells, ksh, \'"a b"\']\n';
+    expect(matches('proc.name in (more, zsh)', { 'proc.name': 'bash' }, lists)).toBe(true);
+    expect(matches('proc.name in (more, zsh)', { 'proc.name': 'zsh' }, lists)).toBe(true);
+    expect(matches('proc.name in (more, zsh)', { 'proc.name': 'a b' }, lists)).toBe(true);
+    expect(matches('proc.name in (more, zsh)', { 'proc.name': 'more' }, lists)).toBe(false);
+    expect(matches('proc.name in ("shells")', { 'proc.name': 'shells' }, lists)).toBe(true);
+    expect(matches('proc.name in shells', { 'proc.name': 'sh' }, lists)).toBe(true);
+  });
+
+  it('inlines macros, nested', () => {
+    const macros = '- macro: a\n  condition: proc.name = sh\n- macro: b\n  condition: a and not c\n- macro: c\n  condition: proc.pname = sshd\n';
+    expect(matches('b', { 'proc.name': 'sh', 'proc.pname': 'bash' }, macros)).toBe(true);
+    expect(matches('b', { 'proc.name': 'sh', 'proc.pname': 'sshd' }, macros)).toBe(false);
+  });
+
+  it('transformers and val()', () => {
+    expect(matches('tolower(proc.name) = bash', { 'proc.name': 'BaSh' })).toBe(true);
+    expect(matches('toupper(proc.name) = BASH', { 'proc.name': 'bash' })).toBe(true);
+    expect(matches('basename(proc.exepath) = ls', { 'proc.exepath': '/usr/bin/ls' })).toBe(true);
+    expect(matches('len(proc.name) > 3', { 'proc.name': 'bash' })).toBe(true);
+    expect(matches('len(proc.name) > 4', { 'proc.name': 'bash' })).toBe(false);
+    expect(matches('b64(proc.cmdline) = hello', { 'proc.cmdline': 'aGVsbG8=' })).toBe(true);
+    expect(matches('proc.name = val(proc.pname)', { 'proc.name': 'sh', 'proc.pname': 'sh' })).toBe(true);
+    expect(matches('proc.name != val(proc.pname)', { 'proc.name': 'sh', 'proc.pname': 'bash' })).toBe(true);
+    expect(matches('proc.pid > val(proc.ppid)', { 'proc.pid': '10', 'proc.ppid': 9 })).toBe(true);
+    expect(matches('proc.exepath endswith val(proc.name)', { 'proc.exepath': '/bin/sh', 'proc.name': 'sh' })).toBe(true);
+    expect(matches('proc.name = tolower(proc.pname)', { 'proc.name': 'sh', 'proc.pname': 'SH' })).toBe(true);
+    expect(matches('fd.name glob val(proc.name)', { 'fd.name': '/tmp/x', 'proc.name': '/tmp/*' })).toBe(true);
+  });
+
+  it('derives Falco fields the feed does not forward', () => {
+    const open = { 'evt.type': 'openat', 'evt.arg.flags': 'O_WRONLY|O_CREAT', 'fd.type': 'file', 'fd.num': 3 };
+    expect(matches("evt.is_open_write=true and fd.typechar='f'", open)).toBe(true);
+    expect(matches('evt.is_open_read=true', open)).toBe(false);
+    expect(matches('evt.is_open_read=true', { 'evt.arg.flags': 'O_RDWR' })).toBe(true);
+    expect(matches('evt.is_open_write=true', { 'evt.arg.flags': 'O_RDWRX' })).toBe(false);
+    expect(matches('proc.aname[1] = bash', { 'proc.pname': 'bash' })).toBe(true);
+    expect(matches('proc.args contains "-c"', { 'proc.cmdline': 'sh -c id', 'proc.name': 'sh' })).toBe(true);
+    expect(matches('evt.failed = true', { 'evt.rawres': -2 })).toBe(true);
+    expect(matches('evt.is_open_write exists', {})).toBe(false);
+    expect(matches('falco.rule = "Terminal shell in container" and falco.priority = Critical', {}, '')).toBe(false);
+    const r = ruleFor('falco.rule = X and evt.hostname = node-b and falco.tags intersects (shell)');
+    expect(r.matches(event({}, { rule: 'X', hostname: 'node-b', tags: ['container', 'shell'] }))).toBe(true);
+    expect(r.matches(event({ 'evt.hostname': 'node-c' }, { rule: 'X', hostname: 'node-b', tags: ['shell'] }))).toBe(false);
+  });
+
+  it('folds Falco\'s never_true idiom away', () => {
+    const extra = '- macro: never_true\n  condition: (evt.num=0)\n- macro: user_known\n  condition: (never_true)\n';
+    const r = ruleFor('proc.name = sh and not user_known', extra);
+    expect(r.resolvedCondition).toBe('proc.name = sh');
+    expect([...r.fields]).toEqual(['proc.name']);
+  });
+
+  it('never throws per event, whatever the values', () => {
+    const r = ruleFor('(proc.name in (a, b) or proc.pid > 5 or fd.name glob "/x*" or proc.cmdline icontains x or tolower(proc.name) = a or len(fd.name) > 2) and not proc.pname = val(proc.name)');
+    const value = fc.oneof(fc.string(), fc.integer(), fc.bigInt(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 3 }), fc.double());
+    fc.assert(
+      fc.property(fc.dictionary(fc.constantFrom('proc.name', 'proc.pid', 'fd.name', 'proc.cmdline', 'proc.pname'), value), (fields) => {
+        expect(typeof r.matches(event(fields))).toBe('boolean');
+      }),
+    );
+  });
+});
+
+describe('glob', () => {
+  it('the per-event matcher agrees with the compiled RegExp (property)', () => {
+    const pattern = fc.stringMatching(/^[ab/*?\\[\]!^-]{0,8}$/);
+    const text = fc.stringMatching(/^[ab/[\]\\-]{0,8}$/);
+    fc.assert(
+      fc.property(pattern, text, fc.boolean(), (p, t, i) => {
+        expect(globMatch(p, t, i)).toBe(globToRegExp(p, i).test(t));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});

@@ -1,0 +1,248 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runRulesLint } from '../../src/rules/lint-command.js';
+import { loadRules, loadRulesSync, lintText } from '../../src/rules/loader.js';
+import { RULE_PROBLEM_CODES, type Problem } from '../../src/rules/problems.js';
+import { REPO_ROOT } from '../support/shared.js';
+import { event, load } from './helpers.js';
+
+const FIXTURES = join(REPO_ROOT, 'test/fixtures/rules');
+const fixture = (name: string): string => join(FIXTURES, name);
+
+function where(problems: readonly Problem[], code: string): string[] {
+  return problems.filter((p) => p.code === code).map((p) => `${p.line}:${p.col}:${p.severity}`);
+}
+
+describe('problems in a broken rules file', async () => {
+  const result = await loadRules([fixture('broken.yaml'), fixture('bad-yaml.yaml')]);
+  const ps = result.problems;
+
+  it('are located at the token concerned, with stable codes', () => {
+    expect(where(ps, 'LANNER_RULE_PARSE')).toEqual(['6:45:error']);
+    expect(where(ps, 'LANNER_RULE_UNKNOWN_MACRO')).toEqual(['10:14:error']);
+    expect(where(ps, 'LANNER_RULE_BAD_OPERATOR')).toEqual(['18:15:error']);
+    expect(where(ps, 'LANNER_RULE_BAD_PRIORITY')).toEqual(['26:3:error']);
+    expect(where(ps, 'LANNER_RULE_UNKNOWN_FIELD')).toEqual(['30:34:warning']);
+    expect(where(ps, 'LANNER_RULE_UNKNOWN_FIELD_CLASS')).toEqual(['30:53:error']);
+    expect(where(ps, 'LANNER_RULE_UNKNOWN_KEY')).toEqual(['33:3:warning']);
+    expect(where(ps, 'LANNER_RULE_BROKEN_DEPENDENCY')).toEqual(['37:36:error']);
+    expect(where(ps, 'LANNER_RULE_REDEFINED')).toEqual(['47:3:warning']);
+    expect(where(ps, 'LANNER_RULE_MACRO_CYCLE')).toEqual(['57:34:error']);
+    expect(where(ps, 'LANNER_RULE_UNDEFINED')).toEqual(['59:3:error']);
+    const yaml = ps.filter((p) => p.code === 'LANNER_RULE_YAML');
+    expect(yaml).toHaveLength(1);
+    expect(yaml[0]).toMatchObject({ file: fixture('bad-yaml.yaml'), line: 7, severity: 'error' });
+  });
+
+  it('names the key or operator concerned', () => {
+    expect(ps.find((p) => p.code === 'LANNER_RULE_UNKNOWN_KEY')!.message).toContain("'colour'");
+    expect(ps.find((p) => p.code === 'LANNER_RULE_BAD_OPERATOR')!.message).toContain("'startwith'");
+    expect(ps.find((p) => p.code === 'LANNER_RULE_MACRO_CYCLE')!.message).toContain('loop_a -> loop_b -> loop_a');
+  });
+
+  it('keeps the rules that compile and names those that do not', () => {
+    expect(result.ok).toBe(false);
+    expect([...result.notCompiled].sort()).toEqual(['Bad operator', 'Unknown field', 'Unknown macro', 'Uses broken macro']);
+    expect(result.ruleSet.rules.map((r) => r.name).sort()).toEqual(['Bad priority', 'Twice']);
+    expect(result.ruleSet.get('Twice')!.output).toBe('again');
+  });
+
+  it('uses only documented codes', () => {
+    for (const p of ps) expect(Object.keys(RULE_PROBLEM_CODES)).toContain(p.code);
+  });
+});
+
+describe('overrides, appends and exceptions', async () => {
+  const result = await loadRules([fixture('base.yaml'), fixture('local.yaml')]);
+  const shell = result.ruleSet.get('Shell spawned')!;
+  const nc = result.ruleSet.get('Netcat')!;
+
+  it('loads without errors', () => {
+    expect(result.problems.filter((p) => p.severity !== 'info')).toEqual([]);
+    expect(result.counts).toEqual({ rules: 2, macros: 1, lists: 2 });
+  });
+
+  it('appends to lists, macros, conditions, outputs and tags; replaces priority and enabled', () => {
+    expect(result.ruleSet.lists.get('shells')).toEqual(['sh', 'bash', 'zsh']);
+    expect(result.ruleSet.macros.get('spawned')).toBe('evt.type in (execve, execveat) and user.uid != 0');
+    expect(shell.condition).toBe('spawned and proc.name in (shells) and not proc.pname = sshd');
+    expect(shell.output).toBe('shell %proc.name (parent %proc.pname) (user %user.name)');
+    expect(shell.tags).toEqual(['shell', 'local']);
+    expect(nc.priority).toBe('Critical');
+    expect(nc.enabled).toBe(false);
+    expect(shell.refinements).toHaveLength(1);
+    expect(shell.origin.at).toMatchObject({ file: fixture('base.yaml'), line: 7 });
+  });
+
+  it('compiles exceptions as and not (...), appended values and lists included', () => {
+    const base = { 'evt.type': 'execve', 'user.uid': 1000, 'proc.name': 'zsh', 'proc.pname': 'bash', 'proc.cmdline': 'zsh' };
+    expect(shell.matches(event(base))).toBe(true);
+    expect(shell.matches(event({ ...base, 'user.uid': 0 }))).toBe(false);
+    expect(shell.matches(event({ ...base, 'proc.pname': 'sshd' }))).toBe(false);
+    expect(shell.matches(event({ ...base, 'proc.pname': 'cron', 'proc.cmdline': 'sh -c /etc/cron.daily/x' }))).toBe(false);
+    expect(shell.matches(event({ ...base, 'proc.pname': 'cron', 'proc.cmdline': 'sh -c id' }))).toBe(true);
+    expect(shell.matches(event({ ...base, 'proc.pname': 'systemd', 'proc.cmdline': '/usr/lib/systemd/x' }))).toBe(false);
+    expect(shell.matches(event({ ...base, 'proc.pname': 'jenkins' }))).toBe(false);
+    expect(shell.matches(event({ ...base, 'proc.pname': 'gitlab-runner' }))).toBe(false);
+    expect(shell.exceptions.map((e) => e.name)).toEqual(['known_parents', 'ci']);
+  });
+
+  it('indexes by evt.type and leaves disabled rules out', () => {
+    expect(shell.eventTypes).toEqual(new Set(['execve', 'execveat']));
+    const ev = event({ 'evt.type': 'execve', 'user.uid': 1, 'proc.name': 'nc', 'proc.pname': 'x' });
+    expect(result.ruleSet.candidates(ev)).toEqual([shell]);
+    expect(result.ruleSet.candidates(event({ 'evt.type': 'open' }))).toEqual([]);
+    expect(result.ruleSet.candidates(event({ 'evt.type': 'execve' }, { source: 'k8s_audit' }))).toEqual([]);
+    expect(result.ruleSet.match(ev)).toEqual([]);
+    expect(result.ruleSet.match({ ...ev, fields: { ...ev.fields, 'proc.name': 'sh' } })).toEqual([shell]);
+  });
+
+  it('fingerprints what the rule evaluates', () => {
+    expect(shell.fingerprint).toMatch(/^[0-9a-f]{16}$/);
+    expect(result.ruleSet.get('Netcat')!.fingerprint).not.toBe(shell.fingerprint);
+  });
+
+  it('renders the output with <NA> for missing fields', () => {
+    expect(shell.render(event({ 'proc.name': 'sh', 'proc.pname': null }))).toBe('shell sh (parent <NA>) (user <NA>)');
+  });
+});
+
+describe('legacy append and enabled-only items', () => {
+  it('appends conditions and exceptions with append: true', () => {
+    const r = load(`
+- rule: R
+  desc: d
+  condition: evt.type = execve
+  output: o
+  priority: INFO
+- rule: R
+  condition: and proc.name = sh
+  append: true
+- rule: R
+  enabled: false
+`);
+    expect(r.problems.filter((p) => p.severity !== 'info')).toEqual([]);
+    const rule = r.ruleSet.get('R')!;
+    expect(rule.condition).toBe('evt.type = execve and proc.name = sh');
+    expect(rule.enabled).toBe(false);
+    expect(rule.refinements).toHaveLength(2);
+  });
+
+  it('refuses keys an override does not list, and unknown modes', () => {
+    const r = load(`
+- macro: m
+  condition: evt.type = open
+- macro: m
+  condition: or evt.type = openat
+  override:
+    condition: prepend
+- rule: R
+  desc: d
+  condition: m
+  output: o
+  priority: INFO
+- rule: R
+  condition: and proc.name = sh
+  output: x
+  override:
+    condition: append
+- rule: R
+  priority: INFO
+  override:
+    priority: append
+`);
+    const codes = r.problems.filter((p) => p.severity === 'error').map((p) => `${p.line}:${p.code}`);
+    expect(codes).toEqual(['6:LANNER_RULE_OVERRIDE', '15:LANNER_RULE_OVERRIDE', '20:LANNER_RULE_OVERRIDE']);
+  });
+
+  it('reports a malformed exception at the exception', () => {
+    const r = load(`
+- rule: R
+  desc: d
+  condition: evt.type = open
+  output: o
+  priority: INFO
+  exceptions:
+    - name: e
+      fields: [proc.name, fd.name]
+      values:
+        - [sh]
+`);
+    expect(r.problems.filter((p) => p.severity === 'error').map((p) => `${p.line}:${p.col}:${p.code}`)).toEqual(['8:7:LANNER_RULE_EXCEPTION']);
+  });
+});
+
+describe('lint', () => {
+  it('lintText reports counts and problems for one text', () => {
+    const r = lintText('- list: a\n  items: [x]\n- macro: m\n  condition: proc.name in (a)\n', 'inline.yaml');
+    expect(r.ok).toBe(true);
+    expect(r.counts).toEqual({ rules: 0, macros: 1, lists: 1 });
+  });
+
+  it('reads a directory: *.yaml and *.yml sorted by name, later files refining earlier ones', () => {
+    const r = loadRulesSync([fixture('dir')]);
+    expect(r.files.map((f) => f.slice(FIXTURES.length + 1))).toEqual(['dir/10-first.yaml', 'dir/20-second.yml']);
+    expect(r.ruleSet.get('First')!.output).toBe('second');
+    expect(where(r.problems, 'LANNER_RULE_REDEFINED')).toEqual(['1:3:info']);
+  });
+
+  it('reports a path that cannot be read', async () => {
+    const r = await loadRules([fixture('missing.yaml')]);
+    expect(r.problems.map((p) => p.code)).toEqual(['LANNER_RULE_READ']);
+  });
+
+  it('runRulesLint prints file:line:col lines, a summary, and exits 1 on errors', async () => {
+    const out: string[] = [];
+    const code = await runRulesLint([fixture('broken.yaml')], { out: (l) => out.push(l), err: (l) => out.push(l) });
+    expect(code).toBe(1);
+    expect(out).toContain(`${fixture('broken.yaml')}:18:15: error: rule 'Bad operator': unknown operator 'startwith': expected one of 'exists', '<=', '<', '>=', '>', '==', '=', '!=', 'glob', 'iglob', 'contains', 'icontains', 'bcontains', 'startswith', 'bstartswith', 'endswith', 'regex', 'intersects', 'in', 'pmatch' [LANNER_RULE_BAD_OPERATOR]`);
+    expect(out.at(-1)).toMatch(/^1 file: 6 rules, 3 macros, 1 list; 8 errors, 3 warnings$/);
+  });
+
+  it('runRulesLint --json prints counts and problems, exit 0 without errors', async () => {
+    const out: string[] = [];
+    const code = await runRulesLint(['--json', fixture('base.yaml')], { out: (l) => out.push(l), err: (l) => out.push(l) });
+    expect(code).toBe(0);
+    const doc = JSON.parse(out.join('\n')) as { rules: number; lists: number; macros: number; problems: unknown[] };
+    expect(doc).toEqual({ rules: 2, lists: 1, macros: 1, problems: [] });
+  });
+
+  it('runRulesLint refuses no paths and unknown options with exit 2', async () => {
+    const io = { out: () => {}, err: () => {} };
+    expect(await runRulesLint([], io)).toBe(2);
+    expect(await runRulesLint(['--nope', 'x'], io)).toBe(2);
+  });
+});
+
+describe('Lanner keys on a rule', () => {
+  it('keeps runbook, actions and the stateful keys (with their positions) for later stages, without warnings', () => {
+    const r = load(`
+- rule: Symlink then open
+  desc: d
+  sequence:
+    within: 5s
+    steps:
+      - condition: evt.type in (symlink, symlinkat)
+        key: evt.arg.linkpath
+  state: { max_keys: 100, ttl: 1m }
+  output: o %fd.name
+  priority: CRITICAL
+  runbook: https://example.org/tmp-race
+  actions: [quarantine]
+`);
+    expect(r.problems.filter((p) => p.severity !== 'info')).toEqual([]);
+    const rule = r.ruleSet.get('Symlink then open')!;
+    expect(rule.condition).toBeUndefined();
+    expect(rule.matches(event({ 'evt.type': 'symlink' }))).toBe(false);
+    expect(rule.runbook).toBe('https://example.org/tmp-race');
+    expect(rule.actions).toEqual(['quarantine']);
+    expect(rule.stateful.sequence).toMatchObject({ value: { within: '5s', steps: [{ key: 'evt.arg.linkpath' }] }, at: { line: 4, col: 3 } });
+    expect(rule.raw['state']).toEqual({ max_keys: 100, ttl: '1m' });
+    const step = rule.stateful.sequence!.value as { steps: { condition: string }[] };
+    const compiled = r.ruleSet.compileCondition(step.steps[0]!.condition);
+    expect(compiled.ok && [...compiled.condition.eventTypes!]).toEqual(['symlink', 'symlinkat']);
+    const bad = r.ruleSet.compileCondition('evt.type in (a');
+    expect(bad.ok).toBe(false);
+    expect(bad.problems[0]).toMatchObject({ file: '<condition>', line: 1, col: 15, code: 'LANNER_RULE_PARSE' });
+  });
+});
