@@ -1,0 +1,94 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Alert } from '../../src/alerts/alert.js';
+import { LannerError } from '../../src/core/errors.js';
+import { silentLogger } from '../../src/core/log.js';
+import { createMetrics } from '../../src/metrics/metrics.js';
+import { RulesStage } from '../../src/service/rules-stage.js';
+import { falcoEvent } from '../support/events.js';
+
+const THRESHOLD_RULE = `
+- rule: Burst of connections
+  condition: evt.type = connect
+  threshold: { count: 3, within: 10s, by: [container.id] }
+  output: burst from %container.id
+  priority: WARNING
+  tags: [unexpected_egress, T1041]
+`;
+const BASELINE_RULE = `
+- rule: New process in workload
+  condition: evt.type = execve
+  baseline: { by: [container.image.repository], learn: [proc.name], period: 1m }
+  output: new process %proc.name in %container.image.repository
+  priority: NOTICE
+  tags: [drift, T1059]
+`;
+
+function dir(files: Record<string, string>): string {
+  const d = mkdtempSync(join(tmpdir(), 'lanner-rules-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(d, name), text);
+  return d;
+}
+
+function stage(paths: string[], stateFile = ''): RulesStage {
+  return new RulesStage({ paths, bounds: { maxKeys: 1000, ttlMs: 600_000 }, stateFile, saveIntervalMs: 60_000, logger: silentLogger(), metrics: createMetrics({ processMetrics: false }) });
+}
+
+const connect = (ms: number) => falcoEvent({ tags: ['lanner_feed'], timeNs: 1_000_000_000_000_000_000n + BigInt(ms) * 1_000_000n, fields: { 'evt.type': 'connect', 'container.id': 'c1' } });
+const exec = (ms: number, proc: string) =>
+  falcoEvent({ tags: ['lanner_feed'], timeNs: 1_000_000_000_000_000_000n + BigInt(ms) * 1_000_000n, fields: { 'evt.type': 'execve', 'proc.name': proc, 'container.image.repository': 'shop/api' } });
+
+describe('RulesStage', () => {
+  it('refuses to start on broken rules, naming file, line and column', () => {
+    const d = dir({ 'bad.yaml': '- rule: Broken\n  condition: evt.type = execve and and\n  output: x\n  priority: WARNING\n' });
+    try {
+      stage([d]);
+      expect.unreachable();
+    } catch (err) {
+      expect((err as LannerError).code).toBe('LANNER_RULES_INVALID');
+      expect((err as LannerError).problems[0]).toMatch(/bad\.yaml:2:\d+: error: /);
+    }
+  });
+
+  it('keeps the rules in force when a reload is broken, and keeps unchanged rules state across a good one', async () => {
+    const d = dir({ 'egress.yaml': THRESHOLD_RULE });
+    const s = stage([d]);
+    const out: Alert[] = [];
+    s.engine.process(connect(0), out);
+    s.engine.process(connect(1), out);
+
+    writeFileSync(join(d, 'egress.yaml'), THRESHOLD_RULE + '\n- rule: Oops\n  condition: (evt.type = open\n  output: x\n  priority: WARNING\n');
+    expect(await s.reload()).toBe(false);
+    // Still the old engine: the third connection completes the burst begun before.
+    s.engine.process(connect(2), out);
+    expect(out.map((a) => a.rule)).toEqual(['Burst of connections']);
+
+    s.engine.process(connect(3), out);
+    s.engine.process(connect(4), out);
+    writeFileSync(join(d, 'egress.yaml'), THRESHOLD_RULE + BASELINE_RULE);
+    expect(await s.reload()).toBe(true);
+    // The threshold rule did not change: its two counted connections survive the reload.
+    s.engine.process(connect(5), out);
+    expect(out.map((a) => a.rule)).toEqual(['Burst of connections', 'Burst of connections']);
+    expect(s.engine.rules.map((r) => r.name)).toEqual(['Burst of connections', 'New process in workload']);
+    s.close();
+  });
+
+  it('saves learned baselines and enforces them after a restart', () => {
+    const d = dir({ 'drift.yaml': BASELINE_RULE });
+    const stateFile = join(dir({}), 'state', 'baselines.json');
+    const before = stage([d], stateFile);
+    const out: Alert[] = [];
+    before.engine.process(exec(0, 'node'), out);
+    before.engine.process(exec(10, 'wget'), out);
+    before.close();
+
+    const after = stage([d], stateFile);
+    after.engine.process(exec(120_000, 'node'), out);
+    after.engine.process(exec(120_001, 'nc'), out);
+    expect(out.map((a) => a.output)).toEqual([expect.stringContaining('new process nc in shop/api')]);
+    after.close();
+  });
+});
