@@ -5,7 +5,7 @@ import { LannerError } from '../core/errors.js';
 import { DEFAULT_BOUNDS } from '../detect/rule-engine.js';
 import { loadDetectionRules } from '../detect/detection-rules.js';
 import { runRuleTestFile, type CaseResult } from '../detect/rule-tests.js';
-import { formatProblem } from '../rules/problems.js';
+import { formatProblem, type Problem } from '../rules/problems.js';
 import { runRulesLint } from '../rules/lint-command.js';
 import { parseFlags } from './args.js';
 
@@ -23,7 +23,11 @@ export async function runRules(argv: readonly string[]): Promise<number> {
   const [action, ...rest] = argv;
   switch (action) {
     case 'lint':
-      return runRulesLint(rest);
+      return runRulesLint(rest, undefined, (paths) => {
+        // The full check: Falco syntax and Lanner's stateful keys (durations, steps, bounds).
+        const r = loadDetectionRules(paths, DEFAULT_BOUNDS);
+        return { ...r.load, problems: [...r.problems].sort(byPlace) };
+      });
     case 'test':
       return runRulesTest(rest);
     case '-h':
@@ -62,6 +66,10 @@ async function runRulesTest(argv: readonly string[]): Promise<number> {
   const failed = results.filter((r) => !r.passed).length;
   process.stdout.write(`${results.length - failed} passed, ${failed} failed\n`);
   return failed > 0 ? 1 : 0;
+}
+
+function byPlace(a: Problem, b: Problem): number {
+  return a.file === b.file ? a.line - b.line || a.col - b.col : 0;
 }
 
 function testFilesIn(path: string): string[] {
