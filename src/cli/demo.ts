@@ -2,7 +2,8 @@
  * `lanner demo`: the real service, end to end, against a built-in Falco stand-in that speaks
  * Falco's gRPC API on a temporary unix socket and replays the demo scenario.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { filter, firstValueFrom } from 'rxjs';
@@ -16,6 +17,8 @@ import { FalcoGrpcSource } from '../ingest/falco-grpc.js';
 import { createMetrics, type LannerMetrics } from '../metrics/metrics.js';
 import { StdoutOutput } from '../outputs/stdout.js';
 import { LannerService } from '../service/lanner-service.js';
+import { RulesStage } from '../service/rules-stage.js';
+import { DEFAULT_BOUNDS } from '../detect/rule-engine.js';
 import { parseFlags } from './args.js';
 import { DEMO_HELP } from './usage.js';
 
@@ -52,11 +55,17 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
     await firstValueFrom(source.connection$.pipe(filter((up) => up)));
     say(`connected to Falco ${source.falcoVersion?.version ?? '?'}; replaying the scenario: a web shop's checkout pod is attacked among benign noise\n`);
 
+    const seen = new Map<string, { origin: string; family: string; count: number }>();
+    service.onAlert((alert) => {
+      const entry = seen.get(alert.rule) ?? { origin: alert.origin, family: alert.tags.find((t) => FAMILIES.includes(t)) ?? '', count: 0 };
+      entry.count++;
+      seen.set(alert.rule, entry);
+    });
     const scenario = buildScenario(nowNs());
     await play(falco, scenario, values.fast === true);
     await delivered(metrics, scenario.length);
     await service.queue.idle();
-    say(summary(service, scenario));
+    say(summary(service, scenario, seen));
     if (values.follow) {
       say(`\nfollowing: the service keeps running${ops ? ` with metrics at http://${ops.host}:${ops.port}/metrics` : ''}; Ctrl-C to stop`);
       await new Promise<void>((resolve) => {
@@ -72,20 +81,32 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
+/** The shipped rules directory, found from both src/ and the compiled dist/src/. */
+function shippedRules(): string {
+  for (const rel of ['../../rules', '../../../rules']) {
+    const dir = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(dir)) return dir;
+  }
+  throw new Error('the shipped rules directory was not found');
+}
+
 async function startService(source: FalcoGrpcSource, logger: Logger, metrics: LannerMetrics, listen: string | undefined): Promise<LannerService> {
-  const make = (opsListen: string): LannerService =>
-    new LannerService({
+  const make = (opsListen: string): LannerService => {
+    const rules = new RulesStage({ paths: [shippedRules()], bounds: DEFAULT_BOUNDS, stateFile: '', saveIntervalMs: 60_000, logger, metrics });
+    return new LannerService({
       logger,
       metrics,
       sources: [source],
       outputs: [new StdoutOutput('stdout', { format: 'auto', maxBacklogBytes: 16 * 1024 * 1024 }, { logger, metrics })],
-      detectors: [],
+      detectors: [rules.detector],
+      stages: [rules],
       queueSize: 65536,
       opsListen,
       // The stand-in plays Falco on node worker-2; Lanner runs beside it there.
       context: { node: 'worker-2', cluster: 'demo' },
       sourcesReady: () => (source.connected ? null : 'not connected to Falco'),
     });
+  };
   const first = make(listen ?? DEFAULT_METRICS_LISTEN);
   try {
     await first.start();
@@ -120,13 +141,16 @@ async function delivered(metrics: LannerMetrics, count: number): Promise<void> {
   }
 }
 
-function summary(service: LannerService, scenario: readonly ScenarioEvent[]): string {
+const FAMILIES = ['shell_spawn', 'setuid', 'container_escape', 'unexpected_egress', 'tmp_race', 'drift'];
+
+function summary(service: LannerService, scenario: readonly ScenarioEvent[], seen: ReadonlyMap<string, { origin: string; family: string; count: number }>): string {
   const feed = scenario.filter((e) => (e.json['tags'] as string[]).includes('lanner_feed')).length;
-  const { alerts, alertsByRule } = service.stats;
+  const { alerts } = service.stats;
+  const rows = [...seen].sort((a, b) => (a[1].origin === b[1].origin ? 0 : a[1].origin === 'lanner' ? -1 : 1));
   const lines = [
     '',
     `summary: ${scenario.length} events in over gRPC (${feed} raw syscall events from the feed rules, ${scenario.length - feed} Falco alerts), ${alerts} alerts out`,
-    ...[...alertsByRule].map(([rule, n]) => `  ${String(n).padStart(3)}  ${rule}`),
+    ...rows.map(([rule, e]) => `  ${String(e.count).padStart(3)}  ${e.origin.padEnd(6)}  ${(e.family || '-').padEnd(17)}  ${rule}`),
   ];
   return lines.join('\n');
 }

@@ -1,8 +1,10 @@
 /**
  * The demo's story, written for Lanner: a web shop's checkout pod is entered with
  * `kubectl exec`, a payload is fetched into /tmp, made executable and run, it reads
- * /etc/shadow and opens a reverse shell. Around it runs what a busy node always does: health
- * probes, database connections, log writes, a cron job, a package manager on the host.
+ * /etc/shadow, gets the setuid bit, reaches the node's Docker socket and opens a reverse shell;
+ * meanwhile a local user on the node races a root cron job through a symlink in /tmp. Around it
+ * runs what a busy node always does: health probes, database connections, log writes, a cron
+ * job, a package manager on the host.
  *
  * Events are Falco JSON output objects, as Falco's http_output would post them: raw syscall
  * events from Lanner's feed rules (tag `lanner_feed`) and Falco's own alerts.
@@ -133,6 +135,9 @@ export function buildScenario(startNs: bigint): ScenarioEvent[] {
   const chmod: Proc = { pid: 7415, ppid: 7400, name: 'chmod', exepath: '/bin/busybox', cmdline: 'chmod +x /tmp/.k', pname: 'sh', pcmdline: 'sh', user: 'root', uid: 0, tty: 34816 };
   const payload: Proc = { pid: 7420, ppid: 7400, name: '.k', exepath: '/tmp/.k', cmdline: '/tmp/.k', pname: 'sh', pcmdline: 'sh', user: 'root', uid: 0, tty: 34816 };
   const cat: Proc = { pid: 7431, ppid: 7420, name: 'cat', exepath: '/bin/busybox', cmdline: 'cat /etc/shadow', pname: '.k', pcmdline: '/tmp/.k', user: 'root', uid: 0, tty: 34816 };
+  const setuidChmod: Proc = { pid: 7425, ppid: 7400, name: 'chmod', exepath: '/bin/busybox', cmdline: 'chmod 4755 /tmp/.k', pname: 'sh', pcmdline: 'sh', user: 'root', uid: 0, tty: 34816 };
+  const mallory: Proc = { pid: 9301, ppid: 9290, name: 'ln', exepath: '/usr/bin/ln', cmdline: 'ln -s /etc/shadow /tmp/report.txt', pname: 'bash', pcmdline: '-bash', user: 'mallory', uid: 1000 };
+  const backup: Proc = { pid: 9320, ppid: 9101, name: 'backup-agent', exepath: '/usr/local/bin/backup-agent', cmdline: '/usr/local/bin/backup-agent --report /tmp/report.txt', pname: 'cron', pcmdline: '/usr/sbin/cron -f', user: 'root', uid: 0 };
   const revsh: Proc = { pid: 7440, ppid: 7420, name: 'sh', exepath: '/bin/busybox', cmdline: 'sh -i', pname: '.k', pcmdline: '/tmp/.k', user: 'root', uid: 0 };
 
   const tcp = (sip: string, sport: number, cip: string, cport: number): Record<string, unknown> => ({
@@ -171,10 +176,15 @@ export function buildScenario(startNs: bigint): ScenarioEvent[] {
   feed(3300, 'openat', CHECKOUT, cat, file('/etc/shadow', 'O_RDONLY'), 'credential read');
   falco(3300, 'Read sensitive file untrusted', 'Warning', ['T1555', 'container', 'filesystem', 'host', 'maturity_stable', 'mitre_credential_access'], CHECKOUT, cat, { 'evt.type': 'openat', ...file('/etc/shadow', 'O_RDONLY') }, 'Sensitive file opened for reading by non-trusted program (file=/etc/shadow)');
   feed(3350, 'connect', CHECKOUT, node, tcp('10.96.12.40', 5432, '10.244.2.17', 41830), 'database');
+  feed(3400, 'fchmodat', CHECKOUT, setuidChmod, { 'evt.arg.filename': '/tmp/.k', 'evt.arg.mode': 'S_ISUID|S_IRUSR|S_IWUSR|S_IXUSR|S_IRGRP|S_IXGRP|S_IROTH|S_IXOTH' }, 'setuid bit set');
+  feed(3500, 'connect', CHECKOUT, payload, { 'fd.type': 'unix', 'fd.num': 3, 'fd.name': 'ffff9a4c1d2e3f00->ffff9a4c1d2e4100 /var/run/docker.sock' }, 'container runtime socket');
+  // Meanwhile on the node: a local user plants a symlink in /tmp, and a root cron job follows it.
+  feed(3600, 'symlinkat', HOST, mallory, { 'evt.arg.target': '/etc/shadow', 'evt.arg.linkpath': '/tmp/report.txt' }, 'symlink planted');
   feed(3700, 'connect', CHECKOUT, revsh, tcp('203.0.113.50', 4444, '10.244.2.17', 50340), 'outbound 4444');
   feed(3750, 'dup2', CHECKOUT, revsh, { 'evt.arg.fd': '0', 'fd.num': 0, ...tcp('203.0.113.50', 4444, '10.244.2.17', 50340) }, 'socket onto stdin');
   falco(3750, 'Redirect STDOUT/STDIN to Network Connection in Container', 'Notice', ['T1059', 'container', 'maturity_stable', 'mitre_execution', 'network', 'process'], CHECKOUT, revsh, { 'evt.type': 'dup2', ...tcp('203.0.113.50', 4444, '10.244.2.17', 50340) }, 'Redirect stdout/stdin to network connection (fd.sip=203.0.113.50 fd.sport=4444)');
   feed(4200, 'execve', CHECKOUT, probe, {}, 'liveness probe');
+  feed(4300, 'openat', HOST, backup, { ...file('/tmp/report.txt', 'O_TRUNC|O_CREAT|O_WRONLY'), 'evt.arg.mode': '0644' }, 'root follows the link');
   feed(4400, 'openat', FRONTEND, nginx, file('/var/log/nginx/access.log', 'O_WRONLY|O_APPEND|O_CLOEXEC'), 'access log');
   return events;
 }

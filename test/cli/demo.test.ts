@@ -12,8 +12,15 @@ describe('lanner demo', () => {
     const scenario = buildScenario(0n);
     const falcoAlerts = scenario.filter((e) => !(e.json['tags'] as string[]).includes('lanner_feed'));
     const alerts = r.stdout.trim().split('\n').map((l) => parseJsonExact(l) as Record<string, unknown>);
-    // Every Falco alert of the scenario arrives once, in order; feed events never become alerts by themselves.
-    expect(alerts.map((a) => a['rule'])).toEqual(falcoAlerts.map((e) => e.json['rule']));
+    // Every Falco alert of the scenario passes through once, in order.
+    expect(alerts.filter((a) => a['origin'] === 'falco').map((a) => a['rule'])).toEqual(falcoAlerts.map((e) => e.json['rule']));
+    // Lanner's shipped rules find each family of the attack exactly once from the feed events.
+    const families = ['shell_spawn', 'setuid', 'container_escape', 'unexpected_egress', 'tmp_race', 'drift'];
+    const ours = alerts.filter((a) => a['origin'] === 'lanner');
+    for (const family of families) {
+      expect(ours.filter((a) => (a['tags'] as string[]).includes(family)).map((a) => a['rule']), family).toHaveLength(1);
+    }
+    expect(ours).toHaveLength(families.length);
     expect(alerts.every((a) => a['hostname'] === 'worker-2')).toBe(true);
     expect(r.stderr).toContain(`summary: ${scenario.length} events in over gRPC`);
     expect(r.stderr).toContain('connected to Falco 0.43.0');
