@@ -189,6 +189,16 @@ describe('BaselineLearner', () => {
   });
 });
 
+describe('keyOf', () => {
+  it('joins on all fields, and takes the first present of alternatives a|b', () => {
+    const key = keyOf(['container.id', 'evt.arg.path|evt.arg.pathname']);
+    expect(key(ev({ 'container.id': 'c1', 'evt.arg.path': '/tmp/a' }))).toBe('c1\u001f/tmp/a');
+    expect(key(ev({ 'container.id': 'c1', 'evt.arg.pathname': '/tmp/b' }))).toBe('c1\u001f/tmp/b');
+    expect(key(ev({ 'container.id': 'c1', 'evt.arg.path': null }))).toBeUndefined();
+    expect(key(ev({ 'evt.arg.path': '/tmp/a' }))).toBeUndefined();
+  });
+});
+
 describe('BoundedState', () => {
   it('evicts the least recently touched key first', () => {
     const c = counting();
