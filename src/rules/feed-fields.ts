@@ -8,11 +8,11 @@ import { DERIVED_FIELDS, isEnvelopeField } from './fields.js';
 
 const EVT_ARGS = [
   'flags', 'mode', 'uid', 'ruid', 'euid', 'target', 'linkpath', 'name', 'path', 'fd', 'dev', 'dir', 'type', 'request',
-  'pid', 'nstype', 'oldpath', 'newpath', 'filename',
+  'pid', 'nstype', 'oldpath', 'newpath', 'filename', 'pathname',
 ] as const;
 
 export const FEED_FIELDS: ReadonlySet<string> = new Set<string>([
-  'evt.time', 'evt.type', 'evt.res', 'evt.args', 'evt.dir', 'evt.rawres',
+  'evt.time', 'evt.type', 'evt.res', 'evt.args', 'evt.dir', 'evt.rawres', 'evt.is_open_exec',
   ...EVT_ARGS.map((a) => `evt.arg.${a}`),
   'proc.pid', 'proc.ppid', 'proc.name', 'proc.exepath', 'proc.exe', 'proc.cmdline', 'proc.pname', 'proc.pcmdline',
   'proc.aname[2]', 'proc.aname[3]', 'proc.tty', 'proc.sid', 'proc.vpid', 'proc.loginshellid',

@@ -40,3 +40,22 @@ describe('the shipped rules', () => {
     }
   });
 });
+
+describe('the Falco feed kit', () => {
+  it('forwards exactly the field set rules are checked against', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { parse } = await import('yaml');
+    const { FEED_FIELDS } = await import('../../src/rules/feed-fields.js');
+    const kit = parse(readFileSync(join(REPO_ROOT, 'deploy', 'falco', 'falco-feed.yaml'), 'utf8')) as { append_output: { extra_fields: string[] }[] };
+    expect([...kit.append_output[0]!.extra_fields].sort()).toEqual([...FEED_FIELDS].sort());
+  });
+
+  it('lets every shipped rule read only fields the feed carries', async () => {
+    const { isEvaluable } = await import('../../src/rules/feed-fields.js');
+    const load = (await import('../../src/rules/loader.js')).loadRulesSync([join(REPO_ROOT, 'rules')]);
+    for (const rule of load.ruleSet.rules) {
+      const missing = [...rule.fields].filter((f) => !isEvaluable(f));
+      expect(missing, rule.name).toEqual([]);
+    }
+  });
+});
