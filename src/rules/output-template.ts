@@ -45,7 +45,10 @@ export function renderValue(v: FieldValue | undefined): string {
 // an empty token kept only so that old rules still load.
 const EMPTY_TOKENS = new Set(['container.info']);
 
-export function compileOutputTemplate(text: string): { template: OutputTemplate; issues: TemplateIssue[] } {
+export function compileOutputTemplate(written: string): { template: OutputTemplate; issues: TemplateIssue[] } {
+  // A YAML block scalar (`output: >`) ends in a newline that no alert line should carry; only the
+  // end is trimmed, so issue offsets still point into the text as written.
+  const text = written.replace(/\s+$/, '');
   const parts: Part[] = [];
   const fields: string[] = [];
   const tokens: string[] = [];

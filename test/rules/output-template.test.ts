@@ -30,3 +30,12 @@ describe('output templates', () => {
     expect(template.render(event({ 'proc.name': 'x', 'user.name': 'root' }))).toBe('100% sure: x by root (x)');
   });
 });
+
+describe('output templates from YAML block scalars', () => {
+  it('drop the trailing newline a folded scalar adds', async () => {
+    const { compileOutputTemplate: compile } = await import('../../src/rules/output-template.js');
+    const { falcoEvent } = await import('../support/events.js');
+    const { template } = compile('Shell %proc.name in %container.id\n');
+    expect(template.render(falcoEvent({ fields: { 'proc.name': 'sh' } }))).toBe('Shell sh in <NA>');
+  });
+});
