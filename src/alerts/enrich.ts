@@ -13,11 +13,22 @@ export interface EnrichOptions {
   readonly runbooks?: ReadonlyMap<string, string>;
   /** Runbook for any rule not listed; empty for none. */
   readonly defaultRunbook?: string;
+  /**
+   * Where rules' relative runbook paths (`docs/runbooks/tmp_race.md`) live, e.g. the URL of this
+   * repository's tree: an analyst in a SIEM can follow a URL, not a path in a checkout.
+   */
+  readonly runbookBaseUrl?: string;
+}
+
+function absolute(runbook: string, base: string | undefined): string {
+  if (!base || /^[a-z][a-z0-9+.-]*:/i.test(runbook)) return runbook;
+  return `${base.replace(/\/+$/, '')}/${runbook.replace(/^\/+/, '')}`;
 }
 
 export function enrichAlert(alert: Alert, options: EnrichOptions = {}): Alert {
   const mitre = alert.mitre ?? mitreFromTags(alert.tags);
-  const runbook = alert.runbook ?? options.runbooks?.get(alert.rule) ?? (options.defaultRunbook || undefined);
+  const chosen = alert.runbook ?? options.runbooks?.get(alert.rule) ?? (options.defaultRunbook || undefined);
+  const runbook = chosen === undefined ? undefined : absolute(chosen, options.runbookBaseUrl);
   return {
     ...alert,
     severity: alert.severity ?? severityOf(alert.priority).severity,

@@ -191,3 +191,16 @@ describe('alertLifecycle operator', () => {
     expect(out.map((a) => a.count)).toEqual([1, 3]);
   });
 });
+
+describe('runbook links', () => {
+  it('turn rules\' relative runbook paths into URLs under runbook_base_url, and leave URLs alone', async () => {
+    const { enrichAlert } = await import('../../src/alerts/enrich.js');
+    const { shellAlert } = await import('../support/alerts.js');
+    const base = 'https://git.example.com/lanner/blob/main/';
+    expect(enrichAlert({ ...shellAlert(), runbook: 'docs/runbooks/shell_spawn.md' }, { runbookBaseUrl: base }).runbook).toBe(
+      'https://git.example.com/lanner/blob/main/docs/runbooks/shell_spawn.md',
+    );
+    expect(enrichAlert({ ...shellAlert(), runbook: 'https://wiki.example.com/shell' }, { runbookBaseUrl: base }).runbook).toBe('https://wiki.example.com/shell');
+    expect(enrichAlert({ ...shellAlert(), runbook: 'docs/runbooks/shell_spawn.md' }).runbook).toBe('docs/runbooks/shell_spawn.md');
+  });
+});

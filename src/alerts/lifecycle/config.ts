@@ -21,6 +21,7 @@ export const ALERTS_DEFAULTS = {
   },
   suppress: [],
   runbooks: {},
+  runbook_base_url: '',
   default_runbook: '',
   max_evidence: 10,
 };
@@ -72,6 +73,7 @@ export const alertsSchema = z
     suppress: z.array(suppression),
     runbooks: z.record(z.string(), z.string().url()),
     default_runbook: z.union([z.literal(''), z.string().url()]),
+    runbook_base_url: z.union([z.literal(''), z.string().url()]),
     max_evidence: z.number().int().min(1).max(1000),
   })
   .strict();
@@ -116,7 +118,7 @@ export function lifecycleOptionsFrom(c: AlertsConfig, problems: string[]): Lifec
       ? { rateLimit: { ...(global ? { global } : {}), ...(perRule ? { perRule } : {}), rules, maxRules: c.rate_limit.max_rules } }
       : {}),
     suppressions,
-    enrich: { runbooks: new Map(Object.entries(c.runbooks)), defaultRunbook: c.default_runbook },
+    enrich: { runbooks: new Map(Object.entries(c.runbooks)), defaultRunbook: c.default_runbook, runbookBaseUrl: c.runbook_base_url },
   };
 }
 
