@@ -53,6 +53,8 @@ export interface Alert {
   readonly mitre?: MitreInfo;
   /** Where the response procedure for this rule is written down. */
   readonly runbook?: string;
+  /** Response actions the rule names (`actions:`), each a responder or a profile from config. */
+  readonly actions?: readonly string[];
   /** The key repeats are folded under: rule, workload and any rule-declared key. */
   readonly dedup_key?: string;
   /** Event time (ns) of the first occurrence folded into this alert. */

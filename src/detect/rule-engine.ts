@@ -151,6 +151,7 @@ export class RuleEngine {
       evidence,
       count: 1,
       ...(rule.runbook ? { runbook: rule.runbook } : {}),
+      ...(rule.actions && rule.actions.length > 0 ? { actions: rule.actions } : {}),
       ...(ingestedAtMs === undefined ? {} : { ingestedAtMs }),
     };
   }
