@@ -11,6 +11,7 @@
  *       events_file: fixtures/x.jsonl    # or Falco JSON lines, relative to the test file
  *       expect:                          # exactly these alerts; count defaults to 1
  *         - { rule: Terminal shell in container, count: 1 }
+ *         - { rule: Shell in container, count: 0 }   # a look-alike of this rule: it stays silent
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -74,8 +75,11 @@ function runCase(file: string, dir: string, item: unknown, index: number, fileDe
   }
   if (!Array.isArray(item['expect'])) return fail('`expect:` is required: a list of { rule, count }, or [] for silence');
   const expected = new Map<string, number>();
+  const known = new Set(rules.map((r) => r.name));
   for (const e of item['expect'] as unknown[]) {
     if (!isRaw(e) || typeof e['rule'] !== 'string') return fail('each `expect` item needs a `rule` name');
+    // `count: 0` says a rule stays silent: a misspelt name would make that pass without checking anything.
+    if (!known.has(e['rule'])) return fail(`expect: no loaded rule is named ${JSON.stringify(e['rule'])}`);
     expected.set(e['rule'], (expected.get(e['rule']) ?? 0) + (typeof e['count'] === 'number' ? e['count'] : 1));
   }
   const engine = new RuleEngine(rules, { metrics: createMetrics({ processMetrics: false }) });

@@ -1,25 +1,104 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import type { Alert } from '../../src/alerts/alert.js';
+import { PRIORITIES } from '../../src/core/event.js';
 import { loadDetectionRules } from '../../src/detect/detection-rules.js';
 import { DEFAULT_BOUNDS, RuleEngine } from '../../src/detect/rule-engine.js';
+import { runRuleTestFile, type CaseResult } from '../../src/detect/rule-tests.js';
 import { normalizeJsonLine } from '../../src/ingest/json-lines.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { HAVE_SHARED, REPO_ROOT, sampleTraces } from '../support/shared.js';
 
 const shipped = loadDetectionRules([join(REPO_ROOT, 'rules')], DEFAULT_BOUNDS);
+const FAMILIES = ['shell_spawn', 'setuid', 'container_escape', 'unexpected_egress', 'tmp_race', 'drift'];
+const familyOf = (tags: readonly string[]): string => tags.find((t) => FAMILIES.includes(t)) ?? '(none)';
+
+const TESTS_DIR = join(REPO_ROOT, 'rules', 'tests');
+const testFiles = readdirSync(TESTS_DIR).filter((f) => f.endsWith('.test.yaml')).map((f) => join(TESTS_DIR, f));
+const loader = (paths: readonly string[]) => {
+  const r = loadDetectionRules(paths, DEFAULT_BOUNDS);
+  return { rules: r.rules, errors: r.problems.filter((p) => p.severity === 'error').map((p) => p.message) };
+};
 
 describe('the shipped rules', () => {
-  it('load without errors, every rule with one family tag, MITRE ids, a runbook and a priority', () => {
+  it('load without errors, every rule with one family tag, MITRE ids, a priority and its family runbook', () => {
     expect(shipped.problems.filter((p) => p.severity === 'error')).toEqual([]);
     expect(shipped.rules.length).toBeGreaterThanOrEqual(30);
-    const families = ['shell_spawn', 'setuid', 'container_escape', 'unexpected_egress', 'tmp_race', 'drift'];
     for (const rule of shipped.rules) {
-      expect(rule.tags.filter((t) => families.includes(t)), rule.name).toHaveLength(1);
+      const families = rule.tags.filter((t) => FAMILIES.includes(t));
+      expect(families, rule.name).toHaveLength(1);
       expect(rule.tags.some((t) => /^T\d{4}(\.\d{3})?$/.test(t)), rule.name).toBe(true);
-      expect(rule.runbook, rule.name).toMatch(/^docs\/runbooks\/[a-z_]+\.md$/);
+      expect(PRIORITIES, rule.name).toContain(rule.priority);
+      expect(rule.runbook, rule.name).toBe(`docs/runbooks/${families[0]}.md`);
     }
-    for (const family of families) expect(shipped.rules.some((r) => r.tags.includes(family)), family).toBe(true);
+    for (const family of FAMILIES) expect(shipped.rules.some((r) => r.tags.includes(family)), family).toBe(true);
+  });
+
+  it('each live in their family file, and each family runbook exists and names every rule of its family', () => {
+    const rulesFile = (name: string): string | undefined =>
+      FAMILIES.find((f) => (parse(readFileSync(join(REPO_ROOT, 'rules', `${f}.yaml`), 'utf8')) as { rule?: string }[]).some((i) => i.rule === name));
+    for (const rule of shipped.rules) expect(rulesFile(rule.name), rule.name).toBe(familyOf(rule.tags));
+    for (const family of FAMILIES) {
+      const path = join(REPO_ROOT, 'docs', 'runbooks', `${family}.md`);
+      expect(existsSync(path), path).toBe(true);
+      const text = readFileSync(path, 'utf8').replace(/\s+/g, ' ');
+      for (const section of ['## What the alert means', '## Triage', '## Evidence to keep', '## Quarantine']) expect(text, `${family}: ${section}`).toContain(section);
+      for (const rule of shipped.rules.filter((r) => familyOf(r.tags) === family)) expect(text, `${family}.md names ${rule.name}`).toContain(rule.name);
+    }
+  });
+
+  it('say in their output what ran, as whom and where, without the reader opening the event', () => {
+    const loaded = shipped.load.ruleSet.rules;
+    for (const rule of loaded) {
+      const out = rule.output;
+      expect(out, rule.name).toMatch(/%proc\.(name|cmdline|exepath)/);
+      expect(out, rule.name).toMatch(/%container\.(name|id|image\.repository)/);
+      expect(out, rule.name).toMatch(/%k8s\.(ns|pod)\.name/);
+      // The rule's own words come first: a SIEM that shows one line shows what happened.
+      expect(out, rule.name).toMatch(/^[A-Z][a-z]/);
+    }
+  });
+
+  it('each have at least one attack case and one benign look-alike case in rules/tests, and every case passes', () => {
+    const results: CaseResult[] = testFiles.flatMap((f) => runRuleTestFile(f, loader));
+    expect(results.filter((r) => !r.passed).map((r) => `${r.name}: ${r.failures.join('; ')}`)).toEqual([]);
+    const counts = new Map(shipped.rules.map((r) => [r.name, { family: familyOf(r.tags), attack: 0, benign: 0 }]));
+    for (const file of testFiles) {
+      const doc = parse(readFileSync(file, 'utf8')) as { tests: { name: string; expect: { rule: string; count?: number }[] }[] };
+      for (const t of doc.tests) {
+        for (const e of t.expect) {
+          const c = counts.get(e.rule);
+          expect(c, `${t.name} names unknown rule ${e.rule}`).toBeDefined();
+          if ((e.count ?? 1) > 0) c!.attack++;
+          else c!.benign++;
+        }
+      }
+    }
+    const table = [...counts].map(([rule, c]) => `${c.family} | ${rule} | ${c.attack} | ${c.benign}`);
+    console.log(`family | rule | attack cases | benign cases\n${table.join('\n')}`);
+    for (const [rule, c] of counts) {
+      expect(c.attack, `${rule}: attack cases`).toBeGreaterThanOrEqual(1);
+      expect(c.benign, `${rule}: benign cases`).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it('tmp_race: the output says whether root\'s open went through or the kernel refused it', () => {
+    const results = runRuleTestFile(join(TESTS_DIR, 'tmp_race.test.yaml'), loader);
+    const alertOf = (name: string): Alert => {
+      const r = results.find((x) => x.name === name);
+      expect(r, name).toBeDefined();
+      expect(r!.alerts, name).toHaveLength(1);
+      return r!.alerts[0]!;
+    };
+    const written = alertOf('a user plants /tmp/report.txt -> /etc/shadow and a root backup job writes it');
+    const refused = alertOf('the same race refused by fs.protected_symlinks is still reported');
+    // The kernel's answer to root's open: SUCCESS went through the link, EACCES was refused by
+    // fs.protected_symlinks (docs/runbooks/tmp_race.md says what each means).
+    expect(written.output).toMatch(/^Root followed a symlink planted in a world-writable directory: \/tmp\/report\.txt \(result=SUCCESS /);
+    expect(refused.output).toMatch(/^Root followed a symlink planted in a world-writable directory: \/var\/tmp\/sess\.lock \(result=EACCES /);
+    for (const rule of shipped.load.ruleSet.rules.filter((r) => r.tags.includes('tmp_race'))) expect(rule.output, rule.name).toContain('result=%evt.res');
   });
 
   it.skipIf(!HAVE_SHARED)('stay silent on every real trace except the privileged container start, which alerts once', () => {
