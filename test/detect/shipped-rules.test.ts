@@ -138,3 +138,78 @@ describe('the Falco feed kit', () => {
     }
   });
 });
+
+describe('the Falco feed rules (deploy/falco/lanner-feed-rules.yaml)', async () => {
+  const { loadRulesSync } = await import('../../src/rules/loader.js');
+  const { falcoEvent } = await import('../support/events.js');
+  const feed = loadRulesSync([join(REPO_ROOT, 'deploy', 'falco', 'lanner-feed-rules.yaml')]);
+
+  /** The feed rules that forward an exit (or given-direction) event with these fields. */
+  const forwardedBy = (fields: Record<string, unknown>): string[] => {
+    const event = falcoEvent({ rule: 'x', priority: 'Debug', tags: ['lanner_feed'], fields: { 'evt.dir': '<', ...fields } });
+    const type = String(fields['evt.type']);
+    return feed.ruleSet.rules.filter((r) => (r.eventTypes === undefined || r.eventTypes.has(type)) && r.matches(event)).map((r) => r.name);
+  };
+
+  it('load as Falco rules: every one at priority Debug, tagged lanner_feed, with the event types it names', () => {
+    expect(feed.problems.filter((p) => p.severity === 'error')).toEqual([]);
+    expect(feed.ruleSet.rules.length).toBeGreaterThanOrEqual(10);
+    for (const rule of feed.ruleSet.rules) {
+      expect(rule.priority, rule.name).toBe('Debug');
+      expect(rule.tags, rule.name).toEqual(['lanner_feed']);
+      expect(rule.name, rule.name).toMatch(/^Lanner feed: /);
+      expect(rule.eventTypes, `${rule.name} must be indexed by event type, as Falco requires of a cheap rule`).toBeDefined();
+    }
+  });
+
+  it('forward the exit event of every syscall the detections need', () => {
+    const inTmp = { 'fd.name': '/tmp/x', 'fd.directory': '/tmp', 'evt.arg.flags': 'O_RDONLY' };
+    const cases: [string, Record<string, unknown>][] = [
+      ...['execve', 'execveat'].map((t): [string, Record<string, unknown>] => [t, {}]),
+      ...['setuid', 'setreuid', 'setresuid', 'setgid', 'setresgid'].map((t): [string, Record<string, unknown>] => [t, {}]),
+      ...['chmod', 'fchmod', 'fchmodat'].map((t): [string, Record<string, unknown>] => [t, {}]),
+      ...['symlink', 'symlinkat', 'link', 'linkat'].map((t): [string, Record<string, unknown>] => [t, {}]),
+      ...['open', 'openat', 'openat2', 'creat'].map((t): [string, Record<string, unknown>] => [t, inTmp]),
+      ...['open', 'openat', 'openat2', 'creat'].map((t): [string, Record<string, unknown>] => [t, { 'fd.name': '/etc/shadow', 'evt.arg.flags': 'O_TRUNC|O_WRONLY' }]),
+      ...['rename', 'renameat', 'renameat2'].map((t): [string, Record<string, unknown>] => [t, { 'evt.arg.oldpath': '/tmp/.a', 'evt.arg.newpath': '/tmp/b' }]),
+      ['connect', { 'fd.type': 'ipv4' }],
+      ['connect', { 'fd.type': 'ipv6' }],
+      ['connect', { 'fd.type': 'unix' }],
+      ...['mount', 'umount2', 'unshare', 'setns', 'ptrace', 'init_module', 'finit_module', 'memfd_create'].map((t): [string, Record<string, unknown>] => [t, {}]),
+      ...['dup', 'dup2', 'dup3'].flatMap((t) => [0, 1, 2].map((fd): [string, Record<string, unknown>] => [t, { 'evt.rawres': fd, 'fd.type': 'ipv4' }])),
+      ['container', { 'evt.dir': '>' }],
+    ];
+    const missing = cases.filter(([type, fields]) => forwardedBy({ 'evt.type': type, ...fields }).length !== 1).map(([type, f]) => `${type} ${JSON.stringify(f)}`);
+    expect(missing).toEqual([]);
+  });
+
+  it('keep the volume sane: no enter events, no file opens outside the paths that matter, no ordinary dups', () => {
+    const silent: Record<string, unknown>[] = [
+      { 'evt.type': 'execve', 'evt.dir': '>' },
+      { 'evt.type': 'openat', 'fd.name': '/usr/lib/x86_64-linux-gnu/libc.so.6', 'fd.directory': '/usr/lib/x86_64-linux-gnu', 'evt.arg.flags': 'O_RDONLY|O_CLOEXEC' },
+      { 'evt.type': 'openat', 'fd.name': '/etc/passwd', 'fd.directory': '/etc', 'evt.arg.flags': 'O_RDONLY|O_CLOEXEC' },
+      { 'evt.type': 'openat', 'fd.name': '/var/log/nginx/access.log', 'fd.directory': '/var/log/nginx', 'evt.arg.flags': 'O_APPEND|O_CREAT|O_WRONLY' },
+      { 'evt.type': 'rename', 'evt.arg.oldpath': '/var/lib/app/x.tmp', 'evt.arg.newpath': '/var/lib/app/x' },
+      { 'evt.type': 'dup2', 'evt.rawres': 5, 'fd.type': 'ipv4' },
+      { 'evt.type': 'dup2', 'evt.rawres': 1, 'fd.type': 'file' },
+      { 'evt.type': 'dup2', 'evt.rawres': 0, 'fd.type': 'pipe' },
+      { 'evt.type': 'connect', 'fd.type': 'netlink' },
+      { 'evt.type': 'read', 'fd.name': '/tmp/x' },
+    ];
+    for (const fields of silent) expect(forwardedBy(fields), JSON.stringify(fields)).toEqual([]);
+  });
+
+  it('come with falco.yaml fragments for gRPC (Falco <= 0.43) and http_output (Falco >= 0.44) that add the same fields', () => {
+    const read = (name: string): Record<string, unknown> => parse(readFileSync(join(REPO_ROOT, 'deploy', 'falco', name), 'utf8')) as Record<string, unknown>;
+    const kit = read('falco-feed.yaml')['append_output'];
+    const grpc = read('falco-grpc-output.yaml');
+    const http = read('falco-http-output.yaml');
+    for (const fragment of [grpc, http]) {
+      expect(fragment['append_output']).toEqual(kit);
+      expect(fragment['json_output']).toBe(true);
+      expect(fragment['rules_files']).toContain('/etc/falco/lanner-feed-rules.yaml');
+    }
+    expect(grpc).toMatchObject({ grpc: { enabled: true, bind_address: 'unix:///run/falco/falco.sock' }, grpc_output: { enabled: true } });
+    expect(http).toMatchObject({ http_output: { enabled: true, url: 'http://127.0.0.1:9377/' }, json_include_tags_property: true });
+  });
+});
