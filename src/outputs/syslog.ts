@@ -2,7 +2,12 @@
  * Syslog (RFC 5424) over UDP (RFC 5426, one message per datagram), TCP or TLS (RFC 6587 / 5425,
  * octet-counting framing: `LEN SP MSG`). Syslog has no acknowledgement: a batch counts as sent
  * once the kernel took it; a connection that broke is reopened on the next batch, which is
- * retried whole (a receiver may see a message twice, never zero times unknowingly).
+ * retried whole (a receiver may see a message twice).
+ *
+ * Over TLS 1.3 the client's handshake ends before the server has checked the client
+ * certificate: a receiver that refuses it (rsyslog's x509/certvalid, syslog-ng's peer-verify)
+ * closes the connection a round trip later, after our first batch would already have counted as
+ * sent. So a new TLS connection is used only once it has stayed open for a short settle time.
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -25,6 +30,22 @@ export interface SyslogOptions {
   readonly port: number;
   readonly format: SyslogFormatOptions;
   readonly tls?: ConnectionOptions;
+  /** How long a new TLS connection must stay open before it is trusted with alerts (default 250 ms). */
+  readonly tlsSettleMs?: number;
+}
+
+/** The receiver ended a TLS connection right after the handshake: it refused us. */
+class TlsRefused extends Error {
+  readonly code = 'LANNER_TLS_REFUSED';
+}
+
+// Node's TLS errors: certificate checks (ours of the receiver's) and protocol alerts.
+const TLS_ERROR = /^(ERR_TLS_|ERR_SSL_|LANNER_TLS_REFUSED$|UNABLE_TO_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|HOSTNAME_MISMATCH$)/;
+
+function streamFailure(err: unknown): ExportResult<Alert> {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && TLS_ERROR.test(code)) return { ok: false, reason: 'tls', retryable: true, detail: (err as Error).message };
+  return networkFailure(err);
 }
 
 export class SyslogExporter implements Exporter<Alert> {
@@ -43,7 +64,7 @@ export class SyslogExporter implements Exporter<Alert> {
       this.socket?.destroy();
       this.socket = undefined;
       if (signal.aborted) throw err;
-      return networkFailure(err);
+      return streamFailure(err);
     }
   }
 
@@ -59,19 +80,30 @@ export class SyslogExporter implements Exporter<Alert> {
   }
 
   private connect(signal: AbortSignal): Promise<net.Socket> {
-    if (this.socket && !this.socket.destroyed) return Promise.resolve(this.socket);
+    if (this.socket && !this.socket.destroyed && this.socket.writable) return Promise.resolve(this.socket);
     return new Promise((resolve, reject) => {
+      let settle: NodeJS.Timeout | undefined;
+      const cleanup = (): void => {
+        clearTimeout(settle);
+        signal.removeEventListener('abort', onAbort);
+        socket.off('error', fail);
+        socket.off('end', refused);
+        socket.off('close', refused);
+      };
       const onAbort = (): void => {
+        cleanup();
         socket.destroy();
         reject(new Error('aborted'));
       };
-      const socket =
-        this.o.transport === 'tls'
-          ? tls.connect({ host: this.o.host, port: this.o.port, ...(this.o.tls ?? {}) }, () => done())
-          : net.connect({ host: this.o.host, port: this.o.port }, () => done());
+      const fail = (err: Error): void => {
+        cleanup();
+        socket.destroy();
+        reject(err);
+      };
+      const refused = (): void =>
+        fail(new TlsRefused(`${this.o.host}:${this.o.port} closed the TLS connection right after the handshake (client certificate refused?)`));
       const done = (): void => {
-        signal.removeEventListener('abort', onAbort);
-        socket.off('error', fail);
+        cleanup();
         // Later errors only mark the socket dead; the next export reconnects.
         socket.on('error', () => socket.destroy());
         socket.setKeepAlive(true, 30_000);
@@ -79,10 +111,16 @@ export class SyslogExporter implements Exporter<Alert> {
         this.socket = socket;
         resolve(socket);
       };
-      const fail = (err: Error): void => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      };
+      const socket =
+        this.o.transport === 'tls'
+          ? tls.connect({ host: this.o.host, port: this.o.port, ...(this.o.tls ?? {}) }, () => {
+              socket.once('end', refused);
+              socket.once('close', refused);
+              settle = setTimeout(done, this.o.tlsSettleMs ?? 250);
+            })
+          : net.connect({ host: this.o.host, port: this.o.port }, () => done());
+      // A syslog receiver has nothing to say; reading keeps its TLS alerts (and a close) flowing.
+      socket.resume();
       socket.once('error', fail);
       signal.addEventListener('abort', onAbort, { once: true });
     });

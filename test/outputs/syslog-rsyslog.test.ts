@@ -4,10 +4,12 @@ import { enrichAlert } from '../../src/alerts/enrich.js';
 import type { Alert } from '../../src/alerts/alert.js';
 import { findOutput } from '../../src/outputs/registry.js';
 import { shellAlert, T0 } from '../support/alerts.js';
-import { testDeps, until } from '../support/output-metrics.js';
-import { rsyslogOrSkip, startRsyslog, type Rsyslog } from '../support/rsyslog.js';
+import { testDeps, until, value } from '../support/output-metrics.js';
+import { opensslOrSkip, makeTestPki, type TestPki } from '../support/certs.js';
+import { rsyslogOrSkip, rsyslogTlsOrSkip, startRsyslog, type Rsyslog } from '../support/rsyslog.js';
 
 const HAVE = rsyslogOrSkip();
+const HAVE_TLS = HAVE && rsyslogTlsOrSkip() && opensslOrSkip('syslog over TLS into rsyslogd');
 
 describe.runIf(HAVE)('syslog output into a real rsyslogd', () => {
   let rsyslog: Rsyslog;
@@ -67,6 +69,78 @@ describe.runIf(HAVE)('syslog output into a real rsyslogd', () => {
     expect(got.hostname).toBe('worker-2');
     expect(got.msgId).toBe('alert');
     expect(got.msg.startsWith('CEF:0|Lanner|Lanner|')).toBe(true);
+    await out.close();
+  });
+});
+
+describe.runIf(HAVE_TLS)('syslog output over TLS into a real rsyslogd (gtls, client certificates required)', () => {
+  let pki: TestPki;
+  let rsyslog: Rsyslog;
+  beforeAll(async () => {
+    pki = makeTestPki();
+    rsyslog = await startRsyslog({ tls: { ca: pki.caCert, cert: pki.serverCert, key: pki.serverKey } });
+  });
+  afterAll(async () => {
+    await rsyslog?.stop();
+    pki?.cleanup();
+  });
+
+  function output(name: string, tls: Record<string, unknown>, deps = testDeps()) {
+    const parsed = findOutput('syslog')!.parse({
+      type: 'syslog',
+      transport: 'tls',
+      host: '127.0.0.1',
+      port: rsyslog.tlsPort,
+      app_name: 'lanner-tls',
+      tls,
+      retry: { max_retries: 2, initial_backoff: '5ms', max_backoff: '10ms' },
+    });
+    if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
+    return { out: parsed.create(name, deps), deps };
+  }
+
+  it('delivers RFC 5424 over TLS with octet counting to a receiver that checked our certificate, parsed field by field', async () => {
+    const { out, deps } = output('siem-tls', { ca: pki.caCert, cert: pki.clientCert, key: pki.clientKey });
+    const alert = enrichAlert({ ...shellAlert({ priority: 'Critical', timeNs: T0 }), node: 'worker-3', cluster: 'prod-eu', dedup_key: 'k-tls' });
+    const second = enrichAlert({ ...shellAlert({ timeNs: T0 + 1n, container: 'c-tls-2' }), node: 'worker-3' });
+    out.send(alert);
+    out.send(second);
+    await out.flush();
+    await until(() => rsyslog.parsed().length >= 2, 'rsyslog to write two messages received over TLS');
+    const [a, b] = rsyslog.parsed();
+    expect(a!.hostname).toBe('worker-3');
+    expect(a!.appName).toBe('lanner-tls');
+    expect(a!.msgId).toBe('alert');
+    expect(a!.msg).toBe(alert.output);
+    expect(a!.structuredData).toContain(`[lanner@32473 id="${alert.id}" rule="Terminal shell in container" priority="Critical" severity="critical"`);
+    expect(a!.structuredData).toContain('dedup_key="k-tls"');
+    expect(a!.structuredData).toContain('[k8s@32473 cluster="prod-eu" namespace="shop"');
+    expect(b!.structuredData).toContain('container_id="c-tls-2"');
+    expect(await value(deps.metrics.outputSent, { output: 'siem-tls' })).toBe(2);
+    await out.close();
+  });
+
+  it('notices a receiver refusing its client certificate after a TLS 1.3 handshake: counted as failed and dropped, not as sent', async () => {
+    const before = rsyslog.parsed().length;
+    const { out, deps } = output('refused', { ca: pki.caCert, cert: pki.rogueClientCert, key: pki.rogueClientKey });
+    out.send(enrichAlert(shellAlert({ container: 'refused-1' })));
+    await out.flush();
+    expect(await value(deps.metrics.outputSent, { output: 'refused' })).toBe(0);
+    expect(await value(deps.metrics.outputFailures, { output: 'refused', reason: 'tls' })).toBe(3);
+    expect(await value(deps.metrics.outputDropped, { output: 'refused', reason: 'retries_exhausted' })).toBe(1);
+    expect(rsyslog.parsed()).toHaveLength(before);
+    await out.close();
+  });
+
+  it('does not send to a receiver whose certificate it cannot verify: the attempts fail and the alert is counted as dropped', async () => {
+    const before = rsyslog.parsed().length;
+    const { out, deps } = output('untrusted', { ca: pki.rogueCaCert, cert: pki.clientCert, key: pki.clientKey });
+    out.send(enrichAlert(shellAlert({ container: 'never' })));
+    await out.flush();
+    expect(await value(deps.metrics.outputSent, { output: 'untrusted' })).toBe(0);
+    expect(await value(deps.metrics.outputFailures, { output: 'untrusted', reason: 'tls' })).toBe(3);
+    expect(await value(deps.metrics.outputDropped, { output: 'untrusted', reason: 'retries_exhausted' })).toBe(1);
+    expect(rsyslog.parsed()).toHaveLength(before);
     await out.close();
   });
 });
