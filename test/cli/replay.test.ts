@@ -43,6 +43,46 @@ describe('lanner replay', () => {
     expect(r.stdout.startsWith('{')).toBe(false);
   });
 
+  it('shows every SIEM format with --format, one alert per line, without configuring an output', async () => {
+    const lines = async (format: string): Promise<string[]> => {
+      const r = await lanner(['replay', FIXTURE, '--format', format]);
+      expect(r.code, `${format}: ${r.stderr}`).toBe(0);
+      const out = r.stdout.trimEnd().split('\n');
+      expect(out, format).toHaveLength(2);
+      return out;
+    };
+    const native = (await lines('native')).map((l) => parseJsonExact(l) as Record<string, unknown>);
+    expect(native.map((a) => a['rule'])).toEqual(['Terminal shell in container', 'Read sensitive file untrusted']);
+    expect(native[0]).toMatchObject({ time: '2026-11-21T09:15:03.250000002Z', origin: 'falco', count: 1 });
+
+    const ecs = (await lines('ecs')).map((l) => JSON.parse(l) as Record<string, Record<string, unknown>>);
+    expect(ecs[0]).toMatchObject({
+      '@timestamp': '2026-11-21T09:15:03.250000002Z',
+      event: { kind: 'alert' },
+      rule: { name: 'Terminal shell in container' },
+      threat: { framework: 'MITRE ATT&CK' },
+      orchestrator: { namespace: 'shop' },
+      process: { name: 'sh', pid: 7400 },
+    });
+
+    const ocsf = (await lines('ocsf')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(ocsf[0]).toMatchObject({ class_uid: 2004, category_uid: 2, type_uid: 200401, finding_info: { title: 'Terminal shell in container' }, metadata: { product: { name: 'Lanner' } } });
+
+    const cef = await lines('cef');
+    expect(cef[0]).toMatch(/^CEF:0\|Lanner\|Lanner\|[^|]+\|terminal_shell_in_container\|Terminal shell in container\|3\|rt=1795252503250 /);
+    // Falco's output has `user=root`: an extension value escapes its = signs.
+    expect(cef[0]).toContain(' msg=09:15:03.250000002: Notice A shell was spawned in a container with an attached terminal | user\\=root ');
+
+    const syslog = await lines('syslog');
+    expect(syslog[0]).toMatch(/^<133>1 2026-11-21T09:15:03\.250000Z worker-2 lanner - alert \[lanner@32473 id="[^"]+" rule="Terminal shell in container" priority="Notice"/);
+    expect(syslog[1]).toMatch(/^<132>1 /);
+
+    const bad = await lanner(['replay', FIXTURE, '--format', 'xml']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('LANNER_USAGE');
+    expect(bad.stderr).toContain('native, ecs, ocsf, cef, syslog');
+  });
+
   it('exits 2 on bad usage and bad config, naming the problem', async () => {
     const noInput = await lanner(['replay']);
     expect(noInput.code).toBe(2);
