@@ -65,6 +65,30 @@ export interface Alert {
   readonly summary_of?: string;
   /** On an `AlertLimitReached` alert: which limit bit, for which rule, and how many it held back. */
   readonly held_back?: HeldBack;
+  /** On an audit record of a response action: the decision and why. */
+  readonly action?: ActionRecord;
+}
+
+/** One response decision, as the audit trail carries it. */
+export interface ActionRecord {
+  /** The responder: quarantine, release, event, webhook, cordon, kill, delete. */
+  readonly name: string;
+  readonly outcome: 'executed' | 'dry_run' | 'refused' | 'failed';
+  /** A stable code for a refusal or failure (namespace_protected, limit_node, forbidden, ...). */
+  readonly reason: string | null;
+  readonly trigger: 'alert' | 'manual' | 'ttl';
+  readonly dry_run: boolean;
+  readonly target: {
+    readonly kind: 'pod' | 'node' | 'process' | 'external';
+    readonly namespace: string | null;
+    readonly pod: string | null;
+    readonly node: string | null;
+    readonly pid: number | null;
+  };
+  /** The alert that asked for it, for automatic actions. */
+  readonly alert_id: string | null;
+  readonly alert_rule: string | null;
+  readonly details?: Readonly<Record<string, unknown>>;
 }
 
 export interface HeldBack {

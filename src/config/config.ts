@@ -11,6 +11,8 @@ import { z } from 'zod';
 import { LannerError } from '../core/errors.js';
 import { ALERTS_DEFAULTS, alertsSchema, lifecycleOptionsFrom } from '../alerts/lifecycle/config.js';
 import type { LifecycleOptions } from '../alerts/lifecycle/lifecycle.js';
+import { ACTIONS_DEFAULTS, actionsOptionsFrom, actionsSchema, type ActionsOptions } from '../actions/options.js';
+import { ownNamespace } from '../actions/kube.js';
 import { findOutput } from '../outputs/registry.js';
 import type { OutputFactory } from '../outputs/output.js';
 import { parseDurationMs, parseSizeBytes } from './units.js';
@@ -50,6 +52,7 @@ export const DEFAULTS: Raw = {
   state: { file: '', save_interval: '1m', max_keys: 10000, ttl: '10m' },
   alerts: structuredClone(ALERTS_DEFAULTS) as Raw,
   outputs: [],
+  actions: structuredClone(ACTIONS_DEFAULTS) as Raw,
   shutdown: { grace: '5s' },
 };
 
@@ -121,6 +124,7 @@ const schema = z
       .strict(),
     alerts: alertsSchema,
     outputs: z.array(z.record(z.string(), z.unknown())),
+    actions: actionsSchema,
     shutdown: z.object({ grace: duration }).strict(),
   })
   .strict();
@@ -169,6 +173,8 @@ export interface LannerConfig {
   /** Deduplication, rate limits, suppressions and runbooks of alerts leaving the pipeline. */
   readonly alerts: LifecycleOptions;
   readonly outputs: readonly OutputConfig[];
+  /** Response actions: responders, profiles, guardrails, dry run. */
+  readonly actions: ActionsOptions;
   readonly shutdownGraceMs: number;
 }
 
@@ -250,11 +256,15 @@ function setPath(raw: Raw, path: readonly string[], value: RawValue): void {
   node[path[path.length - 1]!] = value;
 }
 
+/** Mappings whose keys are the user's (names, labels), not config keys: set in the file only. */
+const FREE_FORM_MAPS = new Set(['actions.profiles', 'actions.rules']);
+
 /** Leaf key paths of the defaults, each with its LANNER_* variable name. */
 function envPaths(node: Raw = DEFAULTS, prefix: string[] = []): { path: string[]; env: string; sample: RawValue }[] {
   const out: { path: string[]; env: string; sample: RawValue }[] = [];
   for (const [key, value] of Object.entries(node)) {
     const path = [...prefix, key];
+    if (FREE_FORM_MAPS.has(path.join('.'))) continue;
     if (isRaw(value)) out.push(...envPaths(value, path));
     else out.push({ path, env: `LANNER_${path.join('_').toUpperCase()}`, sample: value });
   }
@@ -311,6 +321,22 @@ function crossKeyProblems(p: Parsed): string[] {
     problems.push('ingest.http.tls.ca: is required when client_auth is true: without our own CA any publicly signed client certificate would pass');
   }
   if (t.client_auth && t.cert === '') problems.push('ingest.http.tls.client_auth: needs HTTPS: set ingest.http.tls.cert and key');
+  const a = p.actions;
+  if (a.webhook.enabled && a.webhook.url === '') problems.push('actions.webhook.url: is required when actions.webhook.enabled is true');
+  if (a.webhook.secret !== '' && a.webhook.secret_file !== '') problems.push('actions.webhook: set secret or secret_file, not both');
+  if (a.api.enabled && a.api.token === '' && a.api.token_file === '') {
+    problems.push('actions.api.token: is required when actions.api.enabled is true: the action API never runs without a bearer token');
+  }
+  for (const [name, list] of [...Object.entries(a.profiles), ...Object.entries(a.rules)]) {
+    for (const action of list) {
+      if (!KNOWN_ACTIONS.has(action) && a.profiles[action] === undefined) {
+        problems.push(`actions: ${JSON.stringify(name)} names ${JSON.stringify(action)}, which is neither a responder (${[...KNOWN_ACTIONS].join(', ')}) nor a profile`);
+      }
+    }
+  }
+  for (const name of Object.keys(a.profiles)) {
+    if (KNOWN_ACTIONS.has(name)) problems.push(`actions.profiles.${name}: a profile cannot take a responder's name`);
+  }
   p.rules.forEach((path, i) => {
     if (!existsSync(path)) problems.push(`rules.${i}: ${JSON.stringify(path)} is invalid: no such file or directory`);
   });
@@ -339,6 +365,8 @@ function buildOutputs(blocks: Record<string, unknown>[], problems: string[]): Ou
   });
   return outputs;
 }
+
+const KNOWN_ACTIONS: ReadonlySet<string> = new Set(['quarantine', 'event', 'webhook', 'cordon', 'kill', 'delete']);
 
 function toConfig(p: Parsed, alerts: LifecycleOptions, outputs: OutputConfig[], env: NodeJS.ProcessEnv): LannerConfig {
   const g = p.falco.grpc;
@@ -371,14 +399,26 @@ function toConfig(p: Parsed, alerts: LifecycleOptions, outputs: OutputConfig[], 
     alerts,
     state: { file: p.state.file, saveIntervalMs: p.state.save_interval, maxKeys: p.state.max_keys, ttlMs: p.state.ttl },
     outputs,
+    actions: actionsOptionsFrom(
+      p.actions,
+      {
+        webhookSecret: p.actions.webhook.secret !== '' ? p.actions.webhook.secret : p.actions.webhook.secret_file !== '' ? readSecretFile(p.actions.webhook.secret_file, 'actions.webhook.secret_file') : '',
+        apiToken: p.actions.api.token !== '' ? p.actions.api.token : p.actions.api.token_file !== '' ? readSecretFile(p.actions.api.token_file, 'actions.api.token_file') : '',
+      },
+      ownNamespace(p.actions.own_namespace, env),
+    ),
     shutdownGraceMs: p.shutdown.grace,
   };
 }
 
 function readTokenFile(file: string): string {
+  return readSecretFile(file, 'ingest.http.token_file');
+}
+
+function readSecretFile(file: string, key: string): string {
   try {
     return readFileSync(file, 'utf8').trim();
   } catch (err) {
-    throw new LannerError('LANNER_CONFIG_INVALID', `ingest.http.token_file: cannot read ${file}: ${(err as Error).message}`);
+    throw new LannerError('LANNER_CONFIG_INVALID', `${key}: cannot read ${file}: ${(err as Error).message}`);
   }
 }

@@ -13,6 +13,9 @@ export const ERROR_CODES = {
   LANNER_INPUT_READ: 'an input file of events could not be opened or read',
   LANNER_LISTEN: 'a server could not listen on its configured address',
   LANNER_TLS_FILES: 'a TLS certificate, key or CA file could not be read',
+  LANNER_KUBE_CONFIG: 'Kubernetes credentials (a kubeconfig or the in-cluster service account) could not be loaded',
+  LANNER_ACTION_REFUSED: 'a manual response action was refused by the guardrails',
+  LANNER_ACTION_FAILED: 'a manual response action was tried and failed (the Kubernetes API refused it or was unreachable)',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

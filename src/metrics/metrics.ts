@@ -42,6 +42,9 @@ export interface LannerMetrics {
   readonly rulesLastReloadSuccessTimestampSeconds: Gauge;
   readonly ingestToAlertSeconds: Histogram;
   readonly eventToAlertSeconds: Histogram;
+  readonly actions: Counter<'action' | 'outcome'>;
+  readonly actionLatencySeconds: Histogram<'action'>;
+  readonly quarantinedPods: Gauge;
   readonly buildInfo: Gauge<'version' | 'node_version'>;
 }
 
@@ -218,6 +221,25 @@ export function createMetrics(options: MetricsOptions = {}): LannerMetrics {
       // Falco buffers its outputs, so seconds are normal; the alert rule's threshold (10 s) and
       // the minutes of a stalled transport both need bucket edges near them.
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300],
+      registers,
+    }),
+    actions: new Counter({
+      name: 'lanner_actions_total',
+      help: 'Response decisions by responder and outcome (executed, dry_run, refused, failed).',
+      labelNames: ['action', 'outcome'],
+      registers,
+    }),
+    actionLatencySeconds: new Histogram({
+      name: 'lanner_action_latency_seconds',
+      help: 'Time from an alert leaving the pipeline to the response action it asked for being decided and carried out.',
+      labelNames: ['action'],
+      // Kubernetes API round trips: tens of milliseconds; a queue of decisions or a slow API: seconds.
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    quarantinedPods: new Gauge({
+      name: 'lanner_quarantined_pods',
+      help: 'Pods on this node labelled lanner.dev/quarantine=true, as of the last TTL sweep.',
       registers,
     }),
     buildInfo: new Gauge({

@@ -12,12 +12,19 @@ export interface Probe {
   (): string | null;
 }
 
+/** Routes under /api/ (the action API); resolves once it has answered. */
+export interface ApiHandler {
+  (req: IncomingMessage, res: ServerResponse, path: string): Promise<void>;
+}
+
 export interface OpsServerOptions {
   readonly listen: string;
   readonly metrics: LannerMetrics;
   readonly logger: Logger;
   readonly health: Probe;
   readonly ready: Probe;
+  /** Off unless configured: without it /api/ is not found. */
+  readonly api?: ApiHandler;
 }
 
 export class OpsServer {
@@ -47,7 +54,16 @@ export class OpsServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (this.options.api && path.startsWith('/api/')) {
+      try {
+        await this.options.api(req, res, path);
+      } catch (err) {
+        this.options.logger.error({ err: (err as Error).message, path }, 'action API request failed');
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'internal error' }));
+      }
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;

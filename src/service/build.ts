@@ -2,6 +2,9 @@
  * Builds a LannerService from the validated config: only the sources and outputs the config
  * names are constructed.
  */
+import { ActionEngine } from '../actions/action-engine.js';
+import { ClientNodeKubeApi, loadKubeConfig } from '../actions/kube.js';
+import type { Alert } from '../alerts/alert.js';
 import type { LannerConfig } from '../config/config.js';
 import { LannerError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
@@ -12,6 +15,7 @@ import type { Source } from '../ingest/source.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
 import type { Output } from '../outputs/output.js';
 import { StdoutOutput } from '../outputs/stdout.js';
+import { actionApi } from '../server/action-api.js';
 import { parseHostPort } from '../server/listen.js';
 import { LannerService } from './lanner-service.js';
 import { RulesStage } from './rules-stage.js';
@@ -83,6 +87,10 @@ export function buildService(config: LannerConfig, deps: BuildDeps): LannerServi
         })
       : undefined;
 
+  // Audit records go to the outputs through the service, which needs the engine first.
+  let sendRecord = (_record: Alert): void => {};
+  const actions = buildActions(config, deps, (record) => sendRecord(record));
+
   const service = new LannerService({
     logger,
     metrics,
@@ -99,7 +107,28 @@ export function buildService(config: LannerConfig, deps: BuildDeps): LannerServi
       if (http || config.ingest.files.length > 0) return null;
       return grpc?.connected ? null : 'not connected to Falco';
     },
+    actions,
+    ...(config.actions.api.enabled ? { api: actionApi(actions, config.actions.api.token, logger) } : {}),
   });
   ingestedAt = () => service.queue.currentIngestedAtMs;
+  sendRecord = (record) => service.sendRecord(record);
   return service;
+}
+
+/**
+ * The response engine. In a pod it talks to the API with the service account; elsewhere only an
+ * explicit kubeconfig connects it, so a laptop's ~/.kube/config is never used by surprise.
+ */
+export function buildActions(config: LannerConfig, deps: BuildDeps, sink: (record: Alert) => void, env: NodeJS.ProcessEnv = process.env): ActionEngine {
+  const kc = loadKubeConfig({ kubeconfig: config.actions.kubeconfig, home: false }, env);
+  if (!kc) deps.logger.info('no Kubernetes API configured: response actions are decided and audited without it');
+  deps.logger.info({ dry_run: config.actions.dryRun }, config.actions.dryRun ? 'response actions in dry run: decided and audited, nothing sent' : 'response actions live');
+  return new ActionEngine(config.actions, {
+    logger: deps.logger,
+    metrics: deps.metrics,
+    kube: kc ? new ClientNodeKubeApi(kc) : undefined,
+    node: config.nodeName,
+    cluster: config.cluster,
+    sink,
+  });
 }

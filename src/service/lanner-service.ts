@@ -3,6 +3,7 @@
  * operations server beside it. Lifecycle is start, drain, close, in that order, each awaited.
  */
 import type { Subscription } from 'rxjs';
+import type { ActionEngine } from '../actions/action-engine.js';
 import type { Alert } from '../alerts/alert.js';
 import { AlertLifecycle, alertLifecycle, lifecycleMetrics, type LifecycleOptions } from '../alerts/lifecycle/lifecycle.js';
 import type { Logger } from '../core/log.js';
@@ -11,7 +12,7 @@ import { IngestQueue } from '../ingest/ingest-queue.js';
 import type { Source } from '../ingest/source.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
 import type { Output } from '../outputs/output.js';
-import { OpsServer } from '../server/ops-server.js';
+import { OpsServer, type ApiHandler } from '../server/ops-server.js';
 import type { HostPort } from '../server/listen.js';
 
 export interface ServiceParts {
@@ -31,6 +32,10 @@ export interface ServiceParts {
   readonly context?: { readonly node: string; readonly cluster: string };
   /** Says whether the sources are delivering, for /readyz. */
   readonly sourcesReady?: () => string | null;
+  /** Response actions for alerts that ask for them; their audit records go to the outputs. */
+  readonly actions?: ActionEngine;
+  /** Extra routes on the operations server (the action API). */
+  readonly api?: ApiHandler;
 }
 
 export interface ServiceStats {
@@ -59,6 +64,7 @@ export class LannerService {
           logger: parts.logger,
           health: () => (this.pipelineError ? `detection pipeline failed: ${this.pipelineError.message}` : null),
           ready: () => this.readiness(),
+          ...(parts.api ? { api: parts.api } : {}),
         })
       : undefined;
   }
@@ -102,6 +108,7 @@ export class LannerService {
       logger.info({ source: source.name }, 'source started');
     }
     for (const stage of this.parts.stages ?? []) stage.start();
+    this.parts.actions?.start();
     this.started = true;
     metrics.ingestQueueDepth.set(0);
   }
@@ -117,6 +124,8 @@ export class LannerService {
   async close(): Promise<void> {
     for (const stage of this.parts.stages ?? []) await stage.close();
     this.subscription?.unsubscribe();
+    // Decisions still queued finish before the outputs close, so their audit records go out.
+    await this.parts.actions?.close();
     await Promise.all(this.parts.outputs.map((o) => o.close()));
     await this.ops?.close();
     this.started = false;
@@ -160,7 +169,14 @@ export class LannerService {
     this.alertCount++;
     this.byRule.set(alert.rule, (this.byRule.get(alert.rule) ?? 0) + 1);
     for (const output of this.parts.outputs) output.send(alert);
+    this.parts.actions?.handle(alert);
     for (const listener of this.alertListeners) listener(alert);
+  }
+
+  /** Sends an audit record or action-limit alert to every output, past the alert lifecycle. */
+  sendRecord(record: Alert): void {
+    for (const output of this.parts.outputs) output.send(record);
+    for (const listener of this.alertListeners) listener(record);
   }
 
   private readiness(): string | null {

@@ -10,6 +10,9 @@
  * test. The shipped alert rules are loaded too.
  */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringifyExact } from '../../src/core/exact-json.js';
 import { assertBuilt, startLanner, waitForLog } from '../support/cli.js';
@@ -103,6 +106,7 @@ describe.skipIf(skipWithout('prometheus', 'tests with a real Prometheus scraping
     let prometheus: RunningPrometheus | undefined;
     let metricsUrl = '';
     let ingestUrl = '';
+    let configDir = '';
 
     const q = (expr: string): Promise<PromQueryResult> => promQuery(prometheus!.url, expr);
     const scalar = async (expr: string): Promise<number | undefined> => {
@@ -113,7 +117,11 @@ describe.skipIf(skipWithout('prometheus', 'tests with a real Prometheus scraping
 
     beforeAll(async () => {
       assertBuilt();
-      lanner = startLanner(['run', '--ingest-listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0'], { NODE_NAME: NODE });
+      // Falco's shell alert asks for a quarantine: in dry run, with no cluster, it is decided and counted.
+      configDir = mkdtempSync(join(tmpdir(), 'lanner-prom-'));
+      const config = join(configDir, 'lanner.yaml');
+      writeFileSync(config, 'actions:\n  rules:\n    Terminal shell in container: [quarantine]\n');
+      lanner = startLanner(['run', '--config', config, '--ingest-listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0'], { NODE_NAME: NODE });
       const [ops, ingest] = await Promise.all([
         waitForLog(lanner, (e) => e['msg'] === 'serving /metrics, /healthz, /readyz'),
         waitForLog(lanner, (e) => e['msg'] === 'receiving Falco http_output'),
@@ -143,7 +151,8 @@ describe.skipIf(skipWithout('prometheus', 'tests with a real Prometheus scraping
       await until('first scrape', async () => ((await scalar('up{job="lanner"}')) === 1 ? true : undefined));
 
       const now = (): bigint => BigInt(Date.now()) * 1_000_000n;
-      const shell = (): string => stringifyExact(falcoJson({ rule: 'Terminal shell in container', priority: 'Critical', timeNs: now() }));
+      const shell = (): string =>
+        stringifyExact(falcoJson({ rule: 'Terminal shell in container', priority: 'Critical', timeNs: now(), fields: { 'k8s.ns.name': 'shop', 'k8s.pod.name': 'checkout-1' } }));
       const shadow = (): string => stringifyExact(falcoJson({ rule: 'Read sensitive file untrusted', priority: 'Warning', timeNs: now() }));
       const binDir = (): string => stringifyExact(falcoJson({ rule: 'Write below binary dir', priority: 'Error', timeNs: now() }));
       const feed = (): string => stringifyExact(falcoJson({ rule: 'Lanner feed: execve', priority: 'Debug', tags: ['lanner_feed'], timeNs: now() }));
@@ -165,6 +174,7 @@ describe.skipIf(skipWithout('prometheus', 'tests with a real Prometheus scraping
 
     afterAll(async () => {
       await prometheus?.stop();
+      if (configDir) rmSync(configDir, { recursive: true, force: true });
       if (lanner && lanner.exitCode === null) {
         const exited = new Promise((resolve) => lanner!.once('exit', resolve));
         lanner.kill('SIGTERM');
@@ -213,16 +223,19 @@ describe.skipIf(skipWithout('prometheus', 'tests with a real Prometheus scraping
         [`sum(lanner_events_shed_total{node="${NODE}"}) or vector(0)`, 0],
         [`lanner_falco_connected{node="${NODE}"}`, 0],
         [`lanner_build_info{node="${NODE}"}`, 1],
+        // One alert (the repeats folded), one quarantine decision: dry run, the default.
+        [`lanner_actions_total{node="${NODE}", action="quarantine", outcome="dry_run"}`, 1],
+        [`lanner_action_latency_seconds_count{node="${NODE}", action="quarantine"}`, 1],
       ];
       for (const [expr, want] of expected) {
         await until(`${expr} == ${want}`, async () => ((await scalar(expr)) === want ? true : undefined));
       }
       // Every alert went out through the one output and was timed by both histograms; compared
       // with the total rather than a fixed 3 so that alerts from feed events (once rules ship by
-      // default) do not break the count.
+      // default) do not break the count. The output also carried the one audit record.
       const alerts = (await scalar(`sum(lanner_alerts_total{node="${NODE}"})`))!;
       expect(alerts).toBeGreaterThanOrEqual(3);
-      expect(await scalar(`sum(lanner_output_sent_total{node="${NODE}"})`)).toBe(alerts);
+      expect(await scalar(`sum(lanner_output_sent_total{node="${NODE}"})`)).toBe(alerts + 1);
       expect(await scalar(`lanner_ingest_to_alert_seconds_count{node="${NODE}"}`)).toBe(alerts);
       expect(await scalar(`lanner_event_to_alert_seconds_count{node="${NODE}"}`)).toBe(alerts);
     });

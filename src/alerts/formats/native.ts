@@ -50,6 +50,7 @@ export function nativeAlertObject(alert: Alert): Record<string, unknown> {
     ...(alert.held_back === undefined
       ? {}
       : { held_back: { ...alert.held_back, from: formatRfc3339Ns(alert.held_back.from), to: formatRfc3339Ns(alert.held_back.to) } }),
+    ...(alert.action === undefined ? {} : { action: alert.action }),
     evidence: alert.evidence.map(falcoJsonOf),
   };
 }

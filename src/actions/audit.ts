@@ -1,0 +1,164 @@
+/**
+ * The audit trail: every decision (executed, dry run, refused and why, failed and why) is
+ * logged, counted in lanner_actions_total{action,outcome}, sent to the outputs as an audit
+ * record, and, when Lanner may write to the target's namespace and is not in dry run, recorded
+ * as a Kubernetes Event on the pod or node.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ActionRecord, Alert } from '../alerts/alert.js';
+import type { Priority } from '../core/event.js';
+import type { Logger } from '../core/log.js';
+import type { LannerMetrics } from '../metrics/metrics.js';
+import { describeTarget } from './guardrails.js';
+import type { KubeApi } from './kube.js';
+import type { ActionRequest, Verdict } from './responder.js';
+
+export const AUDIT_RULE = 'Lanner response action';
+export const AUDIT_TAG = 'lanner_audit';
+
+/** A decision as the engine hands it back: the audit record and the request it answers. */
+export interface Decision {
+  readonly id: string;
+  readonly request: ActionRequest;
+  readonly verdict: Verdict;
+  readonly dryRun: boolean;
+  /** Wall clock (ms) the decision was made. */
+  readonly at: number;
+  readonly record: ActionRecord;
+}
+
+const PRIORITY: Record<Verdict['outcome'], Priority> = {
+  dry_run: 'Informational',
+  executed: 'Notice',
+  refused: 'Warning',
+  failed: 'Error',
+};
+
+/** Refusals that say nothing new about the target: no Kubernetes Event for them. */
+const QUIET_REFUSALS = new Set(['duplicate', 'namespace_protected', 'namespace_denied', 'namespace_not_allowed', 'pod_protected', 'node_protected', 'no_target', 'unknown_action', 'disabled']);
+
+export interface AuditorDeps {
+  readonly logger: Logger;
+  readonly metrics?: LannerMetrics;
+  readonly kube: KubeApi | undefined;
+  readonly node: string;
+  readonly cluster?: string;
+  /** Where audit records go: the outputs, past dedup and rate limits (an audit trail is whole). */
+  readonly sink: (record: Alert) => void;
+}
+
+export class Auditor {
+  private readonly counters = new Map<string, { inc(): void }>();
+
+  constructor(private readonly deps: AuditorDeps) {}
+
+  /** Builds the record for one decision and sends it everywhere it goes. */
+  async record(request: ActionRequest, verdict: Verdict, dryRun: boolean, at: number): Promise<Decision> {
+    const t = request.target;
+    const alert = request.alert;
+    const record: ActionRecord = {
+      name: request.action,
+      outcome: verdict.outcome,
+      reason: verdict.reason ?? null,
+      trigger: request.trigger,
+      dry_run: dryRun,
+      target: { kind: t.kind, namespace: t.namespace ?? null, pod: t.pod ?? null, node: t.node ?? null, pid: t.pid ?? null },
+      alert_id: alert?.id ?? null,
+      alert_rule: alert?.rule ?? null,
+      ...(verdict.details ? { details: verdict.details } : {}),
+    };
+    const decision: Decision = { id: randomUUID(), request, verdict, dryRun, at, record };
+    this.log(decision);
+    this.count(request.action, verdict.outcome);
+    this.deps.sink(this.auditAlert(decision));
+    await this.kubeEvent(decision);
+    return decision;
+  }
+
+  private log(d: Decision): void {
+    const fields = {
+      decision: d.id,
+      action: d.record.name,
+      outcome: d.record.outcome,
+      reason: d.record.reason,
+      target: describeTarget(d.request.target),
+      trigger: d.record.trigger,
+      alert: d.record.alert_id,
+      rule: d.record.alert_rule,
+    };
+    const level = d.verdict.outcome === 'failed' ? 'error' : d.verdict.outcome === 'refused' ? 'warn' : 'info';
+    this.deps.logger[level](fields, `response ${d.record.outcome}: ${d.verdict.message}`);
+  }
+
+  private count(action: string, outcome: string): void {
+    const key = `${action}\u0000${outcome}`;
+    let c = this.counters.get(key);
+    if (!c && this.deps.metrics) {
+      c = this.deps.metrics.actions.labels(action, outcome);
+      this.counters.set(key, c);
+    }
+    c?.inc();
+  }
+
+  private auditAlert(d: Decision): Alert {
+    const t = d.request.target;
+    const alert = d.request.alert;
+    const outcome = d.record.outcome === 'dry_run' ? 'dry run' : d.record.outcome;
+    const because = d.record.reason ? ` [${d.record.reason}]` : '';
+    const about = alert ? ` (alert ${alert.id}: ${alert.rule})` : d.request.reason ? ` (reason: ${d.request.reason})` : '';
+    return {
+      id: d.id,
+      timeNs: BigInt(d.at) * 1_000_000n,
+      rule: AUDIT_RULE,
+      priority: PRIORITY[d.verdict.outcome],
+      source: 'lanner',
+      hostname: this.deps.node,
+      output: `${d.record.name} ${outcome}${because}: ${d.verdict.message}${about}`,
+      tags: [AUDIT_TAG],
+      origin: 'lanner',
+      workload: alert?.workload ?? { namespace: t.namespace ?? null, pod: t.pod ?? null, container_id: null, container_name: null, image: null },
+      process: alert?.process ?? { pid: t.pid ?? null, name: t.processName ?? null, cmdline: null, parent: null, user: null, uid: null },
+      // The alert itself has gone out with its evidence; the record points to it by id.
+      evidence: [],
+      count: 1,
+      node: this.deps.node,
+      ...(this.deps.cluster ? { cluster: this.deps.cluster } : {}),
+      action: d.record,
+    };
+  }
+
+  /** An Event on the target; a failure here is logged and leaves the decision as it was. */
+  private async kubeEvent(d: Decision): Promise<void> {
+    const kube = this.deps.kube;
+    const t = d.request.target;
+    const v = d.verdict;
+    if (!kube || d.dryRun || v.outcome === 'dry_run') return;
+    if (v.outcome === 'refused' && QUIET_REFUSALS.has(v.reason ?? '')) return;
+    // The event responder's Event is the record; a second one would say the same.
+    if (d.record.name === 'event' && v.outcome === 'executed') return;
+    const involved =
+      (t.kind === 'pod' || t.kind === 'external' || t.kind === 'process') && t.namespace && t.pod
+        ? { kind: 'Pod' as const, namespace: t.namespace, name: t.pod }
+        : t.node
+          ? { kind: 'Node' as const, namespace: '', name: t.node }
+          : undefined;
+    if (!involved) return;
+    const reason = v.outcome === 'executed' ? `Lanner${pascal(d.record.name)}` : v.outcome === 'refused' ? 'LannerActionRefused' : 'LannerActionFailed';
+    try {
+      await kube.createEvent({
+        involved,
+        type: v.outcome === 'executed' && d.record.name === 'release' ? 'Normal' : 'Warning',
+        reason,
+        message: `${v.message}${d.request.alert ? ` (lanner alert ${d.request.alert.id}: ${d.request.alert.rule})` : ''}`,
+        host: this.deps.node,
+      });
+    } catch (err) {
+      this.deps.logger.warn({ decision: d.id, err: (err as Error).message }, 'could not record the decision as a Kubernetes Event');
+    }
+  }
+}
+
+function pascal(name: string): string {
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}
+

@@ -1,0 +1,46 @@
+/**
+ * Event: a Kubernetes Event on the pod saying what Lanner saw, so `kubectl describe pod` shows
+ * the alert beside the pod's own history. It changes nothing about the pod.
+ */
+import type { ActionRequest, Responder, ResponderContext, ResponderDescriptor, Verdict } from './responder.js';
+
+export class PodEventResponder implements Responder {
+  readonly name = 'event';
+  readonly targetKind = 'pod' as const;
+
+  async run(request: ActionRequest, ctx: ResponderContext): Promise<Verdict> {
+    const t = request.target;
+    const what = `pod ${t.namespace}/${t.pod}`;
+    const alert = request.alert;
+    const message = alert ? `${alert.priority} ${alert.rule}: ${alert.output} (lanner alert ${alert.id})` : (request.reason ?? 'recorded by lanner');
+    if (!ctx.kube) {
+      if (ctx.dryRun) return { outcome: 'dry_run', message: `would record an Event on ${what} (pod not read: no Kubernetes API configured)` };
+      return { outcome: 'failed', reason: 'no_kubernetes_api', message: `cannot record an Event on ${what}: no Kubernetes API configured` };
+    }
+    const pod = await ctx.kube.readPod({ namespace: t.namespace!, name: t.pod! });
+    const no = ctx.guard.admitPod(pod);
+    if (no) return no;
+    if (ctx.dryRun) return { outcome: 'dry_run', message: `would record an Event on ${what}: ${message}` };
+    await ctx.kube.createEvent({
+      involved: { kind: 'Pod', namespace: pod.namespace, name: pod.name, uid: pod.uid },
+      type: 'Warning',
+      reason: 'LannerAlert',
+      message,
+      host: ctx.node,
+    });
+    return { outcome: 'executed', message: `recorded the alert as an Event on ${what}` };
+  }
+}
+
+export const podEventDescriptor: ResponderDescriptor = {
+  name: 'event',
+  description: 'Records the alert as a Kubernetes Event on the pod, shown by kubectl describe pod.',
+  targetKind: 'pod',
+  example: ['event:', '  enabled: true', ''].join('\n'),
+  permissions: [
+    { apiGroups: [''], resources: ['pods'], verbs: ['get'] },
+    { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+  ],
+  enabled: (o) => o.event.enabled,
+  create: () => new PodEventResponder(),
+};

@@ -1,0 +1,109 @@
+/**
+ * The manual runbook over HTTP, for a SOAR or a responder's script: the same decisions as
+ * `lanner quarantine`, through the same guardrails. Off unless `actions.api.enabled`, and never
+ * without a bearer token (compared in constant time).
+ *
+ *   GET    /api/v1/quarantine              quarantined pods, cluster-wide
+ *   POST   /api/v1/quarantine/NS/POD       quarantine (body: {"reason", "ttl", "dry_run"}, all optional)
+ *   DELETE /api/v1/quarantine/NS/POD       release
+ *
+ * Answers: 200 with the decision when executed or dry run; 403 when a guardrail refused it
+ * (`reason` says which); 502 when the Kubernetes API failed it; 400, 401, 404, 405, 413 as usual.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ActionEngine } from '../actions/action-engine.js';
+import type { Decision } from '../actions/audit.js';
+import { parseDurationMs } from '../config/units.js';
+import type { Logger } from '../core/log.js';
+import type { ApiHandler } from './ops-server.js';
+
+const MAX_BODY = 64 * 1024;
+const ITEM = /^\/api\/v1\/quarantine\/([a-z0-9][-a-z0-9]{0,62})\/([a-z0-9][-.a-z0-9]{0,252})$/;
+
+export function actionApi(engine: ActionEngine, token: string, logger: Logger): ApiHandler {
+  const expected = digest(token);
+  return async (req, res, path) => {
+    if (!authorized(req.headers.authorization, expected)) {
+      return send(res, 401, { error: 'a bearer token is required (actions.api.token)' }, { 'www-authenticate': 'Bearer' });
+    }
+    if (path === '/api/v1/quarantine') {
+      if (req.method !== 'GET') return send(res, 405, { error: 'GET lists quarantined pods' }, { allow: 'GET' });
+      try {
+        return send(res, 200, { items: await engine.list() });
+      } catch (err) {
+        return send(res, 502, { error: (err as Error).message });
+      }
+    }
+    const m = ITEM.exec(path);
+    if (!m) return send(res, 404, { error: 'not found: try /api/v1/quarantine or /api/v1/quarantine/NAMESPACE/POD' });
+    const [, namespace, pod] = m as unknown as [string, string, string];
+    if (req.method !== 'POST' && req.method !== 'DELETE') return send(res, 405, { error: 'POST quarantines, DELETE releases' }, { allow: 'POST, DELETE' });
+    const body = await readJson(req);
+    if (body === 'too_large') return send(res, 413, { error: `the body is over ${MAX_BODY} bytes` });
+    if (body === 'invalid') return send(res, 400, { error: 'the body must be a JSON object' });
+    const reason = typeof body['reason'] === 'string' ? body['reason'] : undefined;
+    logger.info({ namespace, pod, method: req.method, remote: req.socket.remoteAddress }, 'action API request');
+    let decision: Decision;
+    if (req.method === 'DELETE') {
+      decision = await engine.release({ namespace, name: pod }, 'manual', reason);
+    } else {
+      let ttlMs: number | undefined;
+      if (body['ttl'] !== undefined) {
+        ttlMs = typeof body['ttl'] === 'string' || typeof body['ttl'] === 'number' ? parseDurationMs(body['ttl']) : undefined;
+        if (ttlMs === undefined || ttlMs <= 0) return send(res, 400, { error: 'ttl: expected a duration such as 30m or 24h' });
+      }
+      if (body['dry_run'] !== undefined && typeof body['dry_run'] !== 'boolean') return send(res, 400, { error: 'dry_run: expected true or false' });
+      decision = await engine.perform(
+        { action: 'quarantine', target: { kind: 'pod', namespace, pod }, trigger: 'manual', ...(reason ? { reason } : {}), ...(ttlMs ? { ttlMs } : {}) },
+        body['dry_run'] === true,
+      );
+    }
+    const status = decision.verdict.outcome === 'refused' ? 403 : decision.verdict.outcome === 'failed' ? 502 : 200;
+    return send(res, status, decisionBody(decision));
+  };
+}
+
+export function decisionBody(d: Decision): Record<string, unknown> {
+  return { id: d.id, ...d.record, message: d.verdict.message };
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+/** Hashing first gives both sides one length, so the compare takes the same time for any token. */
+function authorized(header: string | undefined, expected: Buffer): boolean {
+  const m = /^Bearer (.+)$/.exec(header ?? '');
+  return m !== null && timingSafeEqual(digest(m[1]!), expected);
+}
+
+function readJson(req: IncomingMessage): Promise<Record<string, unknown> | 'too_large' | 'invalid'> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) over = true;
+      else chunks.push(c);
+    });
+    req.on('end', () => {
+      if (over) return resolve('too_large');
+      const text = Buffer.concat(chunks).toString('utf8').trim();
+      if (text === '') return resolve({});
+      try {
+        const v: unknown = JSON.parse(text);
+        resolve(typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : 'invalid');
+      } catch {
+        resolve('invalid');
+      }
+    });
+    req.on('error', () => resolve('invalid'));
+  });
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(`${JSON.stringify(body)}\n`);
+}
+
