@@ -29,6 +29,9 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await (await import('./rules.js')).runRules(rest);
       case 'baseline':
         return await (await import('./baseline.js')).runBaseline(rest);
+      case 'quarantine':
+      case 'release':
+        return await (await import('./quarantine.js')).runQuarantine(command, rest);
       case '--version':
       case '-v':
         process.stdout.write(`lanner ${version()}\n`);
@@ -46,7 +49,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (err) {
     if (isLannerError(err)) {
       process.stderr.write(`lanner: ${err.code}: ${err.message}\n`);
-      return err.code === 'LANNER_CONFIG_INVALID' || err.code === 'LANNER_CONFIG_READ' || err.code === 'LANNER_RULES_INVALID' || err.code === 'LANNER_USAGE' || err.code === 'LANNER_NO_SOURCE'
+      return err.code === 'LANNER_CONFIG_INVALID' || err.code === 'LANNER_CONFIG_READ' || err.code === 'LANNER_RULES_INVALID' || err.code === 'LANNER_USAGE' || err.code === 'LANNER_NO_SOURCE' || err.code === 'LANNER_KUBE_CONFIG'
         ? EXIT_USAGE
         : EXIT_FAILURE;
     }

@@ -9,6 +9,8 @@ Usage:
   lanner rules lint PATH...    check rule files: every problem as file:line:col
   lanner rules test PATH...    run rule tests: attack and benign events, the alerts expected
   lanner baseline show|reset   inspect or forget learned baseline profiles
+  lanner quarantine NS/POD     isolate a pod (network deny-all, kept running); list shows them
+  lanner release NS/POD        end a pod's quarantine
   lanner --version
 
 Run 'lanner COMMAND --help' for a command's flags.
