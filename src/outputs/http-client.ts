@@ -79,8 +79,13 @@ export function httpFailure<T>(res: HttpResponse): ExportResult<T> {
   };
 }
 
-/** A network error (refused, reset, DNS) as a retryable failure. */
+/** A network error (refused, reset, DNS, TLS) as a retryable failure. */
 export function networkFailure<T>(err: unknown): ExportResult<T> {
   const code = (err as { code?: string }).code;
-  return { ok: false, reason: code === 'ECONNREFUSED' ? 'connect' : 'network', retryable: true, detail: (err as Error).message };
+  const reason = code === 'ECONNREFUSED' ? 'connect' : typeof code === 'string' && TLS_ERROR.test(code) ? 'tls' : 'network';
+  return { ok: false, reason, retryable: true, detail: (err as Error).message };
 }
+
+// Node's TLS errors: the receiver's certificate failed our checks, or the handshake failed
+// (LANNER_TLS_REFUSED: a syslog receiver closed the connection right after it).
+const TLS_ERROR = /^(ERR_TLS_|ERR_SSL_|LANNER_TLS_REFUSED$|UNABLE_TO_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|HOSTNAME_MISMATCH$)/;

@@ -39,15 +39,6 @@ class TlsRefused extends Error {
   readonly code = 'LANNER_TLS_REFUSED';
 }
 
-// Node's TLS errors: certificate checks (ours of the receiver's) and protocol alerts.
-const TLS_ERROR = /^(ERR_TLS_|ERR_SSL_|LANNER_TLS_REFUSED$|UNABLE_TO_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|HOSTNAME_MISMATCH$)/;
-
-function streamFailure(err: unknown): ExportResult<Alert> {
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && TLS_ERROR.test(code)) return { ok: false, reason: 'tls', retryable: true, detail: (err as Error).message };
-  return networkFailure(err);
-}
-
 export class SyslogExporter implements Exporter<Alert> {
   private socket: net.Socket | undefined;
   private udp: dgram.Socket | undefined;
@@ -64,7 +55,7 @@ export class SyslogExporter implements Exporter<Alert> {
       this.socket?.destroy();
       this.socket = undefined;
       if (signal.aborted) throw err;
-      return streamFailure(err);
+      return networkFailure(err);
     }
   }
 

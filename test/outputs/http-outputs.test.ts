@@ -3,12 +3,19 @@
  * `_bulk`, Loki push and a webhook receiver that verifies the HMAC.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/alerts/alert.js';
+import { setConditionCompiler } from '../../src/alerts/condition.js';
 import { enrichAlert } from '../../src/alerts/enrich.js';
+import { registerAlertConditions } from '../../src/detect/alert-conditions.js';
 import type { Output } from '../../src/outputs/output.js';
 import { findOutput } from '../../src/outputs/registry.js';
 import { SECOND, shellAlert, T0 } from '../support/alerts.js';
+import { makeTestPki, opensslOrSkip, type TestPki } from '../support/certs.js';
 import { startStandin, type Standin } from '../support/http-standin.js';
 import { testDeps, value } from '../support/output-metrics.js';
 
@@ -224,6 +231,66 @@ describe('webhook', () => {
   });
 });
 
+describe('webhook over TLS', () => {
+  const haveOpenssl = opensslOrSkip('webhook TLS tests');
+  let pki: TestPki | undefined;
+  let server: https.Server | undefined;
+  afterEach(async () => {
+    await new Promise<void>((resolve) => (server ? (server.closeAllConnections(), server.close(() => resolve())) : resolve()));
+    server = undefined;
+    pki?.cleanup();
+    pki = undefined;
+  });
+
+  /** A real HTTPS receiver that requires a client certificate of our CA and checks the HMAC. */
+  async function receiver(p: TestPki, secret: string): Promise<{ url: string; got: { client: string; verified: boolean; count: number }[] }> {
+    const got: { client: string; verified: boolean; count: number }[] = [];
+    server = https.createServer({ cert: readFileSync(p.serverCert), key: readFileSync(p.serverKey), ca: readFileSync(p.caCert), requestCert: true, rejectUnauthorized: true }, (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        const want = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+        const sig = String(req.headers['x-lanner-signature'] ?? '');
+        const verified = sig.length === want.length && timingSafeEqual(Buffer.from(sig), Buffer.from(want));
+        const client = (req.socket as TLSSocket).getPeerCertificate().subject?.CN ?? '';
+        got.push({ client, verified, count: (JSON.parse(body.toString('utf8')) as unknown[]).length });
+        res.writeHead(verified ? 200 : 401).end();
+      });
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    return { url: `https://127.0.0.1:${(server!.address() as AddressInfo).port}/hooks/lanner`, got };
+  }
+
+  it.skipIf(!haveOpenssl)('posts signed batches over mutual TLS to a receiver that checks our certificate and the HMAC', async () => {
+    pki = makeTestPki();
+    const hook = await receiver(pki, 'tls-secret');
+    const { output, sent } = build({ type: 'webhook', url: hook.url, secret: 'tls-secret', tls: { ca: pki.caCert, cert: pki.clientCert, key: pki.clientKey }, batch: { max_size: 10 } });
+    for (const a of alerts(4)) output.send(a);
+    await output.flush();
+    expect(hook.got).toEqual([{ client: 'lanner', verified: true, count: 4 }]);
+    expect(await sent()).toBe(4);
+  });
+
+  it.skipIf(!haveOpenssl)('sends nothing to a receiver it cannot verify, or that refuses its certificate: failures are counted as tls, then the alerts as dropped', async () => {
+    pki = makeTestPki();
+    const hook = await receiver(pki, 'tls-secret');
+    const untrusted = build({ type: 'webhook', name: 'untrusted', url: hook.url, secret: 'tls-secret', tls: { ca: pki.rogueCaCert, cert: pki.clientCert, key: pki.clientKey }, retry: FAST_RETRY });
+    const refused = build({ type: 'webhook', name: 'refused', url: hook.url, secret: 'tls-secret', tls: { ca: pki.caCert, cert: pki.rogueClientCert, key: pki.rogueClientKey }, retry: FAST_RETRY });
+    untrusted.output.send(alerts(1)[0]!);
+    refused.output.send(alerts(1)[0]!);
+    await Promise.all([untrusted.output.flush(), refused.output.flush()]);
+    expect(hook.got).toEqual([]);
+    expect(await untrusted.failures('tls')).toBe(4);
+    expect(await untrusted.dropped('retries_exhausted')).toBe(1);
+    // The receiver's refusal of our certificate reaches us as a reset after the TLS 1.3
+    // handshake: retried as a network failure, then dropped, never counted as sent.
+    expect(await refused.failures('network')).toBe(4);
+    expect(await refused.sent()).toBe(0);
+    expect(await refused.dropped('retries_exhausted')).toBe(1);
+  });
+});
+
 describe('routing', () => {
   it('sends only alerts at or above min_priority that match the route', async () => {
     const hook = await standin(() => ({ status: 200 }));
@@ -236,5 +303,29 @@ describe('routing', () => {
     await output.flush();
     const ids = hook.requests.flatMap((r) => (JSON.parse(r.body) as { id: string }[]).map((a) => a.id));
     expect(ids).toEqual([wanted.id]);
+  });
+
+  describe('with a condition in the rule language', () => {
+    afterAll(() => setConditionCompiler(undefined));
+
+    it('sends only the alerts the condition matches, over the alert and its evidence fields', async () => {
+      registerAlertConditions();
+      const hook = await standin(() => ({ status: 200 }));
+      const { output } = build({ type: 'webhook', url: hook.url, route: { condition: 'k8s.ns.name in (shop, payments) and proc.pname = runc and not falco.rule startswith "Read "' } });
+      const wanted = enrichAlert(shellAlert({ namespace: 'payments' }));
+      output.send(enrichAlert(shellAlert({ namespace: 'ops' })));
+      output.send(enrichAlert(shellAlert({ namespace: 'shop', rule: 'Read sensitive file untrusted' })));
+      output.send(wanted);
+      await output.flush();
+      const ids = hook.requests.flatMap((r) => (JSON.parse(r.body) as { id: string }[]).map((a) => a.id));
+      expect(ids).toEqual([wanted.id]);
+    });
+
+    it('refuses a route condition that does not parse, naming the key', () => {
+      registerAlertConditions();
+      const parsed = findOutput('webhook')!.parse({ type: 'webhook', url: 'https://x', route: { condition: 'k8s.ns.name = = shop' } });
+      expect(parsed.ok).toBe(false);
+      if (!parsed.ok) expect(parsed.problems[0]).toMatch(/^route\.condition: /);
+    });
   });
 });
