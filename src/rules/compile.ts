@@ -1,8 +1,10 @@
 /**
- * Turns a resolved condition (macros inlined, lists expanded) into a closure tree, once, when
- * rules load. Each check gets a specialized closure: literals are prepared, `in` lists become
- * Sets, `glob`/`regex` become RegExps and `pmatch` a prefix table, so evaluating an event parses
- * nothing and builds no RegExp.
+ * The semantics of a resolved condition (macros inlined, lists expanded): each check's test
+ * (`checkPlan`, which the rule engine's generated predicates call, see codegen.ts) and a
+ * closure tree over them (`compileExpr`), the reference those predicates are tested against and
+ * the fallback where code cannot be generated. Each check gets a specialized closure: literals
+ * are prepared, `in` lists become Sets, `glob`/`regex` become RegExps and `pmatch` a prefix
+ * table, so evaluating an event parses nothing and builds no RegExp.
  *
  * Missing values follow Falco: a check on a field the event does not carry, or carries as null,
  * is false whatever the operator, `!=` included (libsinsp fails the extraction and the check
@@ -26,7 +28,7 @@ import {
   textOf,
   type Scalar,
 } from './compare.js';
-import { operandReader, type FieldReader } from './fields.js';
+import { operandReader } from './fields.js';
 import { escapeRegExp, globMatch, globToRegExp } from './glob.js';
 
 export type Predicate = (event: FalcoEvent) => boolean;
@@ -93,30 +95,74 @@ function present(v: FieldValue | undefined): boolean {
   return v !== undefined && v !== null && !(typeof v === 'object' && v.length === 0);
 }
 
-function compileCheck(c: CheckNode): Predicate {
-  const read = operandReader(c.left);
-  if (c.op === 'exists') return (ev) => present(read(ev));
+/** A check's test of the value it read (undefined when the event does not carry the field). */
+export type ValueTest = (v: FieldValue | undefined) => boolean;
+/** A `field op val(other)` check's test of both values it read. */
+export type PairTest = (a: FieldValue | undefined, b: FieldValue | undefined) => boolean;
+
+/**
+ * What a check does, apart from reading: one operand and a test of its value, or two operands
+ * (`val()`) and a test of both, or nothing that can hold. The closure compiler and the code
+ * generator (codegen.ts) both build on it, so the operators' semantics live here only.
+ */
+export type CheckPlan =
+  | { readonly kind: 'never' }
+  | { readonly kind: 'value'; readonly left: Operand; readonly test: ValueTest }
+  | { readonly kind: 'pair'; readonly left: Operand; readonly right: Operand; readonly test: PairTest };
+
+const NEVER_CHECK: CheckPlan = { kind: 'never' };
+
+export function checkPlan(c: CheckNode): CheckPlan {
+  if (c.op === 'exists') return { kind: 'value', left: c.left, test: present };
   const right = c.right!;
-  if (right.kind === 'fieldvalue') return compileFieldComparison(read, c.op, operandReader(right.operand));
+  if (right.kind === 'fieldvalue') {
+    const test = pairTest(c.op);
+    return test ? { kind: 'pair', left: c.left, right: right.operand, test } : NEVER_CHECK;
+  }
   const test = scalarTest(c.op, right);
-  if (!test) return NEVER;
+  if (!test) return NEVER_CHECK;
   if (c.op === '!=') {
     // On a list, `!=` is the negation of `=` (no element equal), not "some element differs".
     const eq = scalarTest('=', right)!;
-    return (ev) => {
-      const v = read(ev);
-      if (v === undefined || v === null) return false;
-      if (typeof v === 'object') return v.length > 0 && !some(v, eq);
-      return test(v);
+    return {
+      kind: 'value',
+      left: c.left,
+      test: (v) => {
+        if (v === undefined || v === null) return false;
+        if (typeof v === 'object') return v.length > 0 && !some(v, eq);
+        return test(v);
+      },
     };
   }
   const all = c.op === 'in';
-  return (ev) => {
-    const v = read(ev);
-    if (v === undefined || v === null) return false;
-    if (typeof v === 'object') return v.length > 0 && (all ? every(v, test) : some(v, test));
-    return test(v);
+  return {
+    kind: 'value',
+    left: c.left,
+    test: (v) => {
+      if (v === undefined || v === null) return false;
+      if (typeof v === 'object') return v.length > 0 && (all ? every(v, test) : some(v, test));
+      return test(v);
+    },
   };
+}
+
+function compileCheck(c: CheckNode): Predicate {
+  const plan = checkPlan(c);
+  switch (plan.kind) {
+    case 'never':
+      return NEVER;
+    case 'value': {
+      const read = operandReader(plan.left);
+      const test = plan.test;
+      return (ev) => test(read(ev));
+    }
+    case 'pair': {
+      const read = operandReader(plan.left);
+      const readRight = operandReader(plan.right);
+      const test = plan.test;
+      return (ev) => test(read(ev), readRight(ev));
+    }
+  }
 }
 
 function some(items: readonly string[], test: ScalarTest): boolean {
@@ -217,9 +263,9 @@ function scalarTest(op: Operator, right: ValueNode): ScalarTest | undefined {
   }
 }
 
-type PairTest = (a: Scalar, b: Scalar) => boolean;
+type ScalarPairTest = (a: Scalar, b: Scalar) => boolean;
 
-const PAIR_TESTS: Partial<Record<Operator, PairTest>> = {
+const PAIR_TESTS: Partial<Record<Operator, ScalarPairTest>> = {
   '=': equalValues,
   '==': equalValues,
   '!=': (a, b) => !equalValues(a, b),
@@ -240,13 +286,11 @@ const PAIR_TESTS: Partial<Record<Operator, PairTest>> = {
 };
 
 /** `field op val(other)`: both sides read per event; the same missing-value rule applies. */
-function compileFieldComparison(read: FieldReader, op: Operator, readRight: FieldReader): Predicate {
+function pairTest(op: Operator): PairTest | undefined {
   const test = PAIR_TESTS[op];
-  if (!test) return NEVER;
-  return (ev) => {
-    const a = read(ev);
+  if (!test) return undefined;
+  return (a, b) => {
     if (a === undefined || a === null) return false;
-    const b = readRight(ev);
     if (b === undefined || b === null) return false;
     if (typeof b === 'object') {
       if (op !== 'in' && op !== 'intersects') return false;

@@ -112,26 +112,41 @@ const ENVELOPE_FALLBACK: ReadonlyMap<string, FieldReader> = new Map<string, Fiel
   ['evt.source', (e) => e.source],
 ]);
 
-/** A reader for one field key (`proc.aname[2]`, `evt.arg.flags`, `falco.rule`). */
-export function fieldReader(key: string): FieldReader {
+/**
+ * How an operand's value is obtained: the output field read first (none for the envelope), and
+ * what turns that raw value into the operand's value (a derivation, a fallback, transformers).
+ * Readers are built from it, and so is generated code (codegen.ts), which reads `key` itself.
+ */
+export interface OperandAccess {
+  /** The output_fields key read first; undefined when the value comes from the envelope alone. */
+  readonly key: string | undefined;
+  /** Completes the value from the raw field value; undefined when the raw value is the value. */
+  readonly finish: ((raw: FieldValue | undefined, event: FalcoEvent) => FieldValue | undefined) | undefined;
+}
+
+function fieldAccess(key: string): OperandAccess {
   const envelope = ENVELOPE.get(key);
-  if (envelope) return envelope;
+  if (envelope) return { key: undefined, finish: (_raw, e) => envelope(e) };
   const fallback = ENVELOPE_FALLBACK.get(key);
-  if (fallback) {
-    return (e) => {
-      const v = e.fields[key];
-      return v === undefined ? fallback(e) : v;
-    };
-  }
+  if (fallback) return { key, finish: (raw, e) => (raw === undefined ? fallback(e) : raw) };
   const derived = DERIVED_FIELDS.get(key);
   if (derived) {
     const compute = derived.compute;
-    return (e) => {
-      const v = e.fields[key];
-      return v === undefined ? compute(e.fields) : v;
-    };
+    return { key, finish: (raw, e) => (raw === undefined ? compute(e.fields) : raw) };
   }
-  return (e) => e.fields[key];
+  return { key, finish: undefined };
+}
+
+function readerOf(access: OperandAccess): FieldReader {
+  const { key, finish } = access;
+  if (key === undefined) return (e) => finish!(undefined, e);
+  if (finish === undefined) return (e) => e.fields[key];
+  return (e) => finish(e.fields[key], e);
+}
+
+/** A reader for one field key (`proc.aname[2]`, `evt.arg.flags`, `falco.rule`). */
+export function fieldReader(key: string): FieldReader {
+  return readerOf(fieldAccess(key));
 }
 
 /** True for fields that come from the envelope, which every event has. */
@@ -160,26 +175,34 @@ const TRANSFORMS: Readonly<Record<string, ScalarTransform>> = {
   len: (v) => textOf(v).length,
 };
 
-function transformReader(fn: string, inner: FieldReader): FieldReader {
+/** A transformer over a whole value: null and undefined pass through, lists map item by item. */
+function transformValue(fn: string): (v: FieldValue | undefined) => FieldValue | undefined {
   const t = TRANSFORMS[fn]!;
   if (fn === 'len') {
-    return (e) => {
-      const v = inner(e);
+    return (v) => {
       if (v === undefined || v === null) return v;
       return Array.isArray(v) ? v.length : t(v as string);
     };
   }
-  return (e) => {
-    const v = inner(e);
+  return (v) => {
     if (v === undefined || v === null) return v;
     if (Array.isArray(v)) return (v as readonly string[]).map((item) => String(t(item)));
     return t(v as string | number | bigint | boolean);
   };
 }
 
+/** How to obtain an operand's value: a field, through any transformers around it. */
+export function operandAccess(o: Operand): OperandAccess {
+  if (o.kind === 'field') return fieldAccess(fieldKey(o));
+  const inner = operandAccess(o.operand);
+  const t = transformValue(o.fn);
+  const before = inner.finish;
+  return { key: inner.key, finish: before ? (raw, e) => t(before(raw, e)) : (raw) => t(raw) };
+}
+
 /** A reader for an operand: a field, through any transformers around it. */
 export function operandReader(o: Operand): FieldReader {
-  return o.kind === 'field' ? fieldReader(fieldKey(o)) : transformReader(o.fn, operandReader(o.operand));
+  return readerOf(operandAccess(o));
 }
 
 /**

@@ -1,8 +1,8 @@
 /**
  * Loads Falco-syntax rule files into a RuleSet: read and parse the YAML (with positions), fold
  * the items (collector.ts), parse and validate every condition, resolve macros and lists,
- * compile each rule to a closure tree and index the result. Every problem found on the way is
- * returned with file:line:col; loading never throws on bad rules.
+ * compile each rule to a predicate (codegen.ts) and index the result. Every problem found on
+ * the way is returned with file:line:col; loading never throws on bad rules.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import type { Scalar } from 'yaml';
 import { printExpr, type Expr } from './ast.js';
 import { Collector, type RuleEntry, type TextSegment } from './collector.js';
-import { compileExpr, fieldsOf } from './compile.js';
+import { PredicateCompiler } from './codegen.js';
+import { fieldsOf } from './compile.js';
 import { eventTypesOf } from './evttypes.js';
 import { exceptionExpr } from './exceptions.js';
 import { compileOutputTemplate } from './output-template.js';
@@ -61,10 +62,13 @@ export function loadRuleSources(sources: readonly RuleSource[], extraProblems: r
   const resolver = new Resolver(lists, macros, problems);
   resolver.resolveAllMacros();
 
+  // One compiler for the whole set, so rules and later conditions (sequence steps) share the
+  // per-event results of the checks they have in common.
+  const predicates = new PredicateCompiler();
   const compiled: CompiledRule[] = [];
   const notCompiled: string[] = [];
   for (const rule of collector.rules.values()) {
-    const c = compileRule(rule, resolver, problems);
+    const c = compileRule(rule, resolver, predicates, problems);
     if (c) compiled.push(c);
     else notCompiled.push(rule.name);
   }
@@ -72,7 +76,7 @@ export function loadRuleSources(sources: readonly RuleSource[], extraProblems: r
   const finalLists = new Map<string, readonly string[]>();
   for (const name of lists.keys()) finalLists.set(name, (resolver.listItems(name) ?? []).map((i) => i.text));
   const macroTexts = new Map<string, string>([...collector.macros].map(([name, m]) => [name, joinSegments(m.condition)]));
-  const compiler = (text: string, place?: ConditionPlace): ConditionCompileResult => compileStandalone(text, place, lists, macros);
+  const compiler = (text: string, place?: ConditionPlace): ConditionCompileResult => compileStandalone(text, place, lists, macros, predicates);
   const ruleSet = new RuleSet(compiled, finalLists, macroTexts, compiler);
 
   const order = new Map(sources.map((s, i) => [s.file, i]));
@@ -169,7 +173,7 @@ function fingerprint(parts: unknown): string {
 
 const NEVER_EXPR: Expr = { kind: 'const', value: false, pos: -1 };
 
-function compileRule(rule: RuleEntry, resolver: Resolver, problems: Problem[]): CompiledRule | undefined {
+function compileRule(rule: RuleEntry, resolver: Resolver, predicates: PredicateCompiler, problems: Problem[]): CompiledRule | undefined {
   const owner = `rule '${rule.name}'`;
   const before = problems.filter((p) => p.severity === 'error').length;
   let condition: Expr | undefined = NEVER_EXPR;
@@ -213,7 +217,7 @@ function compileRule(rule: RuleEntry, resolver: Resolver, problems: Problem[]): 
     condition: rule.condition ? joinSegments(rule.condition) : undefined,
     expr,
     resolvedCondition,
-    matches: compileExpr(expr),
+    matches: predicates.compile(expr),
     eventTypes,
     fields: fieldsOf(expr),
     output: outputText,
@@ -235,7 +239,13 @@ function compileRule(rule: RuleEntry, resolver: Resolver, problems: Problem[]): 
   };
 }
 
-function compileStandalone(text: string, place: ConditionPlace | undefined, lists: ReadonlyMap<string, ListDef>, macros: ReadonlyMap<string, MacroDef>): ConditionCompileResult {
+function compileStandalone(
+  text: string,
+  place: ConditionPlace | undefined,
+  lists: ReadonlyMap<string, ListDef>,
+  macros: ReadonlyMap<string, MacroDef>,
+  predicates: PredicateCompiler,
+): ConditionCompileResult {
   const problems: Problem[] = [];
   const locate: Locate = place
     ? (pos) => place.src.valueOffsetAt(place.node as Scalar, text, pos)
@@ -247,6 +257,6 @@ function compileStandalone(text: string, place: ConditionPlace | undefined, list
   return {
     ok: true,
     problems,
-    condition: { expr: resolved, matches: compileExpr(resolved), eventTypes: eventTypesOf(resolved), fields: fieldsOf(resolved) },
+    condition: { expr: resolved, matches: predicates.compile(resolved), eventTypes: eventTypesOf(resolved), fields: fieldsOf(resolved) },
   };
 }

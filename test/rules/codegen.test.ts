@@ -1,0 +1,149 @@
+/**
+ * Generated predicates (codegen.ts) must answer exactly as the closure tree (compile.ts), which
+ * states the semantics, including when many predicates share one memo of check results.
+ */
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { FalcoEvent, FieldValue } from '../../src/core/event.js';
+import { buildScenario } from '../../src/demo/scenario.js';
+import { normalizeFalcoJson } from '../../src/ingest/normalize.js';
+import { PredicateCompiler } from '../../src/rules/codegen.js';
+import { compileExpr } from '../../src/rules/compile.js';
+import { loadRules, loadRulesSync } from '../../src/rules/loader.js';
+import { HAVE_SHARED, REPO_ROOT, SHARED_DIR } from '../support/shared.js';
+import { event, ruleFor } from './helpers.js';
+
+const CONDITIONS = [
+  'proc.name = bash',
+  'proc.name != bash',
+  'proc.pid = 123',
+  'proc.pid != 0x10',
+  'proc.pid > 100 and proc.pid <= 1000',
+  'proc.pid < 5 or proc.pid >= 9223372036854775806',
+  'evt.time > 9223372036854775806',
+  'container.privileged = true',
+  'container.privileged != false',
+  'proc.name in (sh, bash, "my shell", 123)',
+  'proc.name intersects (sh, bash)',
+  'fd.name pmatch (/etc/apt, /usr/lib/)',
+  'proc.cmdline contains "-jar"',
+  'proc.cmdline icontains app.JAR',
+  'proc.cmdline startswith Java and proc.cmdline endswith .jar',
+  'proc.cmdline bcontains 2d6a6172 or proc.cmdline bstartswith 4a617661',
+  'proc.cmdline regex "Java .*jar"',
+  "fd.name glob '/home/*/.ssh/*' or fd.name iglob '/TMP/*'",
+  'fd.name exists and not proc.name exists',
+  'tolower(proc.name) = bash or toupper(proc.name) = BASH',
+  'basename(proc.exepath) = ls or len(proc.name) > 3',
+  'b64(proc.cmdline) = hello',
+  'proc.name = val(proc.pname)',
+  'proc.name != val(proc.pname)',
+  'proc.pid > val(proc.ppid)',
+  'proc.exepath endswith val(proc.name)',
+  'proc.name = tolower(proc.pname)',
+  'fd.name glob val(proc.name)',
+  'proc.name in val(proc.pname)',
+  "evt.is_open_write=true and fd.typechar='f'",
+  'evt.is_open_read=true or evt.is_open_create=true',
+  'proc.aname[1] = bash or proc.aname[2] in (sh, bash)',
+  'proc.args contains "-c"',
+  'evt.failed = true',
+  'falco.rule = X and evt.hostname = node-b and falco.tags intersects (shell)',
+  'evt.source = syscall and falco.priority = Debug',
+  'not (proc.name = sh and not (proc.pname = sshd or proc.pid > 5))',
+] as const;
+
+const FIELDS = ['proc.name', 'proc.pname', 'proc.pid', 'proc.ppid', 'proc.cmdline', 'proc.exepath', 'fd.name', 'fd.type', 'evt.arg.flags', 'evt.rawres', 'evt.time', 'container.privileged', 'evt.hostname', 'proc.aname[2]'];
+
+const value: fc.Arbitrary<FieldValue> = fc.oneof(
+  fc.constantFrom('bash', 'sh', 'BaSh', 'sshd', '123', '0x10', 'true', 'false', '/etc/apt/sources.list', '/home/a/.ssh/id', '/tmp/*', 'Java -jar /opt/App.jar', 'aGVsbG8=', 'O_WRONLY|O_CREAT', 'O_RDWR', 'file', 'node-b', '', '/usr/bin/ls', 'sh -c id'),
+  fc.string({ maxLength: 6 }),
+  fc.integer({ min: -5, max: 2000 }),
+  fc.bigInt({ min: 9223372036854775800n, max: 9223372036854775807n }),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.constantFrom('sh', 'bash', 'zsh', 'nginx'), { maxLength: 3 }),
+  fc.double(),
+);
+
+const anEvent: fc.Arbitrary<FalcoEvent> = fc
+  .record({
+    fields: fc.dictionary(fc.constantFrom(...FIELDS), value),
+    rule: fc.constantFrom('X', 'Y'),
+    hostname: fc.constantFrom('node-a', 'node-b'),
+    tags: fc.array(fc.constantFrom('shell', 'container'), { maxLength: 2 }),
+  })
+  .map(({ fields, rule, hostname, tags }) => event(fields, { rule, hostname, tags }));
+
+const exprs = CONDITIONS.map((c) => ruleFor(c).expr);
+
+describe('generated predicates', () => {
+  it('agree with the closure tree on every operator, transformer and derived field (property)', () => {
+    // One compiler for all conditions, as a rule set has: they share the memo of check results.
+    const compiler = new PredicateCompiler(true);
+    const generated = exprs.map((e) => compiler.compile(e));
+    const closures = exprs.map(compileExpr);
+    fc.assert(
+      fc.property(fc.array(anEvent, { minLength: 1, maxLength: 4 }), (events) => {
+        // Alternate events and predicates, so a stale memo entry would show.
+        for (let round = 0; round < 2; round++) {
+          for (const ev of events) {
+            for (let i = 0; i < exprs.length; i++) expect(generated[i]!(ev), CONDITIONS[i]).toBe(closures[i]!(ev));
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('share a check between conditions without mixing up events', () => {
+    const compiler = new PredicateCompiler(true);
+    const a = compiler.compile(ruleFor('proc.name = sh and fd.name exists').expr);
+    const b = compiler.compile(ruleFor('proc.name = sh or proc.pid = 1').expr);
+    const sh = event({ 'proc.name': 'sh', 'fd.name': '/x' });
+    const other = event({ 'proc.name': 'bash', 'proc.pid': 1 });
+    for (let i = 0; i < 3; i++) {
+      expect([a(sh), b(sh), a(other), b(other)]).toEqual([true, true, false, true]);
+      expect([b(other), a(sh), b(sh), a(other)]).toEqual([true, true, true, false]);
+    }
+  });
+
+  it('fall back to the closure tree where code generation is not allowed', () => {
+    const compiler = new PredicateCompiler(false);
+    const p = compiler.compile(ruleFor('proc.name in (sh, bash) and not fd.name exists').expr);
+    expect(p(event({ 'proc.name': 'sh' }))).toBe(true);
+    expect(p(event({ 'proc.name': 'sh', 'fd.name': '/x' }))).toBe(false);
+  });
+
+  it('agree with the closure tree on every shipped rule over the demo scenario', () => {
+    const r = loadRulesSync([join(REPO_ROOT, 'rules')]);
+    expectSameAnswers(r.ruleSet.rules);
+  });
+
+  it.skipIf(!HAVE_SHARED)("agree with the closure tree on Falco's rules over the demo scenario", async () => {
+    const files = ['falco_rules.yaml', 'falco-incubating_rules.yaml', 'falco-sandbox_rules.yaml'].map((f) => join(SHARED_DIR, 'falco-rules', f));
+    const r = await loadRules([...files, join(REPO_ROOT, 'rules')]);
+    expectSameAnswers(r.ruleSet.rules);
+  });
+});
+
+function expectSameAnswers(rules: readonly { name: string; expr: Parameters<typeof compileExpr>[0]; matches: (e: FalcoEvent) => boolean }[]): void {
+  const events: FalcoEvent[] = [];
+  for (const { json } of buildScenario(1_763_990_696_428_114_287n)) {
+    const n = normalizeFalcoJson(json as never, 'file');
+    if (n.ok) events.push(n.event);
+  }
+  expect(events.length).toBeGreaterThan(20);
+  const closures = rules.map((r) => compileExpr(r.expr));
+  let matched = 0;
+  // Event by event over all rules, as the engine runs them: later rules meet memoized checks.
+  for (const ev of events) {
+    for (let i = 0; i < rules.length; i++) {
+      const answer = rules[i]!.matches(ev);
+      expect(answer, rules[i]!.name).toBe(closures[i]!(ev));
+      if (answer) matched++;
+    }
+  }
+  expect(matched).toBeGreaterThan(0);
+}
