@@ -153,8 +153,10 @@ export class BatchQueue<T> {
     const outcome = await Promise.race([this.flush().then(() => false), timedOut]);
     clearTimeout(timer);
     if (outcome) {
+      // What was never delivered: the queue, and the batch in flight (which settles itself, as
+      // dropped, when its export sees the abort). The log line gives the total the operator lost.
+      const unsettled = this.accepted - this.settled;
       this.shutdown.abort();
-      // The in-flight batch settles itself when its export sees the abort.
       const left = this.queue.length;
       this.queue.length = 0;
       if (left > 0) {
@@ -163,7 +165,10 @@ export class BatchQueue<T> {
       }
       this.m.depth.set(0);
       await this.flush();
-      this.deps.logger.warn({ output: this.deps.name, abandoned: left, close_timeout_ms: this.options.closeTimeoutMs }, 'output could not deliver everything before shutdown; the rest is counted as dropped');
+      this.deps.logger.warn(
+        { output: this.deps.name, abandoned: unsettled, queued: left, in_flight: unsettled - left, close_timeout_ms: this.options.closeTimeoutMs },
+        'output could not deliver everything before shutdown; the rest is counted as dropped',
+      );
     }
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
