@@ -86,7 +86,9 @@ export class Auditor {
       alert: d.record.alert_id,
       rule: d.record.alert_rule,
     };
-    const level = d.verdict.outcome === 'failed' ? 'error' : d.verdict.outcome === 'refused' ? 'warn' : 'info';
+    // A repeat held by the cooldown is the guardrails working as meant, not news for the log.
+    const routine = d.verdict.reason === 'cooldown' || d.verdict.reason === 'duplicate';
+    const level = d.verdict.outcome === 'failed' ? 'error' : d.verdict.outcome === 'refused' && !routine ? 'warn' : 'info';
     this.deps.logger[level](fields, `response ${d.record.outcome}: ${d.verdict.message}`);
   }
 
@@ -110,7 +112,7 @@ export class Auditor {
       id: d.id,
       timeNs: BigInt(d.at) * 1_000_000n,
       rule: AUDIT_RULE,
-      priority: PRIORITY[d.verdict.outcome],
+      priority: d.verdict.reason === 'cooldown' || d.verdict.reason === 'duplicate' ? 'Informational' : PRIORITY[d.verdict.outcome],
       source: 'lanner',
       hostname: this.deps.node,
       output: `${d.record.name} ${outcome}${because}: ${d.verdict.message}${about}`,

@@ -20,7 +20,7 @@ export class PodEventResponder implements Responder {
     const pod = await ctx.kube.readPod({ namespace: t.namespace!, name: t.pod! });
     const no = ctx.guard.admitPod(pod);
     if (no) return no;
-    if (ctx.dryRun) return { outcome: 'dry_run', message: `would record an Event on ${what}: ${message}` };
+    if (ctx.dryRun) return { outcome: 'dry_run', message: `would record an Event LannerAlert on ${what}${alert ? ` for ${alert.rule}` : ''}` };
     await ctx.kube.createEvent({
       involved: { kind: 'Pod', namespace: pod.namespace, name: pod.name, uid: pod.uid },
       type: 'Warning',

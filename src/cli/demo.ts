@@ -6,12 +6,18 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
 import { filter, firstValueFrom } from 'rxjs';
+import { ActionEngine } from '../actions/action-engine.js';
+import { ClientNodeKubeApi } from '../actions/kube.js';
+import { defaultActionsOptions } from '../actions/options.js';
+import type { ActionRecord, Alert } from '../alerts/alert.js';
 import { isLannerError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { nowNs } from '../core/time.js';
 import { version } from '../core/version.js';
 import { FalcoStandIn, falcoJsonToGrpcResponse, type FalcoJsonEvent } from '../demo/falco-grpc-server.js';
+import { KubeApiStandIn } from '../demo/kube-api-standin.js';
 import { buildScenario, type ScenarioEvent } from '../demo/scenario.js';
 import { FalcoGrpcSource } from '../ingest/falco-grpc.js';
 import { createMetrics, type LannerMetrics } from '../metrics/metrics.js';
@@ -42,13 +48,14 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
   const address = `unix://${join(dir, 'falco.sock')}`;
   const falco = new FalcoStandIn({ address, version: '0.43.0' });
   await falco.start();
+  const kube = await demoCluster();
   const source = new FalcoGrpcSource({ address, pollIntervalMs: 100, backoff: { initialMs: 100, maxMs: 1000 }, logger, metrics });
   const human = process.stdout.isTTY === true;
   const say = (text: string): void => void (human ? process.stdout : process.stderr).write(text + '\n');
 
   let service: LannerService | undefined;
   try {
-    service = await startService(source, logger, metrics, values['metrics-listen']);
+    service = await startService(source, logger, metrics, values['metrics-listen'], kube);
     const ops = service.opsAddress;
     say(`Lanner ${version()} demo: a Falco stand-in (Falco 0.43.0 gRPC API) on ${address}`);
     if (ops) say(`metrics: http://${ops.host}:${ops.port}/metrics`);
@@ -56,7 +63,12 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
     say(`connected to Falco ${source.falcoVersion?.version ?? '?'}; replaying the scenario: a web shop's checkout pod is attacked among benign noise\n`);
 
     const seen = new Map<string, { origin: string; family: string; count: number }>();
+    const decisions: { record: ActionRecord; output: string }[] = [];
     service.onAlert((alert) => {
+      if (alert.action) {
+        decisions.push({ record: alert.action, output: alert.output });
+        return;
+      }
       const entry = seen.get(alert.rule) ?? { origin: alert.origin, family: alert.tags.find((t) => FAMILIES.includes(t)) ?? '', count: 0 };
       entry.count++;
       seen.set(alert.rule, entry);
@@ -65,7 +77,9 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
     await play(falco, scenario, values.fast === true);
     await delivered(metrics, scenario.length);
     await service.queue.idle();
+    await actionsOf(service)?.idle();
     say(summary(service, scenario, seen));
+    say(responses(decisions));
     if (values.follow) {
       say(`\nfollowing: the service keeps running${ops ? ` with metrics at http://${ops.host}:${ops.port}/metrics` : ''}; Ctrl-C to stop`);
       await new Promise<void>((resolve) => {
@@ -76,6 +90,7 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
   } finally {
     await service?.stop(5000);
     await falco.stop();
+    await kube.stop();
     rmSync(dir, { recursive: true, force: true });
   }
   return 0;
@@ -90,10 +105,43 @@ function shippedRules(): string {
   throw new Error('the shipped rules directory was not found');
 }
 
-async function startService(source: FalcoGrpcSource, logger: Logger, metrics: LannerMetrics, listen: string | undefined): Promise<LannerService> {
+const DEMO_TOKEN = 'demo-service-account-token';
+
+/** The cluster the scenario happens in, as far as the responders can see it: the pods on worker-2. */
+async function demoCluster(): Promise<KubeApiStandIn> {
+  const api = new KubeApiStandIn({ token: DEMO_TOKEN });
+  await api.start();
+  api.addNode('worker-2');
+  api.addPod('shop', 'checkout-6d8f9c7b5-x2lqp', { node: 'worker-2', labels: { app: 'checkout' } });
+  api.addPod('shop', 'frontend-5b7c9d-9qk2m', { node: 'worker-2', labels: { app: 'frontend' } });
+  return api;
+}
+
+/** Dry run, as a fresh install is: the decisions are made and shown, nothing is sent. */
+function demoActions(kube: KubeApiStandIn, logger: Logger, metrics: LannerMetrics, sink: (record: Alert) => void): ActionEngine {
+  const kc = new KubeConfig();
+  // Plain HTTP on loopback to the demo's own stand-in; a real cluster is reached over verified TLS.
+  kc.loadFromOptions({
+    clusters: [{ name: 'demo', server: kube.url, skipTLSVerify: true }],
+    users: [{ name: 'lanner', token: DEMO_TOKEN }],
+    contexts: [{ name: 'demo', cluster: 'demo', user: 'lanner' }],
+    currentContext: 'demo',
+  });
+  return new ActionEngine(defaultActionsOptions({ dryRun: true }), { logger, metrics, kube: new ClientNodeKubeApi(kc), node: 'worker-2', cluster: 'demo', sink });
+}
+
+const engines = new WeakMap<LannerService, ActionEngine>();
+
+function actionsOf(service: LannerService): ActionEngine | undefined {
+  return engines.get(service);
+}
+
+async function startService(source: FalcoGrpcSource, logger: Logger, metrics: LannerMetrics, listen: string | undefined, kube: KubeApiStandIn): Promise<LannerService> {
   const make = (opsListen: string): LannerService => {
     const rules = new RulesStage({ paths: [shippedRules()], bounds: DEFAULT_BOUNDS, stateFile: '', saveIntervalMs: 60_000, logger, metrics });
-    return new LannerService({
+    let sendRecord = (_record: Alert): void => {};
+    const actions = demoActions(kube, logger, metrics, (record) => sendRecord(record));
+    const service = new LannerService({
       logger,
       metrics,
       sources: [source],
@@ -105,7 +153,11 @@ async function startService(source: FalcoGrpcSource, logger: Logger, metrics: La
       // The stand-in plays Falco on node worker-2; Lanner runs beside it there.
       context: { node: 'worker-2', cluster: 'demo' },
       sourcesReady: () => (source.connected ? null : 'not connected to Falco'),
+      actions,
     });
+    sendRecord = (record) => service.sendRecord(record);
+    engines.set(service, actions);
+    return service;
   };
   const first = make(listen ?? DEFAULT_METRICS_LISTEN);
   try {
@@ -139,6 +191,22 @@ async function delivered(metrics: LannerMetrics, count: number): Promise<void> {
     if (received + invalid >= count || Date.now() > deadline) return;
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** What the responders decided, and that nothing reached the cluster. */
+function responses(decisions: readonly { record: ActionRecord; output: string }[]): string {
+  if (decisions.length === 0) return '';
+  const lines = decisions.map(({ record: r }) => {
+    const what = r.outcome === 'refused' ? `refused (${r.reason ?? '?'})` : r.outcome === 'dry_run' ? 'would run' : r.outcome;
+    return `  ${r.name.padEnd(10)}  ${what.padEnd(18)}  pod ${r.target.namespace ?? '-'}/${r.target.pod ?? '-'}  for ${r.alert_rule ?? 'a manual request'}`;
+  });
+  const first = decisions.find((d) => d.record.outcome === 'dry_run');
+  return [
+    '',
+    'response (dry run: decided and audited, nothing sent to the cluster; set actions.dry_run: false to act):',
+    ...lines,
+    ...(first ? [`  -> ${first.output}`] : []),
+  ].join('\n');
 }
 
 const FAMILIES = ['shell_spawn', 'setuid', 'container_escape', 'unexpected_egress', 'tmp_race', 'drift'];

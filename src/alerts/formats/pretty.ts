@@ -27,6 +27,7 @@ export function formatPretty(alert: Alert, colour: boolean): string {
   const who = p.name ? `${p.name}${p.parent ? ` (parent ${p.parent})` : ''} as ${p.user ?? p.uid ?? '?'}` : '';
   const head = `${formatRfc3339Ns(alert.timeNs).slice(11, 23)} ${paint(COLOUR[alert.priority], alert.priority.padEnd(13))} ${alert.rule}`;
   const count = alert.count > 1 ? ` x${alert.count}` : '';
-  const detail = [alert.hostname, where, w.image, who].filter((s) => s).join(' | ');
+  // An audit record's news is the decision itself, which its output says in one sentence.
+  const detail = alert.action ? alert.output : [alert.hostname, where, w.image, who].filter((s) => s).join(' | ');
   return `${head}${count} ${paint(DIM, `[${alert.origin}]`)}\n    ${paint(DIM, detail)}`;
 }
