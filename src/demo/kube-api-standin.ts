@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import type { PermissionRule } from '../actions/responder.js';
 
 export interface RecordedKubeRequest {
   readonly method: string;
@@ -19,11 +20,8 @@ export interface RecordedKubeRequest {
   readonly body: unknown;
 }
 
-export interface KubeRbacRule {
-  readonly apiGroups: readonly string[];
-  readonly resources: readonly string[];
-  readonly verbs: readonly string[];
-}
+/** An RBAC rule as a ClusterRole writes it: the stand-in enforces the responders' own shape. */
+export type KubeRbacRule = PermissionRule;
 
 export interface KubeStandInOptions {
   readonly token: string;
