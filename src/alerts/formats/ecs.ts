@@ -58,15 +58,20 @@ export function ecsDocument(alert: Alert): Record<string, unknown> {
   const subs = techniques.filter((id) => id.includes('.'));
   const image = splitImage(w.image);
   const last = alert.evidence[alert.evidence.length - 1];
+  const act = alert.action;
   return compact({
     '@timestamp': formatRfc3339Ns(alert.timeNs),
     message: alert.output,
     tags: alert.tags,
     ecs: { version: ECS_VERSION },
+    // An audit record of a response is an event about a change Lanner made (or would have), not an alert.
     event: {
-      kind: 'alert',
-      category: categories(alert.tags),
-      type: ['info'],
+      kind: act ? 'event' : 'alert',
+      category: act ? ['configuration'] : categories(alert.tags),
+      type: act ? [act.outcome === 'executed' ? 'change' : 'info'] : ['info'],
+      action: act?.name,
+      outcome: act ? (act.outcome === 'executed' ? 'success' : act.outcome === 'failed' ? 'failure' : 'unknown') : undefined,
+      reason: act?.reason ?? undefined,
       severity: severityOf(alert.priority).ecs,
       id: alert.id,
       dataset: 'lanner.alert',
@@ -133,6 +138,7 @@ export function ecsDocument(alert: Alert): Record<string, unknown> {
       held_back: alert.held_back
         ? { ...alert.held_back, from: formatRfc3339Ns(alert.held_back.from), to: formatRfc3339Ns(alert.held_back.to) }
         : undefined,
+      action: act,
     },
   });
 }
