@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseJsonExact } from '../../src/core/exact-json.js';
 import { assertBuilt, lanner } from '../support/cli.js';
-import { REPO_ROOT } from '../support/shared.js';
+import { HAVE_SHARED, REPO_ROOT, SHARED_DIR } from '../support/shared.js';
 
 const FIXTURE = join('test', 'fixtures', 'replay-small.jsonl');
 
@@ -81,6 +81,19 @@ describe('lanner replay', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('LANNER_USAGE');
     expect(bad.stderr).toContain('native, ecs, ocsf, cef, syslog');
+  });
+
+  it.skipIf(!HAVE_SHARED)('with the shipped rules and the default configuration, stays silent on every real trace but the privileged container start', async () => {
+    const { readdirSync } = await import('node:fs');
+    const dir = join(SHARED_DIR, 'falco-samples', 'traces');
+    const traces = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort();
+    expect(traces.length).toBeGreaterThanOrEqual(12);
+    const results = await Promise.all(traces.map(async (t) => [t, await lanner(['replay', join(dir, t), '--rules', 'rules'])] as const));
+    for (const [trace, r] of results) {
+      expect(r.code, `${trace}: ${r.stderr}`).toBe(0);
+      const rules = r.stdout.trim() === '' ? [] : r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { rule: string }).rule);
+      expect(rules, trace).toEqual(trace === 'falco_privileged.falco.jsonl' ? ['Privileged container started'] : []);
+    }
   });
 
   it('exits 2 on bad usage and bad config, naming the problem', async () => {
