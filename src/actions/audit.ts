@@ -35,7 +35,7 @@ const PRIORITY: Record<Verdict['outcome'], Priority> = {
 };
 
 /** Refusals that say nothing new about the target: no Kubernetes Event for them. */
-const QUIET_REFUSALS = new Set(['duplicate', 'namespace_protected', 'namespace_denied', 'namespace_not_allowed', 'pod_protected', 'node_protected', 'no_target', 'unknown_action', 'disabled']);
+const QUIET_REFUSALS = new Set(['duplicate', 'namespace_protected', 'namespace_denied', 'namespace_not_allowed', 'pod_protected', 'pod_elsewhere', 'node_protected', 'no_target', 'unknown_action', 'disabled']);
 
 export interface AuditorDeps {
   readonly logger: Logger;

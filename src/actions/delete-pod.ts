@@ -21,7 +21,7 @@ export class DeletePodResponder implements Responder {
       return { outcome: 'failed', reason: 'no_kubernetes_api', message: `cannot delete ${what}: no Kubernetes API configured` };
     }
     const pod = await ctx.kube.readPod({ namespace: t.namespace!, name: t.pod! });
-    const no = ctx.guard.admitPod(pod);
+    const no = ctx.guard.admitPod(pod, request, ctx.node);
     if (no) return no;
     if (ctx.dryRun) return { outcome: 'dry_run', message: `would record the evidence on ${what}, then delete it with a ${this.gracePeriodSeconds}s grace period` };
     const alert = request.alert;

@@ -17,7 +17,8 @@ const CONTROL_PLANE_LABELS = ['node-role.kubernetes.io/control-plane', 'node-rol
 
 /** What responders may ask once they have read their target. */
 export interface Guard {
-  admitPod(pod: PodInfo): Verdict | undefined;
+  /** `node` is the node this Lanner runs on. */
+  admitPod(pod: PodInfo, request: ActionRequest, node: string): Verdict | undefined;
   admitNode(node: NodeInfo): Verdict | undefined;
   /** Before quarantining one more pod, given how many are quarantined cluster-wide now. */
   admitQuarantineCount(quarantinedNow: number): Verdict | undefined;
@@ -97,10 +98,15 @@ export class Guardrails implements Guard {
     if (this.lastByTarget.size > MAX_REMEMBERED) this.lastByTarget.delete(this.lastByTarget.keys().next().value!);
   }
 
-  admitPod(pod: PodInfo): Verdict | undefined {
+  admitPod(pod: PodInfo, request: ActionRequest, node: string): Verdict | undefined {
     const ns = this.admitNamespace(pod.namespace);
     if (ns) return ns;
     if (pod.labels[PROTECT_LABEL] === 'true') return refused('pod_protected', `pod ${pod.namespace}/${pod.name} is labelled ${PROTECT_LABEL}=true`);
+    // An alert can only speak for the node its Falco watches: a forged or misrouted event must
+    // not reach a pod elsewhere in the cluster. People may act anywhere.
+    if (request.trigger === 'alert' && pod.nodeName !== null && pod.nodeName !== node) {
+      return refused('pod_elsewhere', `pod ${pod.namespace}/${pod.name} runs on node ${pod.nodeName}, not on ${node} where this Lanner and its Falco are`);
+    }
     return undefined;
   }
 

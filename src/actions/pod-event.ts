@@ -18,7 +18,7 @@ export class PodEventResponder implements Responder {
       return { outcome: 'failed', reason: 'no_kubernetes_api', message: `cannot record an Event on ${what}: no Kubernetes API configured` };
     }
     const pod = await ctx.kube.readPod({ namespace: t.namespace!, name: t.pod! });
-    const no = ctx.guard.admitPod(pod);
+    const no = ctx.guard.admitPod(pod, request, ctx.node);
     if (no) return no;
     if (ctx.dryRun) return { outcome: 'dry_run', message: `would record an Event LannerAlert on ${what}${alert ? ` for ${alert.rule}` : ''}` };
     await ctx.kube.createEvent({

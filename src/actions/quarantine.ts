@@ -98,7 +98,7 @@ export class QuarantineResponder implements Responder {
       return { outcome: 'failed', reason: 'no_kubernetes_api', message: `cannot quarantine ${what}: no Kubernetes API configured` };
     }
     const pod = await ctx.kube.readPod(ref);
-    const no = ctx.guard.admitPod(pod);
+    const no = ctx.guard.admitPod(pod, request, ctx.node);
     if (no) return no;
     const renewing = pod.labels[QUARANTINE_LABEL] === 'true';
     if (!renewing) {

@@ -48,6 +48,7 @@ export type RefusalReason =
   | 'namespace_denied'
   | 'namespace_not_allowed'
   | 'pod_protected'
+  | 'pod_elsewhere'
   | 'node_protected'
   | 'process_protected'
   | 'process_mismatch'

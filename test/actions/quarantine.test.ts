@@ -155,6 +155,19 @@ describe.skipIf(!haveOpenssl)('quarantine against the Kubernetes API', () => {
     expect(await counted(h.metrics, 'quarantine', 'refused')).toBe(4);
   });
 
+  it('acts on alerts only for pods on its own node, so a forged event cannot reach the cluster', async () => {
+    k.api.addPod('shop', 'payments-api-0', { node: 'worker-3' });
+    const h = harness(k);
+    h.engine.handle(attack({}, 'payments-api-0'));
+    await h.engine.idle();
+    expect(h.audit[0]!.action).toMatchObject({ outcome: 'refused', reason: 'pod_elsewhere' });
+    expect(h.audit[0]!.output).toContain('runs on node worker-3, not on worker-1');
+    expect(k.api.mutating()).toEqual([]);
+    // A person may: the CLI and the API act cluster-wide.
+    const manual = await h.engine.perform({ action: 'quarantine', target: { kind: 'pod', namespace: 'shop', pod: 'payments-api-0' }, trigger: 'manual' }, false);
+    expect(manual.record.outcome).toBe('executed');
+  });
+
   it('with an allow list acts only inside it', async () => {
     const h = harness(k, { namespaces: { allow: ['staging'], deny: [] } });
     h.engine.handle(attack());
