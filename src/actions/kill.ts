@@ -19,6 +19,9 @@ export class KillResponder implements Responder {
     const { pid, processName } = request.target;
     if (pid === undefined || !processName) return refused('no_target', 'the alert names no process id and name to signal');
     if (pid <= 1 || pid === process.pid) return refused('process_protected', `process ${pid} is init or Lanner itself`);
+    // Killing a host daemon can take the node down; only container processes are fair game.
+    const container = request.alert?.workload.container_id;
+    if (!container || container === 'host') return refused('process_protected', `process ${pid} (${processName}) runs on the host, not in a container`);
     let comm: string;
     try {
       comm = (await readFile(join(this.o.procRoot, String(pid), 'comm'), 'utf8')).trim();

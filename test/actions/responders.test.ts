@@ -161,9 +161,10 @@ describe('kill responder', () => {
     const base = alertFor(['kill']);
     engine.handle({ ...base, process: { ...base.process, pid: child.pid!, name: 'bash' } });
     engine.handle({ ...base, id: 'second', process: { ...base.process, pid: 1, name: 'init' } });
+    engine.handle({ ...base, id: 'host', workload: { ...base.workload, container_id: 'host' }, process: { ...base.process, pid: child.pid!, name: 'sleep' } });
     engine.handle({ ...base, id: 'third', process: { ...base.process, pid: child.pid!, name: 'sleep' } });
     await engine.idle();
-    expect(outcomes(audit)).toEqual(['kill:refused:process_mismatch', 'kill:refused:process_protected', 'kill:executed']);
+    expect(outcomes(audit)).toEqual(['kill:refused:process_mismatch', 'kill:refused:process_protected', 'kill:refused:process_protected', 'kill:executed']);
     expect(await exited).toBe('SIGKILL');
   });
 });
