@@ -172,6 +172,8 @@ describe('the Falco feed rules (deploy/falco/lanner-feed-rules.yaml)', async () 
       ...['open', 'openat', 'openat2', 'creat'].map((t): [string, Record<string, unknown>] => [t, inTmp]),
       ...['open', 'openat', 'openat2', 'creat'].map((t): [string, Record<string, unknown>] => [t, { 'fd.name': '/etc/shadow', 'evt.arg.flags': 'O_TRUNC|O_WRONLY' }]),
       ...['rename', 'renameat', 'renameat2'].map((t): [string, Record<string, unknown>] => [t, { 'evt.arg.oldpath': '/tmp/.a', 'evt.arg.newpath': '/tmp/b' }]),
+      ...['rename', 'renameat', 'renameat2'].map((t): [string, Record<string, unknown>] => [t, { 'evt.arg.oldpath': '/var/lib/x/.cron', 'evt.arg.newpath': '/etc/cron.d/x' }]),
+      ['renameat2', { 'evt.arg.oldpath': '/host/usr/bin/.runc', 'evt.arg.newpath': '/host/usr/bin/runc' }],
       ['connect', { 'fd.type': 'ipv4' }],
       ['connect', { 'fd.type': 'ipv6' }],
       ['connect', { 'fd.type': 'unix' }],
