@@ -22,6 +22,7 @@ import {
   dashboardQueries,
   promQuery,
   readDashboard,
+  runPromtool,
   skipWithout,
   sleep,
   startPrometheus,
@@ -67,7 +68,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
-describe.skipIf(skipWithout('prometheus', 'tests with a real Prometheus scraping Lanner'))('Prometheus scraping a Lanner that uses every stage', () => {
+describe.skipIf(skipWithout('prometheus', 'tests with a real Prometheus scraping Lanner') || skipWithout('promtool', 'promtool check metrics'))('Prometheus scraping a Lanner that uses every stage', () => {
   let dir = '';
   let rulesDir = '';
   let lanner: ChildProcessWithoutNullStreams | undefined;
@@ -102,6 +103,7 @@ describe.skipIf(skipWithout('prometheus', 'tests with a real Prometheus scraping
     feed({ 'evt.type': 'connect', 'fd.type': 'ipv4', 'fd.sip': '10.0.0.9', 'fd.sport': 443, 'container.id': container, 'k8s.ns.name': 'shop', 'user.uid': 1000 });
 
   let ingestUrl = '';
+  let metricsUrl = '';
   const post = async (body: string): Promise<number> => (await fetch(ingestUrl, { method: 'POST', body })).status;
 
   beforeAll(async () => {
@@ -144,6 +146,7 @@ describe.skipIf(skipWithout('prometheus', 'tests with a real Prometheus scraping
     ]);
     await logged('the connection to Falco', (e) => e['msg'] === 'connected to Falco', 1);
     ingestUrl = String(ingest['url']);
+    metricsUrl = `http://${String(ops['address'])}/metrics`;
 
     prometheus = await startPrometheus({
       global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
@@ -243,6 +246,19 @@ describe.skipIf(skipWithout('prometheus', 'tests with a real Prometheus scraping
     // The webhook received exactly the alerts Prometheus counted.
     const received = siem!.requests.flatMap((r) => (JSON.parse(r.body) as { rule: string }[]).map((a) => a.rule));
     expect(received.sort()).toEqual(['Privileged container started', 'Terminal shell in container', 'Write below binary dir']);
+  });
+
+  it('passes promtool check metrics with the labelled series of every stage present', async () => {
+    const text = await (await fetch(metricsUrl)).text();
+    for (const series of [
+      'lanner_events_shed_total{transport="http"}',
+      'lanner_output_queue_depth{output="refusing"}',
+      `lanner_state_evictions_total{rule="${BURST_RULE}"}`,
+      'lanner_alerts_suppressed_total{rule="Terminal shell in container",suppression="ops shells"}',
+    ]) expect(text).toContain(series);
+    const r = await runPromtool(['check', 'metrics'], { stdin: text });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.code).toBe(0);
   });
 
   it('evaluates every dashboard query without error, and every one returns data', async () => {
