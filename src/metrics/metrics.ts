@@ -20,7 +20,7 @@ export interface LannerMetrics {
   readonly ingestQueueDepth: Gauge;
   readonly falcoConnected: Gauge;
   readonly falcoReconnects: Counter;
-  readonly alerts: Counter<'rule' | 'priority'>;
+  readonly alerts: Counter<'rule' | 'priority' | 'family'>;
   readonly httpIngestRequests: Counter<'status'>;
   readonly outputSent: Counter<'output'>;
   readonly outputFailures: Counter<'output' | 'reason'>;
@@ -103,8 +103,8 @@ export function createMetrics(options: MetricsOptions = {}): LannerMetrics {
     }),
     alerts: new Counter({
       name: 'lanner_alerts_total',
-      help: 'Alerts emitted to the outputs, by rule and Falco priority.',
-      labelNames: ['rule', 'priority'],
+      help: 'Alerts emitted to the outputs, by rule and Falco priority; family is the detection family (shell_spawn ... drift), falco for Falco\'s own alerts, other for rules without one.',
+      labelNames: ['rule', 'priority', 'family'],
       registers,
     }),
     httpIngestRequests: new Counter({
@@ -186,13 +186,13 @@ export function createMetrics(options: MetricsOptions = {}): LannerMetrics {
       registers,
     }),
     ruleReloads: new Counter({
-      // `rule_` as in lanner_rule_matches_total: the reload is of rule files.
-      name: 'lanner_rule_reloads_total',
+      // `rules_` like lanner_rules_loaded and lanner_rules_last_reload_successful: a reload is of the rule set.
+      name: 'lanner_rules_reloads_total',
       help: 'Rule reloads that were applied.',
       registers,
     }),
     ruleReloadFailures: new Counter({
-      name: 'lanner_rule_reload_failures_total',
+      name: 'lanner_rules_reload_failures_total',
       help: 'Rule reloads refused because the new rules had errors; the previous rules stay in force.',
       registers,
     }),

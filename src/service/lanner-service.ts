@@ -5,6 +5,7 @@
 import type { Subscription } from 'rxjs';
 import type { ActionEngine } from '../actions/action-engine.js';
 import type { Alert } from '../alerts/alert.js';
+import { familyOf } from '../alerts/family.js';
 import { AlertLifecycle, alertLifecycle, lifecycleMetrics, type LifecycleOptions } from '../alerts/lifecycle/lifecycle.js';
 import type { Logger } from '../core/log.js';
 import { detectionPipeline, type Detector } from '../detect/pipeline.js';
@@ -157,7 +158,7 @@ export class LannerService {
     const counterKey = `${alert.rule}\u0000${alert.priority}`;
     let counter = this.alertCounters.get(counterKey);
     if (!counter) {
-      counter = metrics.alerts.labels(alert.rule, alert.priority);
+      counter = metrics.alerts.labels(alert.rule, alert.priority, familyOf(alert));
       this.alertCounters.set(counterKey, counter);
     }
     counter.inc();

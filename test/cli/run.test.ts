@@ -67,7 +67,7 @@ describe('lanner run', () => {
     const metrics = await metricsText(base);
     expect(metrics).toContain('lanner_events_received_total{transport="http",source="syscall"} 2');
     expect(metrics).toContain('lanner_events_invalid_total{reason="bad_json"} 1');
-    expect(metrics).toContain('lanner_alerts_total{rule="Terminal shell in container",priority="Notice"} 1');
+    expect(metrics).toContain('lanner_alerts_total{rule="Terminal shell in container",priority="Notice",family="falco"} 1');
     expect(metrics).toContain('lanner_http_ingest_requests_total{status="400"} 1');
     expect(metrics).toMatch(/lanner_build_info\{version="[^"]+",node_version="v20/);
     expect(metrics).toContain('process_cpu_seconds_total');

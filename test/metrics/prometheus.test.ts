@@ -185,7 +185,7 @@ describe.skipIf(skipWithout('prometheus', 'tests with a real Prometheus scraping
     it('promtool check metrics accepts /metrics with every labelled series present', async () => {
       const text = await (await fetch(metricsUrl)).text();
       // The labelled children exist only after events: check them, not an empty registry.
-      expect(text).toContain('lanner_alerts_total{rule="Terminal shell in container",priority="Critical"}');
+      expect(text).toContain('lanner_alerts_total{rule="Terminal shell in container",priority="Critical",family="falco"}');
       expect(text).toContain('lanner_events_invalid_total{reason="unknown_priority"}');
       const r = await runPromtool(['check', 'metrics'], { stdin: text });
       expect(r.stdout + r.stderr).toBe('');
