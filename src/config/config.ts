@@ -201,7 +201,7 @@ export function loadConfig(options: LoadOptions = {}): LannerConfig {
   }
   if (result.success) problems.push(...crossKeyProblems(result.data));
   const alerts = result.success ? lifecycleOptionsFrom(result.data.alerts, problems) : undefined;
-  const outputs = result.success ? buildOutputs(result.data.outputs, problems) : [];
+  const outputs = result.success ? buildOutputs(result.data.outputs, problems, result.data.shutdown.grace) : [];
   if (problems.length > 0 || !result.success || !alerts) {
     throw new LannerError(
       'LANNER_CONFIG_INVALID',
@@ -343,7 +343,7 @@ function crossKeyProblems(p: Parsed): string[] {
   return problems;
 }
 
-function buildOutputs(blocks: Record<string, unknown>[], problems: string[]): OutputConfig[] {
+function buildOutputs(blocks: Record<string, unknown>[], problems: string[], graceMs: number): OutputConfig[] {
   const outputs: OutputConfig[] = [];
   const names = new Set<string>();
   blocks.forEach((block, i) => {
@@ -356,6 +356,13 @@ function buildOutputs(blocks: Record<string, unknown>[], problems: string[]): Ou
     }
     if (names.has(name)) problems.push(`outputs.${i}.name: ${JSON.stringify(name)} is used by another output`);
     names.add(name);
+    // An output still closing when the grace period ends is cut off before it can count what it
+    // could not send: its close must fit inside the grace.
+    // stdout writes synchronously and has no close timeout.
+    const closeMs = descriptor.type === 'stdout' ? undefined : parseDurationMs((block['close_timeout'] as string | number | undefined) ?? '4s');
+    if (closeMs !== undefined && closeMs >= graceMs) {
+      problems.push(`outputs.${i}.close_timeout: ${JSON.stringify(block['close_timeout'] ?? '4s')} is invalid: must be shorter than shutdown.grace (${graceMs}ms), or alerts still queued at shutdown would be lost uncounted`);
+    }
     const parsed = descriptor.parse(block);
     if (!parsed.ok) {
       for (const p of parsed.problems) problems.push(`outputs.${i}.${p}`);

@@ -1,4 +1,4 @@
-/** The actions block of lanner.yaml: safe defaults, and every mistake named at start. */
+/** Config keys that guard against loss or harm: the actions block (safe defaults, every mistake named at start) and output close timeouts against the shutdown grace. */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,15 @@ function problemsOf(yaml: string, env: NodeJS.ProcessEnv = {}): readonly string[
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+describe('shutdown and output close timeouts', () => {
+  it('refuses an output whose close would outlast the shutdown grace', () => {
+    expect(problemsOf('shutdown: { grace: 1s }\noutputs:\n  - type: stdout\n  - type: webhook\n    url: http://127.0.0.1:9/\n')).toEqual([
+      'outputs.1.close_timeout: "4s" is invalid: must be shorter than shutdown.grace (1000ms), or alerts still queued at shutdown would be lost uncounted',
+    ]);
+    expect(problemsOf('shutdown: { grace: 10s }\noutputs:\n  - type: webhook\n    url: http://127.0.0.1:9/\n    close_timeout: 9s\n')).toEqual([]);
+  });
+});
 
 describe('actions configuration', () => {
   it('defaults to dry run, quarantine and event on, the destructive responders off, the API off', () => {
