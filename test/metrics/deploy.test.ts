@@ -140,7 +140,7 @@ describe('alert rules', () => {
 
   it('ship the alerts an SRE needs, each with for, severity, summary, description and a runbook section', () => {
     expect(rules.map((r) => r.alert).sort()).toEqual(
-      ['AlertStorm', 'DetectionLatencyHigh', 'EventsShed', 'FalcoDisconnected', 'LannerDown', 'OutputDropping', 'OutputFailing', 'RuleReloadFailing'].sort(),
+      ['AlertStorm', 'DetectionLatencyHigh', 'EventsShed', 'FalcoDisconnected', 'LannerDown', 'OutputDropping', 'OutputFailing', 'ResponseActionFailing', 'RuleReloadFailing'].sort(),
     );
     for (const r of rules) {
       expect(r.for, r.alert).toMatch(/^\d+[smh]$/);

@@ -14,7 +14,7 @@ describe.skipIf(skipWithout('promtool', 'promtool checks of the alert rules'))('
   it('check rules accepts lanner-rules.yaml', async () => {
     const r = await runPromtool(['check', 'rules', DEPLOY.rules]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toContain('SUCCESS: 8 rules found');
+    expect(r.stdout).toContain('SUCCESS: 9 rules found');
   });
 
   it('check rules accepts the spec of the PrometheusRule manifest', async () => {
