@@ -271,7 +271,7 @@ describe.skipIf(skipWithout('prometheus', 'tests with a real Prometheus scraping
         throw new Error(`${err.message}; last seen: ${seen.map((r) => `${r.name}=${r.health}/${r.state}`).join(', ')}`);
       });
       expect(rules.map((r) => r.name).sort()).toEqual(
-        ['AlertStorm', 'DetectionLatencyHigh', 'EventsShed', 'FalcoDisconnected', 'LannerDown', 'OutputDropping', 'OutputFailing', 'RuleReloadFailing'],
+        ['AlertStorm', 'DetectionLatencyHigh', 'EventsShed', 'FalcoDisconnected', 'LannerDown', 'OutputDropping', 'OutputFailing', 'ResponseActionFailing', 'RuleReloadFailing'],
       );
     });
   },
