@@ -23,17 +23,41 @@ export function isUnsafeInteger(v: unknown): v is number {
  * from. Ask in document order (as a walk of the parsed value does) for repeated keys to pair up.
  */
 export class ExactIntegers {
-  /** Per key, where the search for its next occurrence resumes. */
+  /** Per key, where the search for its next occurrence resumes; made for a second key only. */
   keyCursors: Map<string, number> | undefined;
+  /** The first key asked for and where its search resumes (most texts need no more). */
+  firstKey: string | undefined;
+  firstCursor = 0;
   /** Every long integer literal in document order; built only if a key search fails. */
   literals: string[] | undefined;
   next = 0;
 
-  constructor(readonly text: string) {}
+  /**
+   * `from`: where the members asked for can start at the earliest, when the caller knows (it
+   * saves the search the text before them; a position too early only costs time).
+   */
+  constructor(
+    readonly text: string,
+    public from = 0,
+  ) {}
 
   /** The exact value of the member `key` that parsed to `rounded`; `rounded` if not found. */
   member(key: string, rounded: number): bigint | number {
     return fromKey(key, rounded, this) ?? fromLiterals(rounded, this);
+  }
+
+  cursorOf(key: string): number {
+    if (key === this.firstKey) return this.firstCursor;
+    return this.keyCursors?.get(key) ?? this.from;
+  }
+
+  setCursor(key: string, at: number): void {
+    if (this.firstKey === undefined || key === this.firstKey) {
+      this.firstKey = key;
+      this.firstCursor = at;
+    } else {
+      (this.keyCursors ??= new Map()).set(key, at);
+    }
   }
 }
 
@@ -56,14 +80,27 @@ function restore(node: JsonValue[] | { [key: string]: JsonValue }, cursor: Curso
   }
 }
 
+// Needles by key: the same few keys (evt.time, ...) carry big integers line after line. Keys come
+// from the input, so the cache stops growing at a bound.
+const NEEDLES = new Map<string, string>();
+const MAX_NEEDLES = 256;
+
+function needleOf(key: string): string {
+  let needle = NEEDLES.get(key);
+  if (needle === undefined) {
+    needle = `${JSON.stringify(key)}:`;
+    if (NEEDLES.size < MAX_NEEDLES) NEEDLES.set(key, needle);
+  }
+  return needle;
+}
+
 // The common case is a member like "evt.time":1685022245478445995. Its key, quoted and
 // followed by a colon, cannot occur inside a JSON string (a quote there would be escaped), so
 // a native indexOf finds it without scanning the text character by character.
 function fromKey(key: string, rounded: number, cursor: Cursor): bigint | undefined {
   const { text } = cursor;
-  const needle = `${JSON.stringify(key)}:`;
-  cursor.keyCursors ??= new Map();
-  let from = cursor.keyCursors.get(key) ?? 0;
+  const needle = needleOf(key);
+  let from = cursor.cursorOf(key);
   for (;;) {
     const at = text.indexOf(needle, from);
     if (at < 0) return undefined;
@@ -71,11 +108,18 @@ function fromKey(key: string, rounded: number, cursor: Cursor): bigint | undefin
     while (text.charCodeAt(i) === 0x20 || text.charCodeAt(i) === 0x0a || text.charCodeAt(i) === 0x0d || text.charCodeAt(i) === 0x09) i++;
     const start = i;
     if (text.charCodeAt(i) === 0x2d) i++;
+    const digits = i;
     while (text.charCodeAt(i) >= 0x30 && text.charCodeAt(i) <= 0x39) i++;
     from = i;
-    if (i > start && Number(text.slice(start, i)) === rounded) {
-      cursor.keyCursors.set(key, i);
-      return BigInt(text.slice(start, i));
+    // A fraction or exponent makes it a float literal, whose value JSON.parse had right.
+    const after = text.charCodeAt(i);
+    if (i > digits && after !== 0x2e && after !== 0x65 && after !== 0x45) {
+      // BigInt, then Number of it, parses the digits once; Number(text) would parse them again.
+      const exact = BigInt(text.slice(start, i));
+      if (Number(exact) === rounded) {
+        cursor.setCursor(key, i);
+        return exact;
+      }
     }
   }
 }

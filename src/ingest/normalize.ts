@@ -3,7 +3,7 @@
  * Never throws: a malformed event is data about the sender, not a fault of ours.
  */
 import { FEED_TAG, type FalcoEvent, type FieldValue, type Priority, type Transport } from '../core/event.js';
-import { isUnsafeInteger, stringifyExact, type ExactIntegers, type JsonValue } from '../core/exact-json.js';
+import { stringifyExact, type ExactIntegers, type JsonValue } from '../core/exact-json.js';
 import { parsePriority, priorityFromNumber } from '../core/priority.js';
 import { nsFromSecondsNanos, parseRfc3339Ns } from '../core/time.js';
 import { fieldKind } from './field-types.js';
@@ -29,7 +29,6 @@ function invalid(reason: InvalidReason, detail: string): Normalized {
   return { ok: false, reason, detail };
 }
 
-const MISSING_TEXT = new Set(['null', '<NA>']);
 const INTEGER_TEXT = /^-?(?:0|[1-9]\d*)$/;
 
 /** Number from integer text; a bigint when it is beyond 2^53. */
@@ -39,16 +38,29 @@ function integerFromText(text: string): number | bigint | undefined {
   return Number.isSafeInteger(n) ? n : BigInt(text);
 }
 
+/** A number JSON.parse may have rounded: every finite double beyond 2^53 is an integer. */
+function beyondSafe(v: number): boolean {
+  return (v > Number.MAX_SAFE_INTEGER || v < Number.MIN_SAFE_INTEGER) && v !== Infinity && v !== -Infinity;
+}
+
 /**
  * Types Falco JSON field values where the transport left them as text (numbers Falco quoted,
  * "<NA>"), and lists as lists of text; returns what is wrong if a value is an object.
- * Numbers, booleans and null, the usual case, are left untouched.
+ * Numbers, booleans and null, the usual case, are left untouched. `envelope` is the event the
+ * fields belong to, for where in the text their exact integers are looked for.
  */
-function typeFieldsInPlace(fields: { [key: string]: JsonValue }, exact: ExactIntegers | undefined): string | undefined {
+function typeFieldsInPlace(fields: { [key: string]: JsonValue }, exact: ExactIntegers | undefined, envelope: { [key: string]: JsonValue }): string | undefined {
+  let located = false;
   for (const name in fields) {
     const raw = fields[name]!;
     if (typeof raw === 'number') {
-      if (exact && isUnsafeInteger(raw)) fields[name] = exact.member(name, raw);
+      if (exact && beyondSafe(raw)) {
+        if (!located) {
+          exact.from = Math.max(exact.from, fieldsLowerBound(envelope));
+          located = true;
+        }
+        fields[name] = exact.member(name, raw);
+      }
     } else if (typeof raw === 'string') {
       const typed = textFieldValue(name, raw);
       if (typed !== raw) fields[name] = typed as JsonValue;
@@ -60,12 +72,38 @@ function typeFieldsInPlace(fields: { [key: string]: JsonValue }, exact: ExactInt
   return undefined;
 }
 
+/**
+ * The earliest position in the text at which `output_fields`'s members can start: each member
+ * written before it takes at least its key and its value without escapes, quotes, colon and
+ * comma included. Searching for a field's digits from there skips the envelope, the long
+ * rendered `output` above all. Integer-like keys are enumerated out of text order, so they
+ * count for nothing; any other surprise only makes the search start earlier.
+ */
+function fieldsLowerBound(envelope: { [key: string]: JsonValue }): number {
+  let at = 1;
+  for (const key in envelope) {
+    if (key === 'output_fields') return at + key.length + 4;
+    const c = key.charCodeAt(0);
+    if (c >= 0x30 && c <= 0x39) continue;
+    const v = envelope[key];
+    at += key.length + 4 + (typeof v === 'string' ? v.length : Array.isArray(v) ? textListLength(v) : 0);
+  }
+  return 0;
+}
+
+/** The least length of a list's JSON text beyond two characters: its text items and commas. */
+function textListLength(list: readonly JsonValue[]): number {
+  let n = 0;
+  for (const item of list) n += typeof item === 'string' ? item.length + 3 : 2;
+  return n;
+}
+
 /** One field value from text (all of gRPC, and numbers Falco quoted in JSON). */
 function textFieldValue(name: string, text: string): FieldValue {
-  if (text.length <= 4 && MISSING_TEXT.has(text)) return null;
-  // Only text that could be a number or a boolean needs the field's type: most values are
-  // names and paths, and skipping the table for them keeps this off the per-field cost.
+  // Only text that could be Falco's "no value", a number or a boolean needs a second look:
+  // most values are names and paths, and their first character sends them back at once.
   const c = text.charCodeAt(0);
+  if (c === 0x3c /* < */ || c === 0x6e /* n */) return text === '<NA>' || text === 'null' ? null : text;
   if (!((c >= 0x30 && c <= 0x39) || c === 0x2d || text === 'true' || text === 'false')) return text;
   switch (fieldKind(name)) {
     case 'int':
@@ -111,7 +149,7 @@ export function normalizeFalcoJson(raw: JsonValue, transport: Transport, exact?:
   if (timeNs === undefined) return invalid('bad_time', `"time" is not an RFC 3339 time: ${JSON.stringify(time)}`);
   if (outputFields === undefined) return invalid('missing_output_fields', 'missing key "output_fields"');
   if (!isObject(outputFields)) return invalid('bad_output_fields', '"output_fields" must be an object');
-  const problem = typeFieldsInPlace(outputFields, exact);
+  const problem = typeFieldsInPlace(outputFields, exact, raw);
   if (problem) return invalid('bad_output_fields', problem);
   const fields = outputFields as Record<string, FieldValue>;
   const tags = tagsFrom(raw.tags);
@@ -185,7 +223,8 @@ function buildEvent(
     output: typeof output === 'string' ? output : '',
     transport,
     feed: tags.includes(FEED_TAG),
-    ...(typeof uuid === 'string' ? { uuid } : {}),
   };
+  // Set after the literal rather than spread into it: a spread costs a copy on every event.
+  if (typeof uuid === 'string') (event as { uuid?: string }).uuid = uuid;
   return event;
 }

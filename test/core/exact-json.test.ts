@@ -64,3 +64,11 @@ describe('parseJsonExact fallbacks', () => {
     expect(parseJsonExact(' 1685022245478445995 ')).toBe(1685022245478445995n);
   });
 });
+
+describe('parseJsonExact under keys', () => {
+  it('leaves a float literal beyond 2^53 a number, even under a key', () => {
+    const value = parseJsonExact('{"a":12345678901234567.5,"b":1234567890123456789}') as Record<string, unknown>;
+    expect(value['a']).toBe(12345678901234567.5);
+    expect(value['b']).toBe(1234567890123456789n);
+  });
+});

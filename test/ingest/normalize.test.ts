@@ -106,6 +106,40 @@ describe('normalizeGrpcResponse', () => {
   });
 });
 
+describe('normalizeJsonLine', () => {
+  const T = 1763990696428114287n;
+  const fields = (t: bigint, more = ''): string => `"output_fields":{"proc.name":"sh"${more},"evt.time":${t},"proc.pid.ts":${t + 5n}}`;
+
+  it('restores every big integer exactly, wherever the envelope puts output_fields', () => {
+    const lines = [
+      `{"hostname":"h","output":"x \\"evt.time\\":${T + 1n} y","priority":"Debug","rule":"r",${fields(T)},"tags":["a","lanner_feed"],"time":"2025-11-24T13:24:56.428114287Z"}`,
+      `{"time":"2025-11-24T13:24:56.428114287Z","rule":"r","priority":"Debug","tags":["lanner_feed"],${fields(T)},"output":"o"}`,
+      // integer-like keys come first in enumeration though written last; escapes make the text longer
+      `{"rule":"r\\u0072","priority":"Debug","time":"2025-11-24T13:24:56.428114287Z",${fields(T, ',"x":"\\t\\t"')},"7":"${'z'.repeat(400)}"}`,
+      `{ "rule" : "r", "priority" : "Debug", "time" : "2025-11-24T13:24:56.428114287Z", ${fields(T).replace('"evt.time":', '"evt.time" :  ')} }`,
+    ];
+    for (const line of lines) {
+      const r = normalizeJsonLine(line);
+      expect(r.ok, line).toBe(true);
+      if (!r.ok) continue;
+      expect(r.event.fields['evt.time'], line).toBe(T);
+      expect(r.event.fields['proc.pid.ts'], line).toBe(T + 5n);
+      expect(r.event.timeNs).toBe(T);
+    }
+  });
+
+  it('reads times second after second, and a changed second, exactly', () => {
+    const times = ['2025-11-24T13:24:56.428114287Z', '2025-11-24T13:24:56.999999999Z', '2025-11-24T13:24:57.000000001Z', '2025-11-24T13:24:56.000000000Z'];
+    const got = times.map((time) => {
+      const r = normalizeJsonLine(JSON.stringify({ rule: 'r', priority: 'Debug', time, output_fields: {} }));
+      return r.ok ? r.event.timeNs : undefined;
+    });
+    expect(got).toEqual([1763990696428114287n, 1763990696999999999n, 1763990697000000001n, 1763990696000000000n]);
+    const bad = normalizeJsonLine(JSON.stringify({ rule: 'r', priority: 'Debug', time: '2025-11-24T13:24:56.00000000xZ', output_fields: {} }));
+    expect(bad).toMatchObject({ ok: false, reason: 'bad_time' });
+  });
+});
+
 describe.skipIf(!HAVE_SHARED)('real Falco output', () => {
   it('normalizes every sample alert with exact times', () => {
     const lines = sampleAlertLines();
