@@ -10,6 +10,7 @@
  */
 import { isMap, type Node, type YAMLMap } from 'yaml';
 import { parseDurationMs } from '../config/units.js';
+import { conjunction } from '../rules/codegen.js';
 import { loadRulesSync, type LoadResult } from '../rules/loader.js';
 import { problem, type Problem, type SourceLocation } from '../rules/problems.js';
 import type { CompiledRule, RuleSet } from '../rules/ruleset.js';
@@ -171,8 +172,7 @@ class StatefulCompiler {
   /** A sequence rule's own condition, when it has one, narrows every step. */
   private withRuleCondition(step: Predicate): Predicate {
     if (this.rule.condition === undefined) return step;
-    const whole = this.rule.matches;
-    return (event) => whole(event) && step(event);
+    return conjunction(this.rule.matches, step);
   }
 }
 

@@ -8,7 +8,8 @@ import type { Alert } from '../alerts/alert.js';
 import { processOf, workloadOf } from '../alerts/alert.js';
 import type { FalcoEvent } from '../core/event.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
-import type { DetectionRule, StateBounds } from './detection-rule.js';
+import { predicateBatch, type BatchEvaluator } from '../rules/codegen.js';
+import type { DetectionRule, Predicate, StateBounds } from './detection-rule.js';
 import { BaselineLearner, type ProfileSnapshot } from './stateful/baseline.js';
 import type { StateObserver } from './stateful/bounded-state.js';
 import { eventTimeMs, keyOf } from './stateful/keys.js';
@@ -17,7 +18,7 @@ import { ThresholdCounter } from './stateful/threshold.js';
 
 export const DEFAULT_BOUNDS: StateBounds = { maxKeys: 10_000, ttlMs: 10 * 60_000 };
 /** How far event time advances between sweeps of expired state. */
-const SWEEP_EVERY_MS = 1000;
+const SWEEP_EVERY_NS = 1_000_000_000n;
 
 export interface EngineDeps {
   readonly metrics: LannerMetrics;
@@ -29,18 +30,91 @@ export interface EngineDeps {
 
 type Matcher = SequenceMatcher | ThresholdCounter | BaselineLearner | undefined;
 
+/**
+ * A rule as the per-event loop needs it. What the loop reads is copied here from the rule (which
+ * comes in several shapes), so every read in the loop meets one object shape.
+ */
 interface Runner {
   readonly rule: DetectionRule;
   readonly matcher: Matcher;
+  /** The matcher's kind, so the loop need not test classes in turn. */
+  readonly kind: RunnerKind;
   readonly matched: { inc(): void };
+  /** What the rule evaluates per event: its condition, or a sequence's steps and absence step. */
+  readonly predicates: readonly Predicate[];
+}
+
+type RunnerKind = 'single' | 'sequence' | 'threshold' | 'baseline';
+
+function kindOf(matcher: Matcher): RunnerKind {
+  if (matcher === undefined) return 'single';
+  if (matcher instanceof SequenceMatcher) return 'sequence';
+  return matcher instanceof ThresholdCounter ? 'threshold' : 'baseline';
+}
+
+/**
+ * The rules that can match one event type of one source, with every predicate they evaluate
+ * batched into one evaluator: an event costs one call per few rules, and only the rules with a
+ * predicate that holds go on to their matcher. Most feed events match nothing.
+ */
+class Plan {
+  readonly evaluate: BatchEvaluator;
+  /** Per predicate: the runner it belongs to and its place among that runner's predicates. */
+  private readonly owner: Int32Array;
+  private readonly place: Int32Array;
+  /** Scratch: predicate indexes that held, then one runner's results as its matcher takes them. */
+  readonly hits: Int32Array;
+  readonly matched: Uint8Array;
+
+  constructor(
+    readonly runners: readonly Runner[],
+    /** The evt.type of every event the plan sees; undefined for events of other types. */
+    type: string | undefined,
+  ) {
+    const predicates: Predicate[] = [];
+    const owner: number[] = [];
+    const place: number[] = [];
+    let widest = 0;
+    runners.forEach((r, i) => {
+      r.predicates.forEach((p, j) => {
+        predicates.push(p);
+        owner.push(i);
+        place.push(j);
+      });
+      widest = Math.max(widest, r.predicates.length);
+    });
+    this.evaluate = predicateBatch(predicates, type);
+    this.owner = Int32Array.from(owner);
+    this.place = Int32Array.from(place);
+    this.hits = new Int32Array(predicates.length);
+    this.matched = new Uint8Array(widest);
+  }
+
+  ownerOf(predicate: number): number {
+    return this.owner[predicate]!;
+  }
+
+  placeOf(predicate: number): number {
+    return this.place[predicate]!;
+  }
+}
+
+/** The plans of one event source: by event type, and for events of any other type. */
+interface SourcePlans {
+  readonly byType: ReadonlyMap<string, Plan>;
+  readonly anyType: Plan;
 }
 
 export class RuleEngine {
-  private readonly byType = new Map<string, Runner[]>();
-  private readonly anyType: Runner[] = [];
+  private readonly bySource = new Map<string, SourcePlans>();
   private readonly runners: Runner[] = [];
-  private watermarkMs = -Infinity;
-  private lastSweepMs = -Infinity;
+  /**
+   * The newest event time seen, kept as the event's own bigint: comparing bigints is cheap, and
+   * converting every event's time to milliseconds is not (only stateful rules need them).
+   */
+  private watermarkNs: bigint | undefined;
+  /** Event time at which the next sweep is due; undefined until the first. */
+  private nextSweepNs: bigint | undefined;
   private readonly hits: SequenceHit[] = [];
 
   constructor(
@@ -50,18 +124,19 @@ export class RuleEngine {
   ) {
     for (const rule of rules) {
       const kept = previous?.runners.find((r) => r.rule.name === rule.name && r.rule.fingerprint === rule.fingerprint);
-      const runner: Runner = {
+      const matcher = kept ? kept.matcher : this.matcherFor(rule);
+      this.runners.push({
         rule,
-        matcher: kept ? kept.matcher : this.matcherFor(rule),
+        matcher,
+        kind: kindOf(matcher),
         matched: deps.metrics.ruleMatches.labels(rule.name),
-      };
-      this.runners.push(runner);
-      if (rule.eventTypes === undefined) this.anyType.push(runner);
-      else for (const type of rule.eventTypes) this.index(type, runner);
+        predicates: matcher instanceof SequenceMatcher ? matcher.predicates : [rule.matches],
+      });
     }
+    this.index();
     if (previous) {
-      this.watermarkMs = previous.watermarkMs;
-      this.lastSweepMs = previous.lastSweepMs;
+      this.watermarkNs = previous.watermarkNs;
+      this.nextSweepNs = previous.nextSweepNs;
       // Rules that went away take their state gauges with them.
       for (const old of previous.runners) {
         if (!this.runners.some((r) => r.matcher === old.matcher)) deps.metrics.stateKeys.remove(old.rule.name);
@@ -72,25 +147,29 @@ export class RuleEngine {
   /** Feeds one event; appends the alerts it raises to `out`. */
   process(event: FalcoEvent, out: Alert[]): void {
     if (!event.feed) return;
-    const nowMs = eventTimeMs(event);
-    if (nowMs > this.watermarkMs) this.watermarkMs = nowMs;
-    const type = event.fields['evt.type'];
-    const typed = typeof type === 'string' ? this.byType.get(type) : undefined;
-    if (typed) for (let i = 0; i < typed.length; i++) this.run(typed[i]!, event, nowMs, out);
-    for (let i = 0; i < this.anyType.length; i++) this.run(this.anyType[i]!, event, nowMs, out);
-    if (this.watermarkMs - this.lastSweepMs >= SWEEP_EVERY_MS) this.sweep(out);
+    const timeNs = event.timeNs;
+    if (this.watermarkNs === undefined || timeNs > this.watermarkNs) this.watermarkNs = timeNs;
+    const plans = this.bySource.get(event.source);
+    if (plans) {
+      const type = event.fields['evt.type'];
+      const plan = (typeof type === 'string' ? plans.byType.get(type) : undefined) ?? plans.anyType;
+      this.runPlan(plan, event, out);
+    }
+    if (this.nextSweepNs === undefined || this.watermarkNs! >= this.nextSweepNs) this.sweep(out);
   }
 
   /** Expires state up to the newest event time and fires absence steps that ran out. */
   sweep(out: Alert[]): void {
-    this.lastSweepMs = this.watermarkMs;
+    if (this.watermarkNs === undefined) return;
+    this.nextSweepNs = this.watermarkNs + SWEEP_EVERY_NS;
+    const watermarkMs = Number(this.watermarkNs) / 1e6;
     for (const runner of this.runners) {
       const m = runner.matcher;
       if (m instanceof SequenceMatcher) {
-        m.expire(this.watermarkMs, this.hits);
+        m.expire(watermarkMs, this.hits);
         this.emitHits(runner, out);
       } else if (m) {
-        m.expire(this.watermarkMs);
+        m.expire(watermarkMs);
       }
     }
   }
@@ -102,23 +181,40 @@ export class RuleEngine {
     return out;
   }
 
-  private run(runner: Runner, event: FalcoEvent, nowMs: number, out: Alert[]): void {
-    const { rule, matcher } = runner;
-    if (event.source !== rule.source) return;
-    if (matcher instanceof SequenceMatcher) {
-      matcher.process(event, nowMs, this.hits);
+  /** Evaluates the plan's predicates and runs each rule that had one hold, in rule order. */
+  private runPlan(plan: Plan, event: FalcoEvent, out: Alert[]): void {
+    const { hits, matched } = plan;
+    const n = plan.evaluate(event, hits);
+    if (n === 0) return;
+    const nowMs = eventTimeMs(event);
+    let i = 0;
+    while (i < n) {
+      const r = plan.ownerOf(hits[i]!);
+      const runner = plan.runners[r]!;
+      if (runner.kind !== 'sequence') {
+        this.act(runner, event, nowMs, out);
+        i++;
+        continue;
+      }
+      // A sequence takes all its step results at once: its predicates' hits are consecutive.
+      matched.fill(0);
+      for (; i < n && plan.ownerOf(hits[i]!) === r; i++) matched[plan.placeOf(hits[i]!)] = 1;
+      (runner.matcher as SequenceMatcher).processMatched(event, nowMs, this.hits, matched);
       this.emitHits(runner, out);
-      return;
     }
-    if (!rule.matches(event)) return;
+  }
+
+  /** A matching event for a rule that is not a sequence. */
+  private act(runner: Runner, event: FalcoEvent, nowMs: number, out: Alert[]): void {
     runner.matched.inc();
-    if (matcher === undefined) {
+    const { rule, kind } = runner;
+    if (kind === 'single') {
       out.push(this.alert(rule, [event], rule.render(event)));
-    } else if (matcher instanceof ThresholdCounter) {
-      const hit = matcher.add(event, nowMs);
+    } else if (kind === 'threshold') {
+      const hit = (runner.matcher as ThresholdCounter).add(event, nowMs);
       if (hit) out.push(this.alert(rule, hit.events, `${rule.render(event)} (${hit.count} events within the window)`));
     } else {
-      const hit = matcher.observe(event, nowMs);
+      const hit = (runner.matcher as BaselineLearner).observe(event, nowMs);
       if (hit) out.push(this.alert(rule, [event], `${rule.render(event)} (never seen for this workload: ${hit.value.replaceAll('\u001f', ' ')})`));
     }
   }
@@ -189,9 +285,18 @@ export class RuleEngine {
     return { evicted: (n) => evictions.inc(n), size: (n) => keys.set(n) };
   }
 
-  private index(type: string, runner: Runner): void {
-    const list = this.byType.get(type);
-    if (list) list.push(runner);
-    else this.byType.set(type, [runner]);
+  /**
+   * Plans per source and event type. Each type's plan holds its typed rules, then the rules of
+   * any type, each group in definition order: the order alerts come out in.
+   */
+  private index(): void {
+    for (const source of new Set(this.runners.map((r) => r.rule.source))) {
+      const own = this.runners.filter((r) => r.rule.source === source);
+      const anyType = own.filter((r) => r.rule.eventTypes === undefined);
+      const types = new Set(own.flatMap((r) => (r.rule.eventTypes ? [...r.rule.eventTypes] : [])));
+      const byType = new Map<string, Plan>();
+      for (const t of types) byType.set(t, new Plan([...own.filter((r) => r.rule.eventTypes?.has(t)), ...anyType], t));
+      this.bySource.set(source, { byType, anyType: new Plan(anyType, undefined) });
+    }
   }
 }

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { FalcoEvent, FieldValue } from '../../src/core/event.js';
 import { buildScenario } from '../../src/demo/scenario.js';
 import { normalizeFalcoJson } from '../../src/ingest/normalize.js';
-import { PredicateCompiler } from '../../src/rules/codegen.js';
+import { PredicateCompiler, conjunction, predicateBatch } from '../../src/rules/codegen.js';
 import { compileExpr } from '../../src/rules/compile.js';
 import { loadRules, loadRulesSync } from '../../src/rules/loader.js';
 import { HAVE_SHARED, REPO_ROOT, SHARED_DIR } from '../support/shared.js';
@@ -128,12 +128,73 @@ describe('generated predicates', () => {
   });
 });
 
-function expectSameAnswers(rules: readonly { name: string; expr: Parameters<typeof compileExpr>[0]; matches: (e: FalcoEvent) => boolean }[]): void {
+describe('predicate batches', () => {
+  it('find exactly the predicates that hold, with evt.type checks decided for the batch', () => {
+    const compiler = new PredicateCompiler(true);
+    const conditions = [
+      'evt.type = openat and fd.name startswith /etc',
+      'evt.type in (execve, execveat) and proc.name = sh',
+      '(evt.type = openat and fd.name exists) or (evt.type = execve and proc.name exists)',
+      'not evt.type = openat',
+      'evt.type != openat and proc.name = sh',
+      'tolower(evt.type) = openat',
+      'proc.name = sh',
+    ];
+    const predicates = conditions.map((c) => compiler.compile(ruleFor(c).expr));
+    predicates.push(conjunction(predicates[6]!, predicates[0]!), (e) => e.fields['proc.name'] === 'sh');
+    const events = [
+      event({ 'evt.type': 'openat', 'fd.name': '/etc/passwd', 'proc.name': 'sh' }),
+      event({ 'evt.type': 'openat', 'proc.name': 'bash' }),
+      event({ 'evt.type': 'execve', 'proc.name': 'sh' }),
+      event({ 'evt.type': 'execve', 'fd.name': '/x' }),
+    ];
+    // A second rule set's predicate among them, as a sequence kept across a reload brings.
+    predicates.splice(2, 0, new PredicateCompiler(true).compile(ruleFor('evt.type = execve and proc.name = sh').expr));
+    const hits = new Int32Array(predicates.length);
+    for (const type of ['openat', 'execve']) {
+      const batch = predicateBatch(predicates, type);
+      for (const ev of events.filter((e) => e.fields['evt.type'] === type)) {
+        const n = batch(ev, hits);
+        const want = predicates.flatMap((p, i) => (p(ev) ? [i] : []));
+        expect([...hits.subarray(0, n)], JSON.stringify(ev.fields)).toEqual(want);
+      }
+    }
+    const any = predicateBatch(predicates);
+    for (const ev of events) {
+      const n = any(ev, hits);
+      expect([...hits.subarray(0, n)]).toEqual(predicates.flatMap((p, i) => (p(ev) ? [i] : [])));
+    }
+  });
+
+  it.skipIf(!HAVE_SHARED)("agree with each rule's own predicate on Falco's rules over the demo scenario", async () => {
+    const files = ['falco_rules.yaml', 'falco-incubating_rules.yaml', 'falco-sandbox_rules.yaml'].map((f) => join(SHARED_DIR, 'falco-rules', f));
+    const rules = (await loadRules([...files, join(REPO_ROOT, 'rules')])).ruleSet.rules;
+    const predicates = rules.map((r) => r.matches);
+    const hits = new Int32Array(predicates.length);
+    let matched = 0;
+    for (const ev of scenarioEvents()) {
+      const type = ev.fields['evt.type'];
+      const batch = predicateBatch(predicates, typeof type === 'string' ? type : undefined);
+      const n = batch(ev, hits);
+      const want = predicates.flatMap((p, i) => (p(ev) ? [i] : []));
+      expect([...hits.subarray(0, n)]).toEqual(want);
+      matched += n;
+    }
+    expect(matched).toBeGreaterThan(0);
+  });
+});
+
+function scenarioEvents(): FalcoEvent[] {
   const events: FalcoEvent[] = [];
   for (const { json } of buildScenario(1_763_990_696_428_114_287n)) {
     const n = normalizeFalcoJson(json as never, 'file');
     if (n.ok) events.push(n.event);
   }
+  return events;
+}
+
+function expectSameAnswers(rules: readonly { name: string; expr: Parameters<typeof compileExpr>[0]; matches: (e: FalcoEvent) => boolean }[]): void {
+  const events = scenarioEvents();
   expect(events.length).toBeGreaterThan(20);
   const closures = rules.map((r) => compileExpr(r.expr));
   let matched = 0;

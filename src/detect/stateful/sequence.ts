@@ -40,6 +40,8 @@ export interface SequenceHit {
 export class SequenceMatcher {
   private readonly partials: BoundedState<Partial>;
   private readonly maxEvidence: number;
+  /** Scratch for `process`: which steps (and, last, the absence step) the event matches. */
+  private readonly matched: Uint8Array;
 
   constructor(
     private readonly spec: SequenceSpec,
@@ -49,6 +51,13 @@ export class SequenceMatcher {
     if (spec.steps.length < 2 && !spec.absence) throw new Error('a sequence needs at least two steps');
     this.partials = new BoundedState(limits, observer);
     this.maxEvidence = spec.maxEvidence ?? 16;
+    this.matched = new Uint8Array(spec.steps.length + 1);
+  }
+
+  /** The step predicates in the order `processMatched` takes their results: steps, then absence. */
+  get predicates(): readonly ((event: FalcoEvent) => boolean)[] {
+    const { steps, absence } = this.spec;
+    return absence ? [...steps.map((s) => s.matches), absence.matches] : steps.map((s) => s.matches);
   }
 
   get liveKeys(): number {
@@ -60,17 +69,29 @@ export class SequenceMatcher {
    * the caller's array, so the common case (no hit) allocates nothing.
    */
   process(event: FalcoEvent, nowMs: number, hits: SequenceHit[]): void {
+    const { steps, absence } = this.spec;
+    const matched = this.matched;
+    for (let i = 0; i < steps.length; i++) matched[i] = steps[i]!.matches(event) ? 1 : 0;
+    matched[steps.length] = absence && absence.matches(event) ? 1 : 0;
+    this.processMatched(event, nowMs, hits, matched);
+  }
+
+  /**
+   * `process` for a caller that evaluated the steps already (the rule engine evaluates every
+   * predicate of an event type in one batch): `matched[i]` is 1 when step i matches, and
+   * `matched[steps.length]` when the absence step does.
+   */
+  processMatched(event: FalcoEvent, nowMs: number, hits: SequenceHit[], matched: ArrayLike<number>): void {
     const { steps, withinMs, absence } = this.spec;
-    if (absence && absence.matches(event)) {
+    if (absence && matched[steps.length] === 1) {
       const key = absence.key(event);
       const partial = key === undefined ? undefined : this.partials.get(key);
       if (partial && partial.next === steps.length && nowMs <= partial.deadlineMs) this.partials.delete(key!);
     }
     // Advance before starting, so one event cannot both open a partial and complete it.
     for (let i = steps.length - 1; i >= 1; i--) {
-      const step = steps[i]!;
-      if (!step.matches(event)) continue;
-      const key = step.key(event);
+      if (matched[i] !== 1) continue;
+      const key = steps[i]!.key(event);
       if (key === undefined) continue;
       const partial = this.partials.get(key);
       if (!partial || partial.next !== i) continue;
@@ -81,9 +102,8 @@ export class SequenceMatcher {
       this.advance(key, partial, event, nowMs, hits);
       return;
     }
-    const first = steps[0]!;
-    if (first.matches(event)) {
-      const key = first.key(event);
+    if (matched[0] === 1) {
+      const key = steps[0]!.key(event);
       if (key === undefined) return;
       const existing = this.partials.get(key);
       // A newer first step restarts the window; a partial further along keeps its progress.

@@ -1,0 +1,83 @@
+/**
+ * The rule engine evaluates each event type's predicates in one batch and runs only the rules
+ * that had one hold: it must raise what running every rule on its own would.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Alert } from '../../src/alerts/alert.js';
+import type { FalcoEvent } from '../../src/core/event.js';
+import { buildScenario } from '../../src/demo/scenario.js';
+import { loadDetectionRules } from '../../src/detect/detection-rules.js';
+import { DEFAULT_BOUNDS, RuleEngine } from '../../src/detect/rule-engine.js';
+import { normalizeFalcoJson } from '../../src/ingest/normalize.js';
+import { createMetrics } from '../../src/metrics/metrics.js';
+import { HAVE_SHARED, REPO_ROOT, SHARED_DIR } from '../support/shared.js';
+import { falcoEvent } from '../support/events.js';
+
+function scenario(): FalcoEvent[] {
+  const events: FalcoEvent[] = [];
+  for (const { json } of buildScenario(1_763_990_696_428_114_287n)) {
+    const n = normalizeFalcoJson(json as never, 'file');
+    if (n.ok) events.push(n.event);
+  }
+  return events;
+}
+
+describe('RuleEngine', () => {
+  it.skipIf(!HAVE_SHARED)("raises, for every stateless rule, the alerts of matching each rule on its own (Falco's rules and the shipped ones)", () => {
+    const files = ['falco_rules.yaml', 'falco-incubating_rules.yaml', 'falco-sandbox_rules.yaml'].map((f) => join(SHARED_DIR, 'falco-rules', f));
+    const { rules } = loadDetectionRules([...files, join(REPO_ROOT, 'rules')], DEFAULT_BOUNDS);
+    const engine = new RuleEngine(rules, { metrics: createMetrics({ processMetrics: false }) });
+    const stateless = rules.filter((r) => !r.stateful);
+    let alerts = 0;
+    for (const event of scenario()) {
+      const out: Alert[] = [];
+      engine.process(event, out);
+      const type = event.fields['evt.type'];
+      const want = event.feed
+        ? stateless.filter((r) => r.source === event.source && (r.eventTypes === undefined || (typeof type === 'string' && r.eventTypes.has(type))) && r.matches(event)).map((r) => r.name)
+        : [];
+      const statelessNames = new Set(stateless.map((r) => r.name));
+      // (typed rules come before the rules of any type, each in definition order)
+      expect(out.map((a) => a.rule).filter((n) => statelessNames.has(n)).sort()).toEqual(want.sort());
+      alerts += out.length;
+    }
+    expect(alerts).toBeGreaterThan(10);
+  });
+
+  it('keeps a sequence half-way across a reload of unchanged rules, and completes it', () => {
+    const rule = `
+- rule: Plant then open
+  sequence:
+    within: 10s
+    steps:
+      - { condition: "evt.type = symlinkat and user.uid != 0", by: [evt.arg.linkpath] }
+      - { condition: "evt.type = openat and user.uid = 0", by: [fd.name] }
+  output: opened %fd.name
+  priority: WARNING
+- rule: Root opens
+  condition: evt.type = openat and user.uid = 0
+  output: root opened %fd.name
+  priority: NOTICE
+`;
+    const d = mkdtempSync(join(tmpdir(), 'lanner-engine-'));
+    writeFileSync(join(d, 'r.yaml'), rule);
+    const metrics = createMetrics({ processMetrics: false });
+    const at = (ms: number) => 1_700_000_000_000_000_000n + BigInt(ms) * 1_000_000n;
+    const plant = falcoEvent({ tags: ['lanner_feed'], timeNs: at(0), fields: { 'evt.type': 'symlinkat', 'user.uid': 1000, 'evt.arg.linkpath': '/tmp/x' } });
+    const open = falcoEvent({ tags: ['lanner_feed'], timeNs: at(500), fields: { 'evt.type': 'openat', 'user.uid': 0, 'fd.name': '/tmp/x' } });
+    const before = new RuleEngine(loadDetectionRules([d], DEFAULT_BOUNDS).rules, { metrics });
+    const out: Alert[] = [];
+    before.process(plant, out);
+    expect(out).toEqual([]);
+    // A reload compiles the rules again: the kept sequence brings its steps from the first load.
+    const after = new RuleEngine(loadDetectionRules([d], DEFAULT_BOUNDS).rules, { metrics }, before);
+    after.process(open, out);
+    expect(out.map((a) => [a.rule, a.output])).toEqual([
+      ['Plant then open', 'opened /tmp/x'],
+      ['Root opens', 'root opened /tmp/x'],
+    ]);
+  });
+});
