@@ -3,7 +3,7 @@
  * Lanner alerts; feed events (raw syscalls tagged `lanner_feed`) are input for detectors only
  * and never become alerts by themselves.
  */
-import { filter, map, merge, share, type Observable, type OperatorFunction } from 'rxjs';
+import { merge, Observable, share, type OperatorFunction } from 'rxjs';
 import { alertFromFalcoEvent, type Alert } from '../alerts/alert.js';
 import type { FalcoEvent } from '../core/event.js';
 
@@ -19,12 +19,29 @@ export interface PipelineOptions {
   readonly ingestedAtMs?: () => number;
 }
 
-/** Falco's own alerts, passed through with Lanner's context. */
+/**
+ * Falco's own alerts, passed through with Lanner's context. One operator rather than `filter`
+ * then `map`: every event, feed events above all, passes one subscriber fewer.
+ */
 export function passFalcoAlerts(ingestedAtMs?: () => number): OperatorFunction<FalcoEvent, Alert> {
   return (events$) =>
-    events$.pipe(
-      filter((event) => !event.feed),
-      map((event) => alertFromFalcoEvent(event, ingestedAtMs?.())),
+    new Observable<Alert>((subscriber) =>
+      events$.subscribe({
+        next: (event) => {
+          if (event.feed) return;
+          let alert: Alert;
+          try {
+            alert = alertFromFalcoEvent(event, ingestedAtMs?.());
+          } catch (err) {
+            // As `map` would: a failure becomes the stream's error.
+            subscriber.error(err);
+            return;
+          }
+          subscriber.next(alert);
+        },
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => subscriber.complete(),
+      }),
     );
 }
 

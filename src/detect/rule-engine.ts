@@ -30,6 +30,8 @@ export interface EngineDeps {
 
 type Matcher = SequenceMatcher | ThresholdCounter | BaselineLearner | undefined;
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 /**
  * A rule as the per-event loop needs it. What the loop reads is copied here from the rule (which
  * comes in several shapes), so every read in the loop meets one object shape.
@@ -197,7 +199,7 @@ export class RuleEngine {
         continue;
       }
       // A sequence takes all its step results at once: its predicates' hits are consecutive.
-      matched.fill(0);
+      for (let j = 0; j < runner.predicates.length; j++) matched[j] = 0;
       for (; i < n && plan.ownerOf(hits[i]!) === r; i++) matched[plan.placeOf(hits[i]!)] = 1;
       (runner.matcher as SequenceMatcher).processMatched(event, nowMs, this.hits, matched);
       this.emitHits(runner, out);
@@ -232,7 +234,7 @@ export class RuleEngine {
   private alert(rule: DetectionRule, evidence: readonly FalcoEvent[], output: string): Alert {
     const last = evidence[evidence.length - 1]!;
     const ingestedAtMs = this.deps.ingestedAtMs?.();
-    return {
+    const alert: Mutable<Alert> = {
       id: randomUUID(),
       timeNs: last.timeNs,
       rule: rule.name,
@@ -246,10 +248,12 @@ export class RuleEngine {
       process: processOf(last.fields),
       evidence,
       count: 1,
-      ...(rule.runbook ? { runbook: rule.runbook } : {}),
-      ...(rule.actions && rule.actions.length > 0 ? { actions: rule.actions } : {}),
-      ...(ingestedAtMs === undefined ? {} : { ingestedAtMs }),
     };
+    // Optional keys are set rather than spread in: each spread costs a copy per alert.
+    if (rule.runbook) alert.runbook = rule.runbook;
+    if (rule.actions && rule.actions.length > 0) alert.actions = rule.actions;
+    if (ingestedAtMs !== undefined) alert.ingestedAtMs = ingestedAtMs;
+    return alert;
   }
 
   private matcherFor(rule: DetectionRule): Matcher {
