@@ -26,7 +26,7 @@
  */
 import type { FalcoEvent, FieldValue } from '../core/event.js';
 import { printExpr, type CheckNode, type Expr, type Operand } from './ast.js';
-import { checkPlan, compileExpr, type CheckPlan, type PairTest, type Predicate, type ValueTest } from './compile.js';
+import { checkPlan, compileExpr, type CheckPlan, type PairTest, type Predicate, type TextTest, type ValueTest } from './compile.js';
 import { operandAccess } from './fields.js';
 
 type Finish = (raw: FieldValue | undefined, event: FalcoEvent) => FieldValue | undefined;
@@ -85,6 +85,8 @@ export class PredicateCompiler {
   private readonly tests: (ValueTest | PairTest)[] = [];
   private readonly finishLeft: (Finish | undefined)[] = [];
   private readonly finishRight: (Finish | undefined)[] = [];
+  /** Per check id: the set or text of its string operation (see TextTest). */
+  private readonly texts: (ReadonlySet<string> | string | undefined)[] = [];
   private readonly results: number[] = [];
   private readonly memo: MemoState = { event: undefined, epoch: 2 };
   private readonly nextEvent: (event: FalcoEvent) => void;
@@ -144,18 +146,18 @@ export class PredicateCompiler {
 
   /** A function over one event with the memo set up: `f` is its fields, `yes`/`no` this event's results. */
   private make<F>(signature: string, statements: readonly string[]): F {
-    // `r` holds a check's memoized result while the expression tests it.
+    // `r` holds a check's memoized result while the expression tests it, `v` the value it read.
     const source = [
       '"use strict";',
       `return function ${signature} {`,
       '  if (ev !== memo.event) nextEvent(ev);',
       '  const no = memo.epoch, yes = no + 1, f = ev.fields;',
-      '  let r;',
+      '  let r, v;',
       ...statements.map((s) => `  ${s}`),
       '};',
     ].join('\n');
-    const make = new Function('memo', 'nextEvent', 'R', 'T', 'A', 'B', source) as (...args: unknown[]) => F;
-    return make(this.memo, this.nextEvent, this.results, this.tests, this.finishLeft, this.finishRight);
+    const make = new Function('memo', 'nextEvent', 'R', 'T', 'A', 'B', 'X', source) as (...args: unknown[]) => F;
+    return make(this.memo, this.nextEvent, this.results, this.tests, this.finishLeft, this.finishRight, this.texts);
   }
 
   /**
@@ -218,14 +220,20 @@ export class PredicateCompiler {
       this.tests.push(() => false);
       this.finishLeft.push(undefined);
       this.finishRight.push(undefined);
+      this.texts.push(undefined);
       return { plan, call: FALSE };
     }
     this.tests.push(plan.test);
     const left = this.value(plan.left, this.finishLeft, 'A', id);
     if (plan.kind === 'value') {
       this.finishRight.push(undefined);
-      return { plan, call: `T[${id}](${left})` };
+      const onText = plan.onText;
+      this.texts.push(onText === undefined ? undefined : onText.op === 'in' ? onText.set : onText.text);
+      if (onText === undefined) return { plan, call: `T[${id}](${left})` };
+      // Strings, the usual value, take the plain string operation; anything else the full test.
+      return { plan, call: `(typeof (v = ${left}) === 'string' ? ${textCode(onText, id)} : T[${id}](v))` };
     }
+    this.texts.push(undefined);
     return { plan, call: `T[${id}](${left}, ${this.value(plan.right, this.finishRight, 'B', id)})` };
   }
 
@@ -235,6 +243,24 @@ export class PredicateCompiler {
     finishers.push(access.finish);
     const raw = access.key === undefined ? 'undefined' : `f[${JSON.stringify(access.key)}]`;
     return access.finish === undefined ? raw : `${name}[${id}](${raw}, ev)`;
+  }
+}
+
+/** The string operation of check `id` on the string `v`; its set or text is `X[id]`. */
+function textCode(t: TextTest, id: number): string {
+  switch (t.op) {
+    case 'in':
+      return `X[${id}].has(v)`;
+    case '=':
+      return `v === X[${id}]`;
+    case '!=':
+      return `v !== X[${id}]`;
+    case 'startswith':
+      return `v.startsWith(X[${id}])`;
+    case 'endswith':
+      return `v.endsWith(X[${id}])`;
+    case 'contains':
+      return `v.includes(X[${id}])`;
   }
 }
 

@@ -107,10 +107,47 @@ export type PairTest = (a: FieldValue | undefined, b: FieldValue | undefined) =>
  */
 export type CheckPlan =
   | { readonly kind: 'never' }
-  | { readonly kind: 'value'; readonly left: Operand; readonly test: ValueTest }
+  | { readonly kind: 'value'; readonly left: Operand; readonly test: ValueTest; readonly onText?: TextTest }
   | { readonly kind: 'pair'; readonly left: Operand; readonly right: Operand; readonly test: PairTest };
 
+/**
+ * What `test` comes to when the value is a string, where that is a plain string operation:
+ * membership in a set of texts, (in)equality with a text that is not a number, or a prefix,
+ * suffix or substring. Most checks meet strings, and generated code runs these directly.
+ */
+export type TextTest =
+  | { readonly op: 'in'; readonly set: ReadonlySet<string> }
+  | { readonly op: '=' | '!=' | 'startswith' | 'endswith' | 'contains'; readonly text: string };
+
 const NEVER_CHECK: CheckPlan = { kind: 'never' };
+
+function isNumber(text: string): boolean {
+  return !Number.isNaN(prepareLiteral(text).num);
+}
+
+/** The string-only form of a check's test, when it has a plain one (see TextTest). */
+function textTest(op: Operator, right: ValueNode): TextTest | undefined {
+  const items = itemsOf(right);
+  if (op === 'in' || op === 'intersects') {
+    // Numeric items match numeric text too ("80" for 80.0): those lists keep the full test.
+    return items.some((i) => isNumber(i.text)) ? undefined : { op: 'in', set: new Set(items.map((i) => i.text)) };
+  }
+  const first = items[0];
+  if (!first) return undefined;
+  switch (op) {
+    case '=':
+    case '==':
+      return isNumber(first.text) ? undefined : { op: '=', text: first.text };
+    case '!=':
+      return isNumber(first.text) ? undefined : { op: '!=', text: first.text };
+    case 'startswith':
+    case 'endswith':
+    case 'contains':
+      return { op, text: first.text };
+    default:
+      return undefined;
+  }
+}
 
 export function checkPlan(c: CheckNode): CheckPlan {
   if (c.op === 'exists') return { kind: 'value', left: c.left, test: present };
@@ -121,12 +158,14 @@ export function checkPlan(c: CheckNode): CheckPlan {
   }
   const test = scalarTest(c.op, right);
   if (!test) return NEVER_CHECK;
+  const onText = textTest(c.op, right);
   if (c.op === '!=') {
     // On a list, `!=` is the negation of `=` (no element equal), not "some element differs".
     const eq = scalarTest('=', right)!;
     return {
       kind: 'value',
       left: c.left,
+      ...(onText ? { onText } : {}),
       test: (v) => {
         if (v === undefined || v === null) return false;
         if (typeof v === 'object') return v.length > 0 && !some(v, eq);
@@ -138,6 +177,7 @@ export function checkPlan(c: CheckNode): CheckPlan {
   return {
     kind: 'value',
     left: c.left,
+    ...(onText ? { onText } : {}),
     test: (v) => {
       if (v === undefined || v === null) return false;
       if (typeof v === 'object') return v.length > 0 && (all ? every(v, test) : some(v, test));

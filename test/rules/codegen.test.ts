@@ -25,6 +25,8 @@ const CONDITIONS = [
   'container.privileged = true',
   'container.privileged != false',
   'proc.name in (sh, bash, "my shell", 123)',
+  'proc.name in (sh, bash, "my shell", true) or fd.name intersects (/tmp/*, "")',
+  'proc.name != "" and proc.cmdline contains "" and not proc.name startswith ""',
   'proc.name intersects (sh, bash)',
   'fd.name pmatch (/etc/apt, /usr/lib/)',
   'proc.cmdline contains "-jar"',
