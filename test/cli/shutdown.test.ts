@@ -47,7 +47,7 @@ describe('lanner run on SIGTERM', () => {
         alerts: { dedup: { enabled: false } },
         outputs: [
           // A long interval: alerts are still queued when SIGTERM comes, so only close() sends them.
-          { type: 'webhook', name: 'soar', url: healthy.url, batch: { max_size: 100, interval: '1h' } },
+          { type: 'webhook', name: 'soar', url: healthy.url, batch: { max_size: 100, interval: '1h' }, close_timeout: '1s' },
           {
             type: 'webhook',
             name: 'gone',
