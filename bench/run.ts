@@ -13,7 +13,7 @@ import { loadDetectionRules } from '../src/detect/detection-rules.js';
 import { ruleDetector } from '../src/detect/rule-detector.js';
 import { DEFAULT_BOUNDS, RuleEngine } from '../src/detect/rule-engine.js';
 import { createMetrics } from '../src/metrics/metrics.js';
-import { benchLines } from './events.js';
+import { benchLines, mixedBenchLines } from './events.js';
 import { compare, report, type Comparison } from './harness.js';
 import { grpcComparisons } from './grpc.js';
 
@@ -56,13 +56,13 @@ function benchRulePaths(): { paths: string[]; note: string } {
   return { paths: [shipped], note: "the shipped rules (Falco's rule files not found beside the checkout)" };
 }
 
-function rulesComparison(lines: readonly string[]): Comparison {
+function rulesComparison(lines: readonly string[], stream: string): Comparison {
   const { paths, note } = benchRulePaths();
   const loaded = loadDetectionRules(paths, DEFAULT_BOUNDS);
   const metrics = createMetrics({ processMetrics: false });
   const bareParse = { name: 'JSON.parse', run: (items: readonly string[]) => items.map((l) => JSON.parse(l) as unknown).length };
   const full = {
-    name: `full pipeline, ${loaded.rules.length} rules`,
+    name: `full pipeline, ${loaded.rules.length} rules, ${stream}`,
     run: (items: readonly string[]) => {
       const events = new Subject<FalcoEvent>();
       let alerts = 0;
@@ -77,15 +77,20 @@ function rulesComparison(lines: readonly string[]): Comparison {
       return alerts;
     },
   };
-  process.stdout.write(`rules: ${note}: ${loaded.rules.length} compiled\n`);
+  process.stdout.write(`rules (${stream}): ${note}: ${loaded.rules.length} compiled, ${countAlerts(full, lines)} alerts from ${lines.length} events\n`);
   return compare(bareParse, full, lines);
+}
+
+function countAlerts(c: { run: (items: readonly string[]) => unknown }, lines: readonly string[]): number {
+  return Number(c.run(lines));
 }
 
 function main(): void {
   const lines = benchLines(COUNT);
+  const mixed = mixedBenchLines(COUNT);
   const bytes = lines.reduce((n, l) => n + l.length, 0);
   process.stdout.write(`lanner bench: ${lines.length} events, ${Math.round(bytes / lines.length)} bytes each on average, node ${process.version}\n\n`);
-  const results = [...jsonLinesComparisons(lines), rulesComparison(lines), ...grpcComparisons(lines)];
+  const results = [...jsonLinesComparisons(lines), rulesComparison(mixed, 'mixed stream'), rulesComparison(lines, 'attack on repeat'), ...grpcComparisons(lines)];
   process.stdout.write(report(results) + '\n');
 }
 
