@@ -16,6 +16,7 @@ export interface LannerMetrics {
   readonly registry: Registry;
   readonly eventsReceived: Counter<'transport' | 'source'>;
   readonly eventsInvalid: Counter<'reason'>;
+  readonly eventsByType: Counter<'type'>;
   readonly eventsShed: Counter<'transport'>;
   readonly ingestQueueDepth: Gauge;
   readonly falcoConnected: Gauge;
@@ -72,6 +73,12 @@ export function createMetrics(options: MetricsOptions = {}): LannerMetrics {
       name: 'lanner_events_received_total',
       help: 'Falco events received and queued for detection, by transport (grpc, http, file) and Falco source.',
       labelNames: ['transport', 'source'],
+      registers,
+    }),
+    eventsByType: new Counter({
+      name: 'lanner_events_by_type_total',
+      help: 'Events taken into detection by evt.type: the syscalls Lanner knows by name, other for the rest, none without a type.',
+      labelNames: ['type'],
       registers,
     }),
     eventsInvalid: new Counter({

@@ -52,8 +52,9 @@ function familyOf(name: string, families: Map<string, string>): string {
 describe('metric names', () => {
   it('follow Prometheus conventions: lanner_ prefix, _total exactly on counters, base units, only known labels', async () => {
     // Each is bounded by code or by configuration (`output` and `suppression` name config entries;
-    // `action` and `outcome` are the fixed sets of responders and outcomes).
-    const allowedLabels = new Set(['transport', 'source', 'reason', 'rule', 'priority', 'family', 'status', 'output', 'suppression', 'action', 'outcome', 'version', 'node_version', 'le']);
+    // `action` and `outcome` are the fixed sets of responders and outcomes; `type` is a fixed list
+    // of syscall names).
+    const allowedLabels = new Set(['transport', 'source', 'reason', 'type', 'rule', 'priority', 'family', 'status', 'output', 'suppression', 'action', 'outcome', 'version', 'node_version', 'le']);
     for (const m of await metrics.registry.getMetricsAsJSON()) {
       if (!m.name.startsWith('lanner_')) continue;
       const type = String(m.type);
