@@ -253,7 +253,7 @@ describe('webhook over TLS', () => {
         const want = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
         const sig = String(req.headers['x-lanner-signature'] ?? '');
         const verified = sig.length === want.length && timingSafeEqual(Buffer.from(sig), Buffer.from(want));
-        const client = (req.socket as TLSSocket).getPeerCertificate().subject?.CN ?? '';
+        const client = String((req.socket as TLSSocket).getPeerCertificate().subject?.CN ?? '');
         got.push({ client, verified, count: (JSON.parse(body.toString('utf8')) as unknown[]).length });
         res.writeHead(verified ? 200 : 401).end();
       });
