@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -13,6 +14,39 @@ import type { EventSink } from '../../src/ingest/source.js';
 import { createMetrics, type LannerMetrics } from '../../src/metrics/metrics.js';
 import { makeTestPki, opensslOrSkip, type TestPki } from '../support/certs.js';
 import { HAVE_SHARED, sampleAlertLines, sampleTraces } from '../support/shared.js';
+
+/**
+ * A unix-socket relay to the stand-in whose open connections can be frozen: bytes stop flowing
+ * both ways and nothing is closed. New connections relay normally.
+ */
+async function freezableProxy(target: string, path: string): Promise<{ path: string; freeze(): void; close(): void }> {
+  const pairs: { client: Socket; upstream: Socket }[] = [];
+  const server = createServer((client) => {
+    const upstream = connect(target);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const drop = (): void => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', drop);
+    upstream.on('error', drop);
+    pairs.push({ client, upstream });
+  });
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  return {
+    path,
+    freeze: () => {
+      for (const { client, upstream } of pairs.splice(0)) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+    },
+    close: () => server.close(),
+  };
+}
 
 /** Collects what a source hands over. */
 class RecordingSink implements EventSink {
@@ -190,6 +224,30 @@ describe('FalcoGrpcSource over a unix socket', () => {
     const requests = second.standIn.subRequests;
     await waitFor('more ticks', () => second.standIn.subRequests >= requests + 3);
     expect(sink.events.map((e) => e.fields['evt.num'])).toEqual(Array.from({ length: 61 }, (_, n) => n));
+  });
+
+  it('finds a Falco that stopped answering without closing the socket, by keepalive pings, and reconnects', async () => {
+    const { standIn, address: falcoAddress } = await startStandIn(`unix://${dir}/hung.sock`);
+    const proxy = await freezableProxy(falcoAddress.slice('unix://'.length), `${dir}/hung-proxy.sock`);
+    try {
+      const { source, sink, metrics } = await startSource({ address: `unix://${proxy.path}`, keepaliveMs: 100, keepaliveTimeoutMs: 100 });
+      await waitFor('the connection', () => source.connected);
+      standIn.publish(response(1));
+      await waitFor('the first event', () => sink.events.length === 1);
+      // Healthy pings are answered: no reconnect while the connection only idles.
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await gauge(metrics, 'falcoReconnects')).toBe(0);
+
+      // The path goes silent, as a hung Falco or a dropped network path does: no FIN, no RST.
+      proxy.freeze();
+      await waitFor('the dead connection noticed', () => !source.connected, 3000);
+      await waitFor('the reconnect', () => source.connected, 3000);
+      expect(await gauge(metrics, 'falcoReconnects')).toBeGreaterThanOrEqual(1);
+      standIn.publish(response(2));
+      await waitFor('an event after the reconnect', () => sink.events.some((e) => e.fields['evt.num'] === 2));
+    } finally {
+      proxy.close();
+    }
   });
 
   it('keeps retrying while Falco is down, without throwing, and connects once it is up', async () => {
