@@ -77,7 +77,7 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
     await play(falco, scenario, values.fast === true);
     await delivered(metrics, scenario.length);
     await service.queue.idle();
-    await actionsOf(service)?.idle();
+    await service.actions?.idle();
     say(summary(service, scenario, seen));
     say(responses(decisions));
     if (values.follow) {
@@ -130,12 +130,6 @@ function demoActions(kube: KubeApiStandIn, logger: Logger, metrics: LannerMetric
   return new ActionEngine(defaultActionsOptions({ dryRun: true }), { logger, metrics, kube: new ClientNodeKubeApi(kc), node: 'worker-2', cluster: 'demo', sink });
 }
 
-const engines = new WeakMap<LannerService, ActionEngine>();
-
-function actionsOf(service: LannerService): ActionEngine | undefined {
-  return engines.get(service);
-}
-
 async function startService(source: FalcoGrpcSource, logger: Logger, metrics: LannerMetrics, listen: string | undefined, kube: KubeApiStandIn): Promise<LannerService> {
   const make = (opsListen: string): LannerService => {
     const rules = new RulesStage({ paths: [shippedRules()], bounds: DEFAULT_BOUNDS, stateFile: '', saveIntervalMs: 60_000, logger, metrics });
@@ -156,7 +150,6 @@ async function startService(source: FalcoGrpcSource, logger: Logger, metrics: La
       actions,
     });
     sendRecord = (record) => service.sendRecord(record);
-    engines.set(service, actions);
     return service;
   };
   const first = make(listen ?? DEFAULT_METRICS_LISTEN);

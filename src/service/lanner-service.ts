@@ -71,6 +71,11 @@ export class LannerService {
       : undefined;
   }
 
+  /** The response engine, when the service has one (the demo waits on its decisions). */
+  get actions(): ActionEngine | undefined {
+    return this.parts.actions;
+  }
+
   get opsAddress(): HostPort | undefined {
     return this.ops?.address;
   }
