@@ -13,7 +13,7 @@ export const EXIT_USAGE = 2;
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
-    if (command === 'run' || command === 'replay' || command === 'demo') {
+    if (command === 'run' || command === 'replay' || command === 'demo' || command === 'check') {
       // Suppressions and routes in the config may use rule-language conditions.
       (await import('../detect/alert-conditions.js')).registerAlertConditions();
     }
@@ -29,6 +29,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await (await import('./rules.js')).runRules(rest);
       case 'baseline':
         return await (await import('./baseline.js')).runBaseline(rest);
+      case 'check':
+        return await (await import('./check.js')).runCheck(rest);
       case 'quarantine':
       case 'release':
         return await (await import('./quarantine.js')).runQuarantine(command, rest);

@@ -1,0 +1,76 @@
+/**
+ * `lanner check`: the configuration and its rules together, offline, as `lanner run` would load
+ * them, before a rollout. Says what would run (sources, outputs, responders, dry run or live),
+ * checks that every action a rule names can be carried out, and prints the RBAC rules the enabled
+ * responders need. Exit 0 when all is well, 1 for rule errors, 2 for a configuration error.
+ */
+import { stringify } from 'yaml';
+import { requiredPermissions, findResponder, RESPONDERS } from '../actions/registry.js';
+import { loadConfig } from '../config/config.js';
+import { DEFAULT_BOUNDS } from '../detect/rule-engine.js';
+import { loadDetectionRules } from '../detect/detection-rules.js';
+import { formatProblem } from '../rules/problems.js';
+import { parseFlags } from './args.js';
+import { configFileFrom } from './run.js';
+
+export const CHECK_HELP = `Usage: lanner check [--config FILE] [--rbac]
+
+Loads lanner.yaml (or --config) and the rules it names exactly as 'lanner run' would, without
+starting anything, and reports: every configuration problem, every rule problem as
+file:line:col, the sources, outputs and responders that would run, whether actions are in dry
+run, and any rule action that names a responder that is off or a name that is not known.
+--rbac prints the ClusterRole rules the enabled responders need, as YAML.
+Exit status: 0 ready, 1 rule errors or actions that cannot run, 2 invalid configuration.
+`;
+
+export async function runCheck(argv: readonly string[]): Promise<number> {
+  const { values } = parseFlags('check', argv, { config: { type: 'string' }, rbac: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+  if (values.help) {
+    process.stdout.write(CHECK_HELP);
+    return 0;
+  }
+  const file = configFileFrom(values.config);
+  const config = loadConfig({ file });
+  const say = (line: string): void => void process.stdout.write(`${line}\n`);
+  const rbac = requiredPermissions(config.actions);
+  if (values.rbac) {
+    say(stringify({ rules: rbac.map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] })) }, { flow: false }).trimEnd());
+    return 0;
+  }
+  say(`config: ${file ?? '(defaults)'}: valid`);
+  const g = config.falcoGrpc;
+  const sources = [
+    ...(g.address ? [`Falco gRPC ${g.address} (${g.mode})`] : []),
+    ...(config.ingest.http.listen ? [`HTTP ingest on ${config.ingest.http.listen}${config.ingest.http.path}`] : []),
+    ...config.ingest.files.map((f) => `JSON lines from ${f}`),
+  ];
+  say(`sources: ${sources.length > 0 ? sources.join('; ') : 'none (lanner run needs one: --falco-grpc, --ingest-listen or --input)'}`);
+  say(`outputs: ${config.outputs.length > 0 ? config.outputs.map((o) => `${o.name} (${o.type})`).join(', ') : 'stdout (native JSON lines)'}`);
+
+  let failing = 0;
+  const rules = config.rules.length > 0 ? loadDetectionRules(config.rules, { maxKeys: config.state.maxKeys, ttlMs: config.state.ttlMs }) : loadDetectionRules([], DEFAULT_BOUNDS);
+  for (const p of rules.problems) say(formatProblem(p));
+  const errors = rules.problems.filter((p) => p.severity === 'error').length;
+  failing += errors;
+  say(`rules: ${rules.rules.length} in force from ${config.rules.length > 0 ? config.rules.join(', ') : 'no rule paths'}; ${errors} errors, ${rules.problems.length - errors} warnings`);
+
+  const a = config.actions;
+  const enabled = RESPONDERS.filter((d) => d.enabled(a)).map((d) => d.name);
+  say(`actions: ${a.dryRun ? 'dry run (decided and audited, nothing sent)' : 'live'}; responders on: ${enabled.join(', ') || 'none'}`);
+  const asked = new Map<string, string[]>();
+  for (const r of rules.rules) if (r.actions) asked.set(r.name, [...r.actions]);
+  for (const [rule, list] of Object.entries(a.rules)) asked.set(rule, [...(asked.get(rule) ?? []), ...list]);
+  for (const [rule, list] of asked) {
+    for (const name of list.flatMap((n) => a.profiles[n] ?? [n])) {
+      const d = findResponder(name);
+      if (!d) {
+        say(`actions: rule ${JSON.stringify(rule)} names ${JSON.stringify(name)}, which is neither a responder nor a profile`);
+        failing++;
+      } else if (!d.enabled(a)) {
+        say(`actions: rule ${JSON.stringify(rule)} asks for ${name}, which is off (actions.${name}.enabled): it will be refused and audited`);
+      }
+    }
+  }
+  say(`rbac: the enabled responders need ${rbac.map((r) => `${r.resources.join(',')} ${r.verbs.join('/')}`).join('; ')} (lanner check --rbac prints them as YAML)`);
+  return failing > 0 ? 1 : 0;
+}
