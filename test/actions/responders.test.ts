@@ -142,11 +142,11 @@ describe('webhook responder', () => {
 
   it('counts a refused signature as a failure, and sends nothing in dry run', async () => {
     const audit: Alert[] = [];
-    engineWith(undefined, { webhook: webhook('wrong-secret') }, audit).handle(alertFor(['webhook']));
+    const wrong = engineWith(undefined, { webhook: webhook('wrong-secret') }, audit);
+    wrong.handle(alertFor(['webhook']));
     const dry = engineWith(undefined, { dryRun: true, webhook: webhook('soar-secret') }, audit);
     dry.handle(alertFor(['webhook']));
-    await dry.close();
-    await new Promise((r) => setTimeout(r, 200));
+    await Promise.all([wrong.close(), dry.close()]);
     expect(outcomes(audit).sort()).toEqual(['webhook:dry_run', 'webhook:failed:webhook_error']);
     expect(received).toHaveLength(1);
   });
