@@ -230,7 +230,7 @@ describe('FalcoGrpcSource over a unix socket', () => {
     const { standIn, address: falcoAddress } = await startStandIn(`unix://${dir}/hung.sock`);
     const proxy = await freezableProxy(falcoAddress.slice('unix://'.length), `${dir}/hung-proxy.sock`);
     try {
-      const { source, sink, metrics } = await startSource({ address: `unix://${proxy.path}`, keepaliveMs: 100, keepaliveTimeoutMs: 100 });
+      const { source, sink, metrics } = await startSource({ address: `unix://${proxy.path}`, keepaliveMs: 200, keepaliveTimeoutMs: 1000 });
       await waitFor('the connection', () => source.connected);
       standIn.publish(response(1));
       await waitFor('the first event', () => sink.events.length === 1);
@@ -240,8 +240,8 @@ describe('FalcoGrpcSource over a unix socket', () => {
 
       // The path goes silent, as a hung Falco or a dropped network path does: no FIN, no RST.
       proxy.freeze();
-      await waitFor('the dead connection noticed', () => !source.connected, 3000);
-      await waitFor('the reconnect', () => source.connected, 3000);
+      await waitFor('the dead connection noticed', () => !source.connected, 6000);
+      await waitFor('the reconnect', () => source.connected, 6000);
       expect(await gauge(metrics, 'falcoReconnects')).toBeGreaterThanOrEqual(1);
       standIn.publish(response(2));
       await waitFor('an event after the reconnect', () => sink.events.some((e) => e.fields['evt.num'] === 2));
