@@ -29,6 +29,8 @@ import {
   substituteVariables,
   type PromQueryResult,
   type RunningPrometheus,
+  sampleValues,
+  until,
 } from '../support/prometheus.js';
 import { REPO_ROOT } from '../support/shared.js';
 
@@ -48,25 +50,7 @@ const burstRule = (output: string): string => `
 /** Response actions have their own integration test (prometheus.test.ts configures them). */
 const ACTION_METRIC = /lanner_(action|quarantine)/;
 
-function values(r: PromQueryResult): number[] {
-  if (r.status !== 'success') return [];
-  return r.series.flatMap((s) => [...(s.values ?? []), ...(s.value ? [s.value] : [])]).map(([, v]) => Number(v));
-}
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (${String(last)})` : ''}`);
-    await sleep(100);
-  }
-}
 
 describe.skipIf(skipWithout('prometheus', 'tests with a real Prometheus scraping Lanner') || skipWithout('promtool', 'promtool check metrics'))('Prometheus scraping a Lanner that uses every stage', () => {
   let dir = '';
@@ -88,7 +72,7 @@ describe.skipIf(skipWithout('prometheus', 'tests with a real Prometheus scraping
     until(what, async () => (logs().filter(match).length >= n ? true : undefined));
 
   const scalar = async (expr: string): Promise<number | undefined> => {
-    const v = values(await promQuery(prometheus!.url, expr));
+    const v = sampleValues(await promQuery(prometheus!.url, expr));
     return v.length === 1 ? v[0] : undefined;
   };
   const settled = (expr: string, want: number): Promise<true> =>
@@ -271,7 +255,7 @@ describe.skipIf(skipWithout('prometheus', 'tests with a real Prometheus scraping
       const key = `${x.panel}/${x.refId}`;
       if (r.status === 'error') problems.push(`${key}: ${r.error}\n    ${expr}`);
       else if (ACTION_METRIC.test(x.expr)) continue;
-      else if (!values(r).some((v) => Number.isFinite(v))) problems.push(`${key}: no data\n    ${expr}`);
+      else if (!sampleValues(r).some((v) => Number.isFinite(v))) problems.push(`${key}: no data\n    ${expr}`);
       checked++;
     }
     expect(problems).toEqual([]);

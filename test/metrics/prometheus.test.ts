@@ -31,6 +31,8 @@ import {
   substituteVariables,
   type PromQueryResult,
   type RunningPrometheus,
+  sampleValues,
+  until,
 } from '../support/prometheus.js';
 
 const NODE = 'lanner-test-node';
@@ -79,25 +81,7 @@ function podTarget(address: string, app: string, portName: string): { targets: s
   };
 }
 
-function values(r: PromQueryResult): number[] {
-  if (r.status !== 'success') return [];
-  return r.series.flatMap((s) => [...(s.values ?? []), ...(s.value ? [s.value] : [])]).map(([, v]) => Number(v));
-}
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (${String(last)})` : ''}`);
-    await sleep(200);
-  }
-}
 
 describe.skipIf(skipWithout('prometheus', 'tests with a real Prometheus scraping Lanner') || skipWithout('promtool', 'promtool check metrics'))(
   'Prometheus scraping a running Lanner',
@@ -110,7 +94,7 @@ describe.skipIf(skipWithout('prometheus', 'tests with a real Prometheus scraping
 
     const q = (expr: string): Promise<PromQueryResult> => promQuery(prometheus!.url, expr);
     const scalar = async (expr: string): Promise<number | undefined> => {
-      const v = values(await q(expr));
+      const v = sampleValues(await q(expr));
       return v.length === 1 ? v[0] : undefined;
     };
     const post = async (body: string): Promise<number> => (await fetch(ingestUrl, { method: 'POST', body, headers: { 'content-type': 'application/json' } })).status;
@@ -253,7 +237,7 @@ describe.skipIf(skipWithout('prometheus', 'tests with a real Prometheus scraping
         const r = await promQuery(prometheus!.url, expr, x.instant ? undefined : { seconds: 60, stepSeconds: 1 });
         const key = `${x.panel}/${x.refId}`;
         if (r.status === 'error') problems.push(`${key}: ${r.error}\n    ${expr}`);
-        else if (!(key in MAY_BE_EMPTY) && !values(r).some((v) => Number.isFinite(v))) problems.push(`${key}: no data\n    ${expr}`);
+        else if (!(key in MAY_BE_EMPTY) && !sampleValues(r).some((v) => Number.isFinite(v))) problems.push(`${key}: no data\n    ${expr}`);
       }
       expect(problems).toEqual([]);
     });

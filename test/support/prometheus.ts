@@ -376,3 +376,25 @@ export function markdownAnchors(file: string): Set<string> {
   }
   return anchors;
 }
+
+/** Every sample value of a query's answer, as numbers; none when the query failed. */
+export function sampleValues(r: PromQueryResult): number[] {
+  if (r.status !== 'success') return [];
+  return r.series.flatMap((s) => [...(s.values ?? []), ...(s.value ? [s.value] : [])]).map(([, v]) => Number(v));
+}
+
+/** Polls `probe` until it answers something, or fails naming `what` and the last error seen. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000, pollMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (${String(last)})` : ''}`);
+    await sleep(pollMs);
+  }
+}
