@@ -159,28 +159,21 @@ export function checkPlan(c: CheckNode): CheckPlan {
   const test = scalarTest(c.op, right);
   if (!test) return NEVER_CHECK;
   const onText = textTest(c.op, right);
-  if (c.op === '!=') {
-    // On a list, `!=` is the negation of `=` (no element equal), not "some element differs".
-    const eq = scalarTest('=', right)!;
-    return {
-      kind: 'value',
-      left: c.left,
-      ...(onText ? { onText } : {}),
-      test: (v) => {
-        if (v === undefined || v === null) return false;
-        if (typeof v === 'object') return v.length > 0 && !some(v, eq);
-        return test(v);
-      },
-    };
-  }
-  const all = c.op === 'in';
+  // On a list, `!=` is the negation of `=` (no element equal), not "some element differs";
+  // `in` needs every element in the set; every other operator, some element.
+  const eq = c.op === '!=' ? scalarTest('=', right)! : undefined;
+  const onList = eq
+    ? (items: readonly string[]) => !some(items, eq)
+    : c.op === 'in'
+      ? (items: readonly string[]) => every(items, test)
+      : (items: readonly string[]) => some(items, test);
   return {
     kind: 'value',
     left: c.left,
     ...(onText ? { onText } : {}),
     test: (v) => {
       if (v === undefined || v === null) return false;
-      if (typeof v === 'object') return v.length > 0 && (all ? every(v, test) : some(v, test));
+      if (typeof v === 'object') return v.length > 0 && onList(v);
       return test(v);
     },
   };
