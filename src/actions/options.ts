@@ -3,7 +3,7 @@
  * the default and the guardrails' limits are on unless set otherwise.
  */
 import { z } from 'zod';
-import { parseDurationMs } from '../config/units.js';
+import { positiveDurationMs } from '../config/units.js';
 
 export const ACTIONS_DEFAULTS = {
   dry_run: true,
@@ -38,14 +38,7 @@ export const ACTIONS_DEFAULTS = {
   api: { enabled: false, token: '', token_file: '' },
 };
 
-const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  const ms = parseDurationMs(v);
-  if (ms === undefined || ms <= 0) {
-    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 30s, 10m or 24h' });
-    return z.NEVER;
-  }
-  return ms;
-});
+const duration = positiveDurationMs;
 
 const count = z.number().int().min(0);
 const name = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a Kubernetes name (lower case, digits, -)');

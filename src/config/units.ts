@@ -1,4 +1,5 @@
 /** Durations and sizes as people write them in YAML ("500ms", "5s", "1MiB"). */
+import { z } from 'zod';
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
 const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -29,3 +30,13 @@ export function parseSizeBytes(value: unknown): number | undefined {
   const m = SIZE.exec(value.trim());
   return m ? Number(m[1]) * SIZE_BYTES[m[2] ?? 'B']! : undefined;
 }
+
+/** A config value that must be a duration above zero, validated to milliseconds. */
+export const positiveDurationMs = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const ms = parseDurationMs(v);
+  if (ms === undefined || ms <= 0) {
+    ctx.addIssue({ code: 'custom', message: 'expected a positive duration such as 500ms, 5s, 2m or 1h' });
+    return z.NEVER;
+  }
+  return ms;
+});

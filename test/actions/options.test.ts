@@ -57,7 +57,7 @@ describe('actions configuration', () => {
     expect(problems).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^actions\.quarantine\.forensics_cidrs\.0: "10\.0\.0\.0" is invalid: expected a CIDR/),
-        expect.stringMatching(/^actions\.quarantine\.ttl: "never" is invalid: expected a duration/),
+        expect.stringMatching(/^actions\.quarantine\.ttl: "never" is invalid: expected a positive duration/),
         expect.stringMatching(/^actions\.namespaces\.deny\.0: "Kube_System" is invalid/),
       ]),
     );

@@ -4,7 +4,7 @@
  * that turns the parsed block into LifecycleOptions, compiling suppression conditions once.
  */
 import { z } from 'zod';
-import { parseDurationMs } from '../../config/units.js';
+import { positiveDurationMs } from '../../config/units.js';
 import { compileCondition } from '../condition.js';
 import type { LifecycleOptions } from './lifecycle.js';
 import type { Limit } from './rate-limit.js';
@@ -26,14 +26,7 @@ export const ALERTS_DEFAULTS = {
   max_evidence: 10,
 };
 
-const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  const ms = parseDurationMs(v);
-  if (ms === undefined || ms <= 0) {
-    ctx.addIssue({ code: 'custom', message: 'expected a positive duration such as 500ms, 5s, 2m or 1h' });
-    return z.NEVER;
-  }
-  return ms;
-});
+const duration = positiveDurationMs;
 
 /** count 0 turns the limit off. */
 const limit = z.object({ count: z.number().int().min(0), per: duration }).strict();
