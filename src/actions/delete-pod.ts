@@ -5,7 +5,7 @@
  * quarantine annotations are recorded too.
  */
 import type { ActionsOptions } from './options.js';
-import type { ActionRequest, Responder, ResponderContext, ResponderDescriptor, Verdict } from './responder.js';
+import { admittedPod, type ActionRequest, type Responder, type ResponderContext, type ResponderDescriptor, type Verdict } from './responder.js';
 
 export class DeletePodResponder implements Responder {
   readonly name = 'delete';
@@ -16,23 +16,19 @@ export class DeletePodResponder implements Responder {
   async run(request: ActionRequest, ctx: ResponderContext): Promise<Verdict> {
     const t = request.target;
     const what = `pod ${t.namespace}/${t.pod}`;
-    if (!ctx.kube) {
-      if (ctx.dryRun) return { outcome: 'dry_run', message: `would delete ${what} (pod not read: no Kubernetes API configured)` };
-      return { outcome: 'failed', reason: 'no_kubernetes_api', message: `cannot delete ${what}: no Kubernetes API configured` };
-    }
-    const pod = await ctx.kube.readPod({ namespace: t.namespace!, name: t.pod! });
-    const no = ctx.guard.admitPod(pod, request, ctx.node);
-    if (no) return no;
+    const admitted = await admittedPod(request, ctx, `delete ${what}`);
+    if ('outcome' in admitted) return admitted;
+    const { kube, pod } = admitted;
     if (ctx.dryRun) return { outcome: 'dry_run', message: `would record the evidence on ${what}, then delete it with a ${this.gracePeriodSeconds}s grace period` };
     const alert = request.alert;
-    await ctx.kube.createEvent({
+    await kube.createEvent({
       involved: { kind: 'Pod', namespace: pod.namespace, name: pod.name, uid: pod.uid },
       type: 'Warning',
       reason: 'LannerDeleting',
       message: `deleting after ${alert ? `${alert.rule}: ${alert.output} (lanner alert ${alert.id})` : (request.reason ?? 'a manual request')}`,
       host: ctx.node,
     });
-    await ctx.kube.deletePod({ namespace: pod.namespace, name: pod.name }, this.gracePeriodSeconds);
+    await kube.deletePod({ namespace: pod.namespace, name: pod.name }, this.gracePeriodSeconds);
     return { outcome: 'executed', message: `deleted ${what} with a ${this.gracePeriodSeconds}s grace period, after recording the evidence as an Event` };
   }
 }

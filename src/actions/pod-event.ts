@@ -2,7 +2,7 @@
  * Event: a Kubernetes Event on the pod saying what Lanner saw, so `kubectl describe pod` shows
  * the alert beside the pod's own history. It changes nothing about the pod.
  */
-import type { ActionRequest, Responder, ResponderContext, ResponderDescriptor, Verdict } from './responder.js';
+import { admittedPod, type ActionRequest, type Responder, type ResponderContext, type ResponderDescriptor, type Verdict } from './responder.js';
 
 export class PodEventResponder implements Responder {
   readonly name = 'event';
@@ -13,15 +13,11 @@ export class PodEventResponder implements Responder {
     const what = `pod ${t.namespace}/${t.pod}`;
     const alert = request.alert;
     const message = alert ? `${alert.priority} ${alert.rule}: ${alert.output} (lanner alert ${alert.id})` : (request.reason ?? 'recorded by lanner');
-    if (!ctx.kube) {
-      if (ctx.dryRun) return { outcome: 'dry_run', message: `would record an Event on ${what} (pod not read: no Kubernetes API configured)` };
-      return { outcome: 'failed', reason: 'no_kubernetes_api', message: `cannot record an Event on ${what}: no Kubernetes API configured` };
-    }
-    const pod = await ctx.kube.readPod({ namespace: t.namespace!, name: t.pod! });
-    const no = ctx.guard.admitPod(pod, request, ctx.node);
-    if (no) return no;
+    const admitted = await admittedPod(request, ctx, `record an Event on ${what}`);
+    if ('outcome' in admitted) return admitted;
+    const { kube, pod } = admitted;
     if (ctx.dryRun) return { outcome: 'dry_run', message: `would record an Event LannerAlert on ${what}${alert ? ` for ${alert.rule}` : ''}` };
-    await ctx.kube.createEvent({
+    await kube.createEvent({
       involved: { kind: 'Pod', namespace: pod.namespace, name: pod.name, uid: pod.uid },
       type: 'Warning',
       reason: 'LannerAlert',

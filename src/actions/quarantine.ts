@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import type { V1NetworkPolicy, V1NetworkPolicyEgressRule, V1NetworkPolicyIngressRule } from '@kubernetes/client-node';
 import { KubeApiError, QUARANTINE_LABEL, type KubeApi, type PodRef } from './kube.js';
 import type { ActionsOptions } from './options.js';
-import type { ActionRequest, Responder, ResponderContext, ResponderDescriptor, Verdict } from './responder.js';
+import { admittedPod, type ActionRequest, type Responder, type ResponderContext, type ResponderDescriptor, type Verdict } from './responder.js';
 
 export const QUARANTINE_POLICY = 'lanner-quarantine';
 
@@ -93,26 +93,22 @@ export class QuarantineResponder implements Responder {
     const what = `pod ${ref.namespace}/${ref.name}`;
     const ttlMs = request.ttlMs ?? this.options.quarantine.ttlMs;
     const until = iso(ctx.now() + ttlMs);
-    if (!ctx.kube) {
-      if (ctx.dryRun) return { outcome: 'dry_run', message: `would quarantine ${what} until ${until} (pod not read: no Kubernetes API configured)`, details: { until } };
-      return { outcome: 'failed', reason: 'no_kubernetes_api', message: `cannot quarantine ${what}: no Kubernetes API configured` };
-    }
-    const pod = await ctx.kube.readPod(ref);
-    const no = ctx.guard.admitPod(pod, request, ctx.node);
-    if (no) return no;
+    const admitted = await admittedPod(request, ctx, `quarantine ${what} until ${until}`, { until });
+    if ('outcome' in admitted) return admitted;
+    const { kube, pod } = admitted;
     const renewing = pod.labels[QUARANTINE_LABEL] === 'true';
     if (!renewing) {
-      const cap = ctx.guard.admitQuarantineCount((await ctx.kube.listQuarantinedPods()).length);
+      const cap = ctx.guard.admitQuarantineCount((await kube.listQuarantinedPods()).length);
       if (cap) return cap;
     }
     const verb = renewing ? 'renew the quarantine of' : 'quarantine';
     if (ctx.dryRun) {
       return { outcome: 'dry_run', message: `would ${verb} ${what} until ${until}: label ${QUARANTINE_LABEL}=true, NetworkPolicy ${QUARANTINE_POLICY} denying all ingress and egress${this.exceptions()}`, details: { until, renewing } };
     }
-    const policy = await ensurePolicy(ctx.kube, ref.namespace, this.options.quarantine);
+    const policy = await ensurePolicy(kube, ref.namespace, this.options.quarantine);
     const a = QUARANTINE_ANNOTATIONS;
     const alert = request.alert;
-    await ctx.kube.patchPodMetadata(
+    await kube.patchPodMetadata(
       ref,
       { [QUARANTINE_LABEL]: 'true' },
       {

@@ -8,7 +8,7 @@ import type { Alert } from '../alerts/alert.js';
 import type { Logger } from '../core/log.js';
 import type { ActionsOptions } from './options.js';
 import type { Guard } from './guardrails.js';
-import type { KubeApi } from './kube.js';
+import type { KubeApi, PodInfo } from './kube.js';
 
 /** What an action is aimed at: a pod, a node, a process on this node, or a system outside. */
 export type TargetKind = 'pod' | 'node' | 'process' | 'external';
@@ -114,4 +114,23 @@ export interface ResponderDescriptor {
 /** Refused, with a stable reason. */
 export function refused(reason: RefusalReason, message: string): Verdict {
   return { outcome: 'refused', reason, message };
+}
+
+/**
+ * The opening every pod responder shares. Without a Kubernetes API, dry run decides from the
+ * alert alone and a live run fails; with one, the pod is read and the guardrails judge it.
+ * `doing` completes "would ..." and "cannot ...", e.g. "delete pod shop/web-1".
+ */
+export async function admittedPod(
+  request: ActionRequest,
+  ctx: ResponderContext,
+  doing: string,
+  details?: Readonly<Record<string, unknown>>,
+): Promise<{ readonly kube: KubeApi; readonly pod: PodInfo } | Verdict> {
+  if (!ctx.kube) {
+    if (ctx.dryRun) return { outcome: 'dry_run', message: `would ${doing} (pod not read: no Kubernetes API configured)`, ...(details ? { details } : {}) };
+    return { outcome: 'failed', reason: 'no_kubernetes_api', message: `cannot ${doing}: no Kubernetes API configured` };
+  }
+  const pod = await ctx.kube.readPod({ namespace: request.target.namespace!, name: request.target.pod! });
+  return ctx.guard.admitPod(pod, request, ctx.node) ?? { kube: ctx.kube, pod };
 }
