@@ -8,22 +8,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/alerts/alert.js';
 import type { FalcoEvent } from '../../src/core/event.js';
-import { buildScenario } from '../../src/demo/scenario.js';
 import { loadDetectionRules } from '../../src/detect/detection-rules.js';
 import { DEFAULT_BOUNDS, RuleEngine } from '../../src/detect/rule-engine.js';
-import { normalizeFalcoJson } from '../../src/ingest/normalize.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { HAVE_SHARED, REPO_ROOT, SHARED_DIR } from '../support/shared.js';
-import { falcoEvent } from '../support/events.js';
+import { falcoEvent, scenarioEvents } from '../support/events.js';
 
-function scenario(): FalcoEvent[] {
-  const events: FalcoEvent[] = [];
-  for (const { json } of buildScenario(1_763_990_696_428_114_287n)) {
-    const n = normalizeFalcoJson(json as never, 'file');
-    if (n.ok) events.push(n.event);
-  }
-  return events;
-}
 
 describe('RuleEngine', () => {
   it.skipIf(!HAVE_SHARED)("raises, for every stateless rule, the alerts of matching each rule on its own (Falco's rules and the shipped ones)", () => {
@@ -32,7 +22,7 @@ describe('RuleEngine', () => {
     const engine = new RuleEngine(rules, { metrics: createMetrics({ processMetrics: false }) });
     const stateless = rules.filter((r) => !r.stateful);
     let alerts = 0;
-    for (const event of scenario()) {
+    for (const event of scenarioEvents()) {
       const out: Alert[] = [];
       engine.process(event, out);
       const type = event.fields['evt.type'];

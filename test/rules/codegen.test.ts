@@ -6,12 +6,11 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { FalcoEvent, FieldValue } from '../../src/core/event.js';
-import { buildScenario } from '../../src/demo/scenario.js';
-import { normalizeFalcoJson } from '../../src/ingest/normalize.js';
 import { PredicateCompiler, conjunction, predicateBatch } from '../../src/rules/codegen.js';
 import { compileExpr } from '../../src/rules/compile.js';
 import { loadRules, loadRulesSync } from '../../src/rules/loader.js';
 import { HAVE_SHARED, REPO_ROOT, SHARED_DIR } from '../support/shared.js';
+import { scenarioEvents } from '../support/events.js';
 import { event, ruleFor } from './helpers.js';
 
 const CONDITIONS = [
@@ -186,14 +185,6 @@ describe('predicate batches', () => {
   });
 });
 
-function scenarioEvents(): FalcoEvent[] {
-  const events: FalcoEvent[] = [];
-  for (const { json } of buildScenario(1_763_990_696_428_114_287n)) {
-    const n = normalizeFalcoJson(json as never, 'file');
-    if (n.ok) events.push(n.event);
-  }
-  return events;
-}
 
 function expectSameAnswers(rules: readonly { name: string; expr: Parameters<typeof compileExpr>[0]; matches: (e: FalcoEvent) => boolean }[]): void {
   const events = scenarioEvents();

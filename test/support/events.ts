@@ -1,6 +1,7 @@
 /** Small builders for events in tests: Falco JSON objects and normalized events. */
 import type { FalcoEvent } from '../../src/core/event.js';
 import { formatRfc3339Ns } from '../../src/core/time.js';
+import { buildScenario } from '../../src/demo/scenario.js';
 import { normalizeFalcoJson } from '../../src/ingest/normalize.js';
 
 export interface FalcoJsonInit {
@@ -30,4 +31,14 @@ export function falcoEvent(init: FalcoJsonInit = {}, transport: FalcoEvent['tran
   const r = normalizeFalcoJson(falcoJson(init) as never, transport);
   if (!r.ok) throw new Error(`test event invalid: ${r.detail}`);
   return r.event;
+}
+
+/** The demo scenario's events, normalized: a realistic mix of feed events and Falco alerts. */
+export function scenarioEvents(): FalcoEvent[] {
+  const events: FalcoEvent[] = [];
+  for (const { json } of buildScenario(1_763_990_696_428_114_287n)) {
+    const n = normalizeFalcoJson(json as never, 'file');
+    if (n.ok) events.push(n.event);
+  }
+  return events;
 }
