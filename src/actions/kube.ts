@@ -3,7 +3,7 @@
  * @kubernetes/client-node so the exact REST requests are few, named and tested, and so every
  * failure arrives as one KubeApiError with the API's own status and reason.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -117,19 +117,6 @@ export function loadKubeConfig(options: KubeConnectOptions, env: NodeJS.ProcessE
   }
   if (!kc.getCurrentCluster()) throw new LannerError('LANNER_KUBE_CONFIG', 'the kubeconfig names no current cluster');
   return kc;
-}
-
-const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
-
-/** The namespace Lanner itself runs in, which it must never act on. */
-export function ownNamespace(configured: string, env: NodeJS.ProcessEnv = process.env): string {
-  if (configured !== '') return configured;
-  if (env['POD_NAMESPACE']) return env['POD_NAMESPACE'];
-  try {
-    return readFileSync(SA_NAMESPACE_FILE, 'utf8').trim() || 'lanner';
-  } catch {
-    return 'lanner';
-  }
 }
 
 const STRATEGIC = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);

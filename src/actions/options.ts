@@ -2,8 +2,28 @@
  * The `actions:` block of lanner.yaml: its defaults, its schema and its typed form. Dry run is
  * the default and the guardrails' limits are on unless set otherwise.
  */
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { positiveDurationMs } from '../config/units.js';
+
+/**
+ * The responders by name, in the order they run for one alert (the registry builds them in
+ * this order). Here, apart from their code, so validating a config loads no Kubernetes client.
+ */
+export const RESPONDER_NAMES = ['quarantine', 'event', 'webhook', 'cordon', 'kill', 'delete'] as const;
+
+const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+/** The namespace Lanner itself runs in, which it must never act on. */
+export function ownNamespace(configured: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (configured !== '') return configured;
+  if (env['POD_NAMESPACE']) return env['POD_NAMESPACE'];
+  try {
+    return readFileSync(SA_NAMESPACE_FILE, 'utf8').trim() || 'lanner';
+  } catch {
+    return 'lanner';
+  }
+}
 
 export const ACTIONS_DEFAULTS = {
   dry_run: true,

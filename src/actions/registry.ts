@@ -6,20 +6,22 @@
 import { cordonDescriptor } from './cordon.js';
 import { deletePodDescriptor } from './delete-pod.js';
 import { killDescriptor } from './kill.js';
-import type { ActionsOptions } from './options.js';
+import { RESPONDER_NAMES, type ActionsOptions } from './options.js';
 import { podEventDescriptor } from './pod-event.js';
 import { quarantineDescriptor } from './quarantine.js';
 import type { PermissionRule, ResponderDescriptor } from './responder.js';
 import { webhookDescriptor } from './webhook.js';
 
-export const RESPONDERS: readonly ResponderDescriptor[] = [
-  quarantineDescriptor,
-  podEventDescriptor,
-  webhookDescriptor,
-  cordonDescriptor,
-  killDescriptor,
-  deletePodDescriptor,
-];
+const DESCRIPTORS = {
+  quarantine: quarantineDescriptor,
+  event: podEventDescriptor,
+  webhook: webhookDescriptor,
+  cordon: cordonDescriptor,
+  kill: killDescriptor,
+  delete: deletePodDescriptor,
+} satisfies Record<(typeof RESPONDER_NAMES)[number], ResponderDescriptor>;
+
+export const RESPONDERS: readonly ResponderDescriptor[] = RESPONDER_NAMES.map((name) => DESCRIPTORS[name]);
 
 export function findResponder(name: string): ResponderDescriptor | undefined {
   return RESPONDERS.find((d) => d.name === name);

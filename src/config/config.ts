@@ -11,8 +11,7 @@ import { z } from 'zod';
 import { LannerError } from '../core/errors.js';
 import { ALERTS_DEFAULTS, alertsSchema, lifecycleOptionsFrom } from '../alerts/lifecycle/config.js';
 import type { LifecycleOptions } from '../alerts/lifecycle/lifecycle.js';
-import { ACTIONS_DEFAULTS, actionsOptionsFrom, actionsSchema, type ActionsOptions } from '../actions/options.js';
-import { ownNamespace } from '../actions/kube.js';
+import { ACTIONS_DEFAULTS, actionsOptionsFrom, actionsSchema, ownNamespace, RESPONDER_NAMES, type ActionsOptions } from '../actions/options.js';
 import { findOutput } from '../outputs/registry.js';
 import type { OutputFactory } from '../outputs/output.js';
 import { parseDurationMs, parseSizeBytes } from './units.js';
@@ -373,7 +372,7 @@ function buildOutputs(blocks: Record<string, unknown>[], problems: string[], gra
   return outputs;
 }
 
-const KNOWN_ACTIONS: ReadonlySet<string> = new Set(['quarantine', 'event', 'webhook', 'cordon', 'kill', 'delete']);
+const KNOWN_ACTIONS: ReadonlySet<string> = new Set(RESPONDER_NAMES);
 
 function toConfig(p: Parsed, alerts: LifecycleOptions, outputs: OutputConfig[], env: NodeJS.ProcessEnv): LannerConfig {
   const g = p.falco.grpc;

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { ActionEngine } from '../../src/actions/action-engine.js';
-import { defaultActionsOptions } from '../../src/actions/options.js';
-import { requiredPermissions } from '../../src/actions/registry.js';
+import { defaultActionsOptions, RESPONDER_NAMES } from '../../src/actions/options.js';
+import { requiredPermissions, RESPONDERS } from '../../src/actions/registry.js';
 import type { PermissionRule } from '../../src/actions/responder.js';
 import { silentLogger } from '../../src/core/log.js';
 import { opensslOrSkip } from '../support/certs.js';
@@ -47,6 +47,8 @@ const base = defaultActionsOptions();
 
 describe('the shipped ClusterRoles', () => {
   it('grant the default responders exactly what they declare', () => {
+    // Config validation knows the responders by name without loading them: the two lists agree.
+    expect(RESPONDERS.map((d) => d.name)).toEqual([...RESPONDER_NAMES]);
     expect(grants(rulesOf('rbac.yaml'))).toEqual(grants(requiredPermissions(base)));
     expect(grants(rulesOf('rbac.yaml'))).toEqual([
       'core/events:create',
