@@ -4,7 +4,7 @@ import { loadConfig } from '../config/config.js';
 import { readBaselines, writeBaselines } from '../detect/stateful/baseline-store.js';
 import type { ProfileSnapshot } from '../detect/stateful/baseline.js';
 import { parseFlags } from './args.js';
-import { configFileFrom } from './run.js';
+import { configFileFrom } from './config-file.js';
 
 export const BASELINE_HELP = `Usage: lanner baseline show|reset [flags]
 

@@ -11,7 +11,7 @@ import { DEFAULT_BOUNDS } from '../detect/rule-engine.js';
 import { loadDetectionRules } from '../detect/detection-rules.js';
 import { formatProblem } from '../rules/problems.js';
 import { parseFlags } from './args.js';
-import { configFileFrom } from './run.js';
+import { configFileFrom } from './config-file.js';
 
 export const CHECK_HELP = `Usage: lanner check [--config FILE] [--rbac]
 

@@ -15,7 +15,7 @@ import { createLogger } from '../core/log.js';
 import { createMetrics } from '../metrics/metrics.js';
 import { decisionBody } from '../server/action-api.js';
 import { parseFlags } from './args.js';
-import { configFileFrom } from './run.js';
+import { configFileFrom } from './config-file.js';
 
 export const QUARANTINE_HELP = `Usage:
   lanner quarantine NAMESPACE/POD [--reason TEXT] [--ttl DURATION] [--dry-run] [flags]

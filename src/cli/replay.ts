@@ -17,7 +17,7 @@ import { createMetrics } from '../metrics/metrics.js';
 import { StdoutOutput } from '../outputs/stdout.js';
 import { FORMAT_NAMES, isFormatName } from '../alerts/formats/index.js';
 import { parseFlags } from './args.js';
-import { configFileFrom } from './run.js';
+import { configFileFrom } from './config-file.js';
 import { REPLAY_HELP } from './usage.js';
 
 /** The configured rules, compiled; a replay starts with no learned state, so it is repeatable. */

@@ -1,18 +1,13 @@
 /** `lanner run`: the detector as a long-running service. */
-import { existsSync } from 'node:fs';
 import { loadConfig, type ConfigOverrides } from '../config/config.js';
 import { createLogger } from '../core/log.js';
 import { createMetrics } from '../metrics/metrics.js';
 import { buildService } from '../service/build.js';
 import { parseFlags } from './args.js';
+import { configFileFrom } from './config-file.js';
 import { version } from '../core/version.js';
 import { RUN_HELP } from './usage.js';
 
-/** The config file to read: the flag's, else ./lanner.yaml when one exists. */
-export function configFileFrom(flag: string | undefined): string | undefined {
-  if (flag !== undefined) return flag;
-  return existsSync('lanner.yaml') ? 'lanner.yaml' : undefined;
-}
 
 export async function runService(argv: readonly string[]): Promise<number> {
   const { values } = parseFlags('run', argv, {
