@@ -12,6 +12,7 @@ import { ActionEngine } from '../actions/action-engine.js';
 import { ClientNodeKubeApi } from '../actions/kube.js';
 import { defaultActionsOptions } from '../actions/options.js';
 import type { ActionRecord, Alert } from '../alerts/alert.js';
+import { familyOf } from '../alerts/family.js';
 import { isLannerError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { nowNs } from '../core/time.js';
@@ -69,7 +70,8 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
         decisions.push({ record: alert.action, output: alert.output });
         return;
       }
-      const entry = seen.get(alert.rule) ?? { origin: alert.origin, family: alert.tags.find((t) => FAMILIES.includes(t)) ?? '', count: 0 };
+      const family = familyOf(alert);
+      const entry = seen.get(alert.rule) ?? { origin: alert.origin, family: family === 'falco' || family === 'other' ? '' : family, count: 0 };
       entry.count++;
       seen.set(alert.rule, entry);
     });
@@ -202,7 +204,6 @@ function responses(decisions: readonly { record: ActionRecord; output: string }[
   ].join('\n');
 }
 
-const FAMILIES = ['shell_spawn', 'setuid', 'container_escape', 'unexpected_egress', 'tmp_race', 'drift'];
 
 function summary(service: LannerService, scenario: readonly ScenarioEvent[], seen: ReadonlyMap<string, { origin: string; family: string; count: number }>): string {
   const feed = scenario.filter((e) => (e.json['tags'] as string[]).includes('lanner_feed')).length;
