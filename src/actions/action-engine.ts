@@ -6,7 +6,6 @@
  * detection), in a bounded queue; what does not fit is refused and audited. A sweeper releases
  * quarantines on this node whose TTL has passed.
  */
-import { randomUUID } from 'node:crypto';
 import type { Alert } from '../alerts/alert.js';
 import type { Logger } from '../core/log.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
@@ -45,7 +44,6 @@ export interface QuarantineEntry {
   readonly expired: boolean;
 }
 
-export const LIMIT_RULE = 'ActionLimitReached';
 
 export class ActionEngine {
   private readonly responders = new Map<string, Responder>();
@@ -223,24 +221,7 @@ export class ActionEngine {
     const last = this.limitAlerted.get(key);
     if (last !== undefined && at - last < this.options.limits.windowMs) return;
     this.limitAlerted.set(key, at);
-    const alert = request.alert;
-    this.deps.sink({
-      id: randomUUID(),
-      timeNs: BigInt(at) * 1_000_000n,
-      rule: LIMIT_RULE,
-      priority: 'Error',
-      source: 'lanner',
-      hostname: this.deps.node,
-      output: `Response actions are being refused: ${verdict.message}. ${request.action} on ${describeTarget(request.target)} was not carried out${alert ? ` for alert ${alert.id} (${alert.rule})` : ''}; a person must decide.`,
-      tags: ['lanner_audit'],
-      origin: 'lanner',
-      workload: alert?.workload ?? { namespace: request.target.namespace ?? null, pod: request.target.pod ?? null, container_id: null, container_name: null, image: null },
-      process: alert?.process ?? { pid: null, name: null, cmdline: null, parent: null, user: null, uid: null },
-      evidence: [],
-      count: 1,
-      node: this.deps.node,
-      ...(this.deps.cluster ? { cluster: this.deps.cluster } : {}),
-    });
+    this.auditor.limitReached(request, verdict, at);
   }
 }
 

@@ -15,6 +15,8 @@ import type { ActionRequest, Verdict } from './responder.js';
 
 export const AUDIT_RULE = 'Lanner response action';
 export const AUDIT_TAG = 'lanner_audit';
+/** Raised when a guardrail's limit holds response actions back. */
+export const LIMIT_RULE = 'ActionLimitReached';
 
 /** A decision as the engine hands it back: the audit record and the request it answers. */
 export interface Decision {
@@ -103,29 +105,46 @@ export class Auditor {
   }
 
   private auditAlert(d: Decision): Alert {
-    const t = d.request.target;
     const alert = d.request.alert;
     const outcome = d.record.outcome === 'dry_run' ? 'dry run' : d.record.outcome;
     const because = d.record.reason ? ` [${d.record.reason}]` : '';
     const about = alert ? ` (alert ${alert.id}: ${alert.rule})` : d.request.reason ? ` (reason: ${d.request.reason})` : '';
+    const priority = d.verdict.reason === 'cooldown' || d.verdict.reason === 'duplicate' ? 'Informational' : PRIORITY[d.verdict.outcome];
+    return { ...this.lannerAlert(d.request, d.at, AUDIT_RULE, priority, `${d.record.name} ${outcome}${because}: ${d.verdict.message}${about}`), id: d.id, action: d.record };
+  }
+
+  /** Tells the outputs that a limit held an action back: once per limit per window (the engine decides when). */
+  limitReached(request: ActionRequest, verdict: Verdict, at: number): void {
+    const alert = request.alert;
+    const output =
+      `Response actions are being refused: ${verdict.message}. ${request.action} on ${describeTarget(request.target)} was not carried out` +
+      `${alert ? ` for alert ${alert.id} (${alert.rule})` : ''}; a person must decide.`;
+    this.deps.sink(this.lannerAlert(request, at, LIMIT_RULE, 'Error', output));
+  }
+
+  /**
+   * An alert of Lanner's own about a request: on the workload and process of the alert behind it,
+   * or of its target. It carries no evidence: the alert it points to went out with its own.
+   */
+  private lannerAlert(request: ActionRequest, at: number, rule: string, priority: Priority, output: string): Alert {
+    const t = request.target;
+    const alert = request.alert;
     return {
-      id: d.id,
-      timeNs: BigInt(d.at) * 1_000_000n,
-      rule: AUDIT_RULE,
-      priority: d.verdict.reason === 'cooldown' || d.verdict.reason === 'duplicate' ? 'Informational' : PRIORITY[d.verdict.outcome],
+      id: randomUUID(),
+      timeNs: BigInt(at) * 1_000_000n,
+      rule,
+      priority,
       source: 'lanner',
       hostname: this.deps.node,
-      output: `${d.record.name} ${outcome}${because}: ${d.verdict.message}${about}`,
+      output,
       tags: [AUDIT_TAG],
       origin: 'lanner',
       workload: alert?.workload ?? { namespace: t.namespace ?? null, pod: t.pod ?? null, container_id: null, container_name: null, image: null },
       process: alert?.process ?? { pid: t.pid ?? null, name: t.processName ?? null, cmdline: null, parent: null, user: null, uid: null },
-      // The alert itself has gone out with its evidence; the record points to it by id.
       evidence: [],
       count: 1,
       node: this.deps.node,
       ...(this.deps.cluster ? { cluster: this.deps.cluster } : {}),
-      action: d.record,
     };
   }
 

@@ -4,8 +4,8 @@
  * how the API's refusals (409, 403, 500) end up in the audit trail.
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ActionEngine, LIMIT_RULE } from '../../src/actions/action-engine.js';
-import { AUDIT_RULE } from '../../src/actions/audit.js';
+import { ActionEngine } from '../../src/actions/action-engine.js';
+import { AUDIT_RULE, LIMIT_RULE } from '../../src/actions/audit.js';
 import { QUARANTINE_LABEL } from '../../src/actions/kube.js';
 import { defaultActionsOptions, type ActionsOptions } from '../../src/actions/options.js';
 import { QUARANTINE_ANNOTATIONS, QUARANTINE_POLICY, quarantinePolicy } from '../../src/actions/quarantine.js';
