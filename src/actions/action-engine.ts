@@ -24,8 +24,11 @@ export interface ActionEngineDeps {
   /** The node this Lanner runs on. */
   readonly node: string;
   readonly cluster?: string;
-  /** Where audit records and limit alerts go (the outputs). */
-  readonly sink: (alert: Alert) => void;
+  /**
+   * Where audit records and limit alerts go (the outputs). A service connects its own with
+   * `sendRecordsTo` once it exists; until then records are logged and counted only.
+   */
+  readonly sink?: (alert: Alert) => void;
   /** Wall clock, ms; tests pass their own. */
   readonly now?: () => number;
 }
@@ -51,6 +54,7 @@ export class ActionEngine {
   private readonly guard: Guardrails;
   private readonly auditor: Auditor;
   private readonly now: () => number;
+  private sink: (alert: Alert) => void;
   private chain: Promise<unknown> = Promise.resolve();
   private pending = 0;
   private sweeper: NodeJS.Timeout | undefined;
@@ -63,11 +67,17 @@ export class ActionEngine {
   ) {
     this.now = deps.now ?? Date.now;
     this.guard = new Guardrails(options);
-    this.auditor = new Auditor(deps);
+    this.sink = deps.sink ?? (() => {});
+    this.auditor = new Auditor({ ...deps, sink: (record) => this.sink(record) });
     for (const d of RESPONDERS) if (d.enabled(options)) this.responders.set(d.name, d.create(options));
     // Series from the start, so a rate over the first decision is not lost to a missing zero.
     for (const name of [...this.responders.keys(), 'release']) deps.metrics?.actionLatencySeconds.zero({ action: name });
     this.quarantine = (this.responders.get('quarantine') as QuarantineResponder | undefined) ?? new QuarantineResponder(options);
+  }
+
+  /** Sends audit records and limit alerts to `sink` from now on. */
+  sendRecordsTo(sink: (alert: Alert) => void): void {
+    this.sink = sink;
   }
 
   get dryRun(): boolean {

@@ -11,7 +11,7 @@ import { filter, firstValueFrom } from 'rxjs';
 import { ActionEngine } from '../actions/action-engine.js';
 import { ClientNodeKubeApi } from '../actions/kube.js';
 import { defaultActionsOptions } from '../actions/options.js';
-import type { ActionRecord, Alert } from '../alerts/alert.js';
+import type { ActionRecord } from '../alerts/alert.js';
 import { familyOf } from '../alerts/family.js';
 import { isLannerError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/log.js';
@@ -120,7 +120,7 @@ async function demoCluster(): Promise<KubeApiStandIn> {
 }
 
 /** Dry run, as a fresh install is: the decisions are made and shown, nothing is sent. */
-function demoActions(kube: KubeApiStandIn, logger: Logger, metrics: LannerMetrics, sink: (record: Alert) => void): ActionEngine {
+function demoActions(kube: KubeApiStandIn, logger: Logger, metrics: LannerMetrics): ActionEngine {
   const kc = new KubeConfig();
   // Plain HTTP on loopback to the demo's own stand-in; a real cluster is reached over verified TLS.
   kc.loadFromOptions({
@@ -129,15 +129,13 @@ function demoActions(kube: KubeApiStandIn, logger: Logger, metrics: LannerMetric
     contexts: [{ name: 'demo', cluster: 'demo', user: 'lanner' }],
     currentContext: 'demo',
   });
-  return new ActionEngine(defaultActionsOptions({ dryRun: true }), { logger, metrics, kube: new ClientNodeKubeApi(kc), node: 'worker-2', cluster: 'demo', sink });
+  return new ActionEngine(defaultActionsOptions({ dryRun: true }), { logger, metrics, kube: new ClientNodeKubeApi(kc), node: 'worker-2', cluster: 'demo' });
 }
 
 async function startService(source: FalcoGrpcSource, logger: Logger, metrics: LannerMetrics, listen: string | undefined, kube: KubeApiStandIn): Promise<LannerService> {
   const make = (opsListen: string): LannerService => {
     const rules = new RulesStage({ paths: [shippedRules()], bounds: DEFAULT_BOUNDS, stateFile: '', saveIntervalMs: 60_000, logger, metrics });
-    let sendRecord = (_record: Alert): void => {};
-    const actions = demoActions(kube, logger, metrics, (record) => sendRecord(record));
-    const service = new LannerService({
+    return new LannerService({
       logger,
       metrics,
       sources: [source],
@@ -149,10 +147,8 @@ async function startService(source: FalcoGrpcSource, logger: Logger, metrics: La
       // The stand-in plays Falco on node worker-2; Lanner runs beside it there.
       context: { node: 'worker-2', cluster: 'demo' },
       sourcesReady: () => (source.connected ? null : 'not connected to Falco'),
-      actions,
+      actions: demoActions(kube, logger, metrics),
     });
-    sendRecord = (record) => service.sendRecord(record);
-    return service;
   };
   const first = make(listen ?? DEFAULT_METRICS_LISTEN);
   try {

@@ -4,7 +4,6 @@
  */
 import { ActionEngine } from '../actions/action-engine.js';
 import { ClientNodeKubeApi, loadKubeConfig } from '../actions/kube.js';
-import type { Alert } from '../alerts/alert.js';
 import type { LannerConfig } from '../config/config.js';
 import { LannerError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
@@ -87,9 +86,7 @@ export function buildService(config: LannerConfig, deps: BuildDeps): LannerServi
         })
       : undefined;
 
-  // Audit records go to the outputs through the service, which needs the engine first.
-  let sendRecord = (_record: Alert): void => {};
-  const actions = buildActions(config, deps, (record) => sendRecord(record));
+  const actions = buildActions(config, deps);
 
   const service = new LannerService({
     logger,
@@ -111,7 +108,6 @@ export function buildService(config: LannerConfig, deps: BuildDeps): LannerServi
     ...(config.actions.api.enabled ? { api: actionApi(actions, config.actions.api.token, logger) } : {}),
   });
   ingestedAt = () => service.queue.currentIngestedAtMs;
-  sendRecord = (record) => service.sendRecord(record);
   return service;
 }
 
@@ -119,7 +115,7 @@ export function buildService(config: LannerConfig, deps: BuildDeps): LannerServi
  * The response engine. In a pod it talks to the API with the service account; elsewhere only an
  * explicit kubeconfig connects it, so a laptop's ~/.kube/config is never used by surprise.
  */
-export function buildActions(config: LannerConfig, deps: BuildDeps, sink: (record: Alert) => void, env: NodeJS.ProcessEnv = process.env): ActionEngine {
+export function buildActions(config: LannerConfig, deps: BuildDeps, env: NodeJS.ProcessEnv = process.env): ActionEngine {
   const kc = loadKubeConfig({ kubeconfig: config.actions.kubeconfig, home: false }, env);
   if (!kc) deps.logger.info('no Kubernetes API configured: response actions are decided and audited without it');
   deps.logger.info({ dry_run: config.actions.dryRun }, config.actions.dryRun ? 'response actions in dry run: decided and audited, nothing sent' : 'response actions live');
@@ -129,6 +125,5 @@ export function buildActions(config: LannerConfig, deps: BuildDeps, sink: (recor
     kube: kc ? new ClientNodeKubeApi(kc) : undefined,
     node: config.nodeName,
     cluster: config.cluster,
-    sink,
   });
 }

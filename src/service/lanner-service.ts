@@ -34,7 +34,7 @@ export interface ServiceParts {
   readonly context?: { readonly node: string; readonly cluster: string };
   /** Says whether the sources are delivering, for /readyz. */
   readonly sourcesReady?: () => string | null;
-  /** Response actions for alerts that ask for them; their audit records go to the outputs. */
+  /** Response actions for alerts that ask for them; the service sends their audit records to the outputs. */
   readonly actions?: ActionEngine;
   /** Extra routes on the operations server (the action API). */
   readonly api?: ApiHandler;
@@ -59,6 +59,7 @@ export class LannerService {
 
   constructor(private readonly parts: ServiceParts) {
     this.queue = new IngestQueue({ capacity: parts.queueSize }, parts.metrics, parts.logger);
+    parts.actions?.sendRecordsTo((record) => this.sendRecord(record));
     this.ops = parts.opsListen
       ? new OpsServer({
           listen: parts.opsListen,
