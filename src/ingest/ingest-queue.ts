@@ -8,6 +8,7 @@
 import { Subject, type Observable } from 'rxjs';
 import type { FalcoEvent, Transport } from '../core/event.js';
 import { LogLimiter, type Logger } from '../core/log.js';
+import { EventTypeCounter } from '../metrics/event-types.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
 import type { InvalidReason } from './normalize.js';
 import type { EventSink } from './source.js';
@@ -28,6 +29,7 @@ export class IngestQueue implements EventSink {
   private idleWaiters: (() => void)[] = [];
   private readonly subject = new Subject<FalcoEvent>();
   private readonly receivedChildren = new Map<string, { inc(): void }>();
+  private readonly types: EventTypeCounter;
   private readonly shedChildren = new Map<Transport, { inc(): void }>();
   private readonly logLimiter = new LogLimiter();
   private readonly sliceSize: number;
@@ -44,6 +46,7 @@ export class IngestQueue implements EventSink {
     this.events = new Array<FalcoEvent | undefined>(options.capacity);
     this.ingestedAt = new Float64Array(options.capacity);
     this.sliceSize = options.sliceSize ?? 512;
+    this.types = new EventTypeCounter(metrics.eventsByType);
   }
 
   get depth(): number {
@@ -77,6 +80,7 @@ export class IngestQueue implements EventSink {
     this.ingestedAt[tail] = performance.now();
     this.size++;
     this.receivedCounter(event.transport, event.source).inc();
+    this.types.count(event);
     this.schedule();
     return true;
   }

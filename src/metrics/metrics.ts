@@ -77,7 +77,7 @@ export function createMetrics(options: MetricsOptions = {}): LannerMetrics {
     }),
     eventsByType: new Counter({
       name: 'lanner_events_by_type_total',
-      help: 'Events taken into detection by evt.type: the syscalls Lanner knows by name, other for the rest, none without a type.',
+      help: 'Events received and queued for detection, by evt.type: the syscalls Lanner knows by name, other for the rest, none without a type.',
       labelNames: ['type'],
       registers,
     }),

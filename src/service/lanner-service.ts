@@ -2,7 +2,7 @@
  * The running detector: sources → ingest queue → detection pipeline → outputs, with the
  * operations server beside it. Lifecycle is start, drain, close, in that order, each awaited.
  */
-import { tap, type Subscription } from 'rxjs';
+import type { Subscription } from 'rxjs';
 import type { ActionEngine } from '../actions/action-engine.js';
 import type { Alert } from '../alerts/alert.js';
 import { familyOf } from '../alerts/family.js';
@@ -11,7 +11,6 @@ import type { Logger } from '../core/log.js';
 import { detectionPipeline, type Detector } from '../detect/pipeline.js';
 import { IngestQueue } from '../ingest/ingest-queue.js';
 import type { Source } from '../ingest/source.js';
-import { EventTypeCounter } from '../metrics/event-types.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
 import type { Output } from '../outputs/output.js';
 import { OpsServer, type ApiHandler } from '../server/ops-server.js';
@@ -92,8 +91,7 @@ export class LannerService {
 
   async start(): Promise<void> {
     const { logger, metrics } = this.parts;
-    const types = new EventTypeCounter(metrics.eventsByType);
-    const detected$ = detectionPipeline(this.queue.events$.pipe(tap((event) => types.count(event))), {
+    const detected$ = detectionPipeline(this.queue.events$, {
       detectors: this.parts.detectors,
       ingestedAtMs: () => this.queue.currentIngestedAtMs,
     });
