@@ -26,13 +26,13 @@
  * Content-Type is not checked: Falco sends application/json, other senders text/plain or
  * application/x-ndjson, and all of them mean the same bytes.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { LannerError } from '../core/errors.js';
+import { bearerCheck } from '../server/bearer.js';
 import { parseJsonExact, type JsonValue } from '../core/exact-json.js';
 import { LogLimiter, type Logger } from '../core/log.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
@@ -125,7 +125,7 @@ export class HttpIngestSource implements Source {
   readonly name: string;
   private readonly path: string;
   private readonly limit: number;
-  private readonly tokenDigest: Buffer | undefined;
+  private readonly tokenCheck: ((header: string | undefined) => boolean) | undefined;
   private readonly statusCounters = new Map<number, Counter>();
   private readonly logLimiter = new LogLimiter();
   private server: Server | undefined;
@@ -136,7 +136,7 @@ export class HttpIngestSource implements Source {
   constructor(private readonly options: HttpIngestOptions) {
     this.path = normalizePath(options.path ?? DEFAULTS.path);
     this.limit = options.bodyLimitBytes ?? DEFAULTS.bodyLimitBytes;
-    this.tokenDigest = options.token ? sha256(options.token) : undefined;
+    this.tokenCheck = options.token ? bearerCheck(options.token) : undefined;
     if (options.tls?.requireClientCert && !options.tls.ca) {
       // Without a CA of our own, Node would accept any client certificate a public CA signed.
       throw new LannerError('LANNER_CONFIG_INVALID', 'ingest.http.tls: client_auth needs a ca to check client certificates against');
@@ -390,10 +390,7 @@ export class HttpIngestSource implements Source {
   }
 
   private authorized(header: string | undefined): boolean {
-    if (!this.tokenDigest) return true;
-    const m = header === undefined ? null : /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
-    // Digests have equal length whatever was sent, so the comparison leaks neither content nor length.
-    return timingSafeEqual(sha256(m?.[1] ?? ''), this.tokenDigest) && m !== null;
+    return this.tokenCheck ? this.tokenCheck(header) : true;
   }
 
   private countStatus(status: number): void {
@@ -407,7 +404,7 @@ export class HttpIngestSource implements Source {
 
   private logStarted(): void {
     const { logger, tls, host } = this.options;
-    const auth = this.tokenDigest ? 'bearer token' : tls?.requireClientCert ? 'client certificate' : 'none';
+    const auth = this.tokenCheck ? 'bearer token' : tls?.requireClientCert ? 'client certificate' : 'none';
     logger.info({ url: this.url, auth, tls: Boolean(tls), body_limit_bytes: this.limit }, 'receiving Falco http_output');
     if (auth === 'none' && !isLoopback(host)) {
       logger.warn({ url: this.url }, 'HTTP ingest listens beyond loopback without a token or client certificates: anyone who reaches it can inject events');
@@ -434,9 +431,6 @@ function readTlsFile(path: string, what: string): Buffer {
   }
 }
 
-function sha256(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
-}
 
 /** The path of a request target, without query; a trailing slash does not make another path. */
 function pathOf(url: string | undefined): string {
