@@ -395,7 +395,7 @@ function toConfig(p: Parsed, alerts: LifecycleOptions, outputs: OutputConfig[], 
         listen: h.listen,
         path: h.path,
         bodyLimitBytes: h.body_limit,
-        token: h.token !== '' ? h.token : h.token_file !== '' ? readTokenFile(h.token_file) : '',
+        token: secret(h.token, h.token_file, 'ingest.http.token_file'),
         tls: { cert: h.tls.cert, key: h.tls.key, ca: h.tls.ca, clientAuth: h.tls.client_auth },
       },
       files: p.ingest.files,
@@ -408,8 +408,8 @@ function toConfig(p: Parsed, alerts: LifecycleOptions, outputs: OutputConfig[], 
     actions: actionsOptionsFrom(
       p.actions,
       {
-        webhookSecret: p.actions.webhook.secret !== '' ? p.actions.webhook.secret : p.actions.webhook.secret_file !== '' ? readSecretFile(p.actions.webhook.secret_file, 'actions.webhook.secret_file') : '',
-        apiToken: p.actions.api.token !== '' ? p.actions.api.token : p.actions.api.token_file !== '' ? readSecretFile(p.actions.api.token_file, 'actions.api.token_file') : '',
+        webhookSecret: secret(p.actions.webhook.secret, p.actions.webhook.secret_file, 'actions.webhook.secret_file'),
+        apiToken: secret(p.actions.api.token, p.actions.api.token_file, 'actions.api.token_file'),
       },
       ownNamespace(p.actions.own_namespace, env),
     ),
@@ -417,14 +417,13 @@ function toConfig(p: Parsed, alerts: LifecycleOptions, outputs: OutputConfig[], 
   };
 }
 
-function readTokenFile(file: string): string {
-  return readSecretFile(file, 'ingest.http.token_file');
-}
-
-function readSecretFile(file: string, key: string): string {
+/** A secret given inline, else read from its file (named by `fileKey` in errors), else empty. */
+function secret(inline: string, file: string, fileKey: string): string {
+  if (inline !== '') return inline;
+  if (file === '') return '';
   try {
     return readFileSync(file, 'utf8').trim();
   } catch (err) {
-    throw new LannerError('LANNER_CONFIG_INVALID', `${key}: cannot read ${file}: ${(err as Error).message}`);
+    throw new LannerError('LANNER_CONFIG_INVALID', `${fileKey}: cannot read ${file}: ${(err as Error).message}`);
   }
 }
