@@ -178,7 +178,7 @@ export class ActionEngine {
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = undefined;
     await this.idle();
-    for (const r of this.responders.values()) (r as { close?: () => void }).close?.();
+    for (const r of this.responders.values()) r.close?.();
   }
 
   private enqueue<T>(work: () => Promise<T>): Promise<T> {

@@ -87,6 +87,8 @@ export interface Responder {
   readonly name: string;
   readonly targetKind: TargetKind;
   run(request: ActionRequest, ctx: ResponderContext): Promise<Verdict>;
+  /** Releases what the responder holds open (the webhook's connections). */
+  close?(): void;
 }
 
 /** One RBAC rule a responder needs, as a ClusterRole writes it. */
