@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Alert } from '../alerts/alert.js';
 import { processOf, workloadOf } from '../alerts/alert.js';
 import type { FalcoEvent } from '../core/event.js';
+import { deferredCount, deferredLevel, removeDeferredSeries, type DeferredCount } from '../metrics/deferred.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
 import { predicateBatch, type BatchEvaluator } from '../rules/codegen.js';
 import type { DetectionRule, Predicate, StateBounds } from './detection-rule.js';
@@ -41,7 +42,7 @@ interface Runner {
   readonly matcher: Matcher;
   /** The matcher's kind, so the loop need not test classes in turn. */
   readonly kind: RunnerKind;
-  readonly matched: { inc(): void };
+  readonly matched: DeferredCount;
   /** What the rule evaluates per event: its condition, or a sequence's steps and absence step. */
   readonly predicates: readonly Predicate[];
 }
@@ -131,7 +132,7 @@ export class RuleEngine {
         rule,
         matcher,
         kind: kindOf(matcher),
-        matched: deps.metrics.ruleMatches.labels(rule.name),
+        matched: deferredCount(deps.metrics.ruleMatches, { rule: rule.name }),
         predicates: matcher instanceof SequenceMatcher ? matcher.predicates : [rule.matches],
       });
     }
@@ -141,7 +142,7 @@ export class RuleEngine {
       this.nextSweepNs = previous.nextSweepNs;
       // Rules that went away take their state gauges with them.
       for (const old of previous.runners) {
-        if (!this.runners.some((r) => r.matcher === old.matcher)) deps.metrics.stateKeys.remove(old.rule.name);
+        if (!this.runners.some((r) => r.matcher === old.matcher)) removeDeferredSeries(deps.metrics.stateKeys, { rule: old.rule.name });
       }
     }
   }
@@ -284,8 +285,8 @@ export class RuleEngine {
   }
 
   private observerFor(rule: string): StateObserver {
-    const evictions = this.deps.metrics.stateEvictions.labels(rule);
-    const keys = this.deps.metrics.stateKeys.labels(rule);
+    const evictions = deferredCount(this.deps.metrics.stateEvictions, { rule });
+    const keys = deferredLevel(this.deps.metrics.stateKeys, { rule });
     return { evicted: (n) => evictions.inc(n), size: (n) => keys.set(n) };
   }
 

@@ -9,6 +9,7 @@ import { Subject, type Observable } from 'rxjs';
 import type { FalcoEvent, Transport } from '../core/event.js';
 import { LogLimiter, type Logger } from '../core/log.js';
 import { EventTypeCounter } from '../metrics/event-types.js';
+import { deferredCount, type DeferredCount } from '../metrics/deferred.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
 import type { InvalidReason } from './normalize.js';
 import type { EventSink } from './source.js';
@@ -28,7 +29,7 @@ export class IngestQueue implements EventSink {
   private completed = false;
   private idleWaiters: (() => void)[] = [];
   private readonly subject = new Subject<FalcoEvent>();
-  private readonly receivedChildren = new Map<string, { inc(): void }>();
+  private readonly receivedChildren = new Map<string, DeferredCount>();
   private readonly types: EventTypeCounter;
   private readonly shedChildren = new Map<Transport, { inc(): void }>();
   private readonly logLimiter = new LogLimiter();
@@ -136,7 +137,7 @@ export class IngestQueue implements EventSink {
     const key = `${transport}\u0000${source}`;
     let child = this.receivedChildren.get(key);
     if (!child) {
-      child = this.metrics.eventsReceived.labels(transport, source);
+      child = deferredCount(this.metrics.eventsReceived, { transport, source });
       this.receivedChildren.set(key, child);
     }
     return child;

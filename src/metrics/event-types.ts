@@ -5,6 +5,7 @@
  */
 import type { Counter } from 'prom-client';
 import type { FalcoEvent } from '../core/event.js';
+import { deferredCount, type DeferredCount } from './deferred.js';
 
 /** The syscalls of Lanner's feed kit, and the others Falco's own rules alert on most. */
 export const KNOWN_EVENT_TYPES: readonly string[] = [
@@ -20,7 +21,7 @@ export const KNOWN_EVENT_TYPES: readonly string[] = [
 ];
 
 export class EventTypeCounter {
-  private readonly children = new Map<string, { inc(): void }>();
+  private readonly children = new Map<string, DeferredCount>();
   private readonly known = new Set(KNOWN_EVENT_TYPES);
 
   constructor(private readonly counter: Counter<'type'>) {}
@@ -30,7 +31,7 @@ export class EventTypeCounter {
     const type = typeof raw !== 'string' ? 'none' : this.known.has(raw) ? raw : 'other';
     let child = this.children.get(type);
     if (!child) {
-      child = this.counter.labels(type);
+      child = deferredCount(this.counter, { type });
       this.children.set(type, child);
     }
     child.inc();

@@ -11,6 +11,7 @@
  * docs/operating.md says what each metric means to an operator; a test keeps it complete.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { flushDeferred } from './deferred.js';
 
 export interface LannerMetrics {
   readonly registry: Registry;
@@ -74,12 +75,18 @@ export function createMetrics(options: MetricsOptions = {}): LannerMetrics {
       help: 'Falco events received and queued for detection, by transport (grpc, http, file) and Falco source.',
       labelNames: ['transport', 'source'],
       registers,
+      collect() {
+        flushDeferred(this);
+      },
     }),
     eventsByType: new Counter({
       name: 'lanner_events_by_type_total',
       help: 'Events received and queued for detection, by evt.type: the syscalls Lanner knows by name, other for the rest, none without a type.',
       labelNames: ['type'],
       registers,
+      collect() {
+        flushDeferred(this);
+      },
     }),
     eventsInvalid: new Counter({
       name: 'lanner_events_invalid_total',
@@ -113,6 +120,9 @@ export function createMetrics(options: MetricsOptions = {}): LannerMetrics {
       help: 'Alerts emitted to the outputs, by rule and Falco priority; family is the detection family (shell_spawn ... drift), falco for Falco\'s own alerts, other for rules without one.',
       labelNames: ['rule', 'priority', 'family'],
       registers,
+      collect() {
+        flushDeferred(this);
+      },
     }),
     httpIngestRequests: new Counter({
       name: 'lanner_http_ingest_requests_total',
@@ -156,6 +166,9 @@ export function createMetrics(options: MetricsOptions = {}): LannerMetrics {
       help: 'Events matched by a rule (or a step of a stateful rule), by rule.',
       labelNames: ['rule'],
       registers,
+      collect() {
+        flushDeferred(this);
+      },
     }),
     alertsFolded: new Counter({
       name: 'lanner_alerts_folded_total',
@@ -180,12 +193,18 @@ export function createMetrics(options: MetricsOptions = {}): LannerMetrics {
       help: 'Live keys held by stateful rules (sequences, thresholds, baselines), by rule.',
       labelNames: ['rule'],
       registers,
+      collect() {
+        flushDeferred(this);
+      },
     }),
     stateEvictions: new Counter({
       name: 'lanner_state_evictions_total',
       help: 'Keys evicted from stateful rules by TTL or the key limit, by rule.',
       labelNames: ['rule'],
       registers,
+      collect() {
+        flushDeferred(this);
+      },
     }),
     rulesLoaded: new Gauge({
       name: 'lanner_rules_loaded',

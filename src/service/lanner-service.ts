@@ -11,6 +11,7 @@ import type { Logger } from '../core/log.js';
 import { detectionPipeline, type Detector } from '../detect/pipeline.js';
 import { IngestQueue } from '../ingest/ingest-queue.js';
 import type { Source } from '../ingest/source.js';
+import { deferredCount, type DeferredCount } from '../metrics/deferred.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
 import type { Output } from '../outputs/output.js';
 import { OpsServer, type ApiHandler } from '../server/ops-server.js';
@@ -54,7 +55,7 @@ export class LannerService {
   private alertCount = 0;
   private readonly byRule = new Map<string, number>();
   private readonly alertListeners: ((alert: Alert) => void)[] = [];
-  private readonly alertCounters = new Map<string, { inc(): void }>();
+  private readonly alertCounters = new Map<string, DeferredCount>();
 
   constructor(private readonly parts: ServiceParts) {
     this.queue = new IngestQueue({ capacity: parts.queueSize }, parts.metrics, parts.logger);
@@ -164,7 +165,7 @@ export class LannerService {
     const counterKey = `${alert.rule}\u0000${alert.priority}`;
     let counter = this.alertCounters.get(counterKey);
     if (!counter) {
-      counter = metrics.alerts.labels(alert.rule, alert.priority, familyOf(alert));
+      counter = deferredCount(metrics.alerts, { rule: alert.rule, priority: alert.priority, family: familyOf(alert) });
       this.alertCounters.set(counterKey, counter);
     }
     counter.inc();
