@@ -10,6 +10,7 @@
  */
 import { isMap, type Node, type YAMLMap } from 'yaml';
 import { parseDurationMs } from '../config/units.js';
+import { printExpr } from '../rules/ast.js';
 import { conjunction } from '../rules/codegen.js';
 import { loadRulesSync, type LoadResult } from '../rules/loader.js';
 import { problem, type Problem, type SourceLocation } from '../rules/problems.js';
@@ -53,6 +54,12 @@ function fieldList(v: unknown): string[] | undefined {
 }
 
 class StatefulCompiler {
+  /**
+   * Every condition compiled here as it reads with macros and lists expanded: the rule's
+   * fingerprint must change when a macro a step uses does, or a reload keeps the old state.
+   */
+  readonly resolved: string[] = [];
+
   constructor(
     private readonly rule: CompiledRule,
     private readonly ruleSet: RuleSet,
@@ -77,6 +84,7 @@ class StatefulCompiler {
     const r = this.ruleSet.compileCondition(text, place);
     this.problems.push(...r.problems);
     if (!r.ok) return undefined;
+    this.resolved.push(printExpr(r.condition.expr));
     return { matches: r.condition.matches, types: r.condition.eventTypes };
   }
 
@@ -212,6 +220,6 @@ function toDetectionRule(rule: CompiledRule, ruleSet: RuleSet, defaults: StateBo
   if (!spec) return undefined;
   const bounds = c.bounds(stateRaw, spec, defaults, rule.origin.at);
   if (!bounds) return undefined;
-  const stateFingerprint = JSON.stringify(stateRaw ?? null);
+  const stateFingerprint = JSON.stringify([stateRaw ?? null, c.resolved]);
   return { ...base, eventTypes, stateful: spec, bounds, fingerprint: `${rule.fingerprint}:${stateFingerprint}` };
 }

@@ -70,4 +70,35 @@ describe('RuleEngine', () => {
       ['Root opens', 'root opened /tmp/x'],
     ]);
   });
+
+  it('starts a sequence afresh when a macro one of its steps uses changes, so no step keeps the old meaning', () => {
+    const rules = (opener: string) => `
+- macro: opener
+  condition: ${opener}
+- rule: Plant then open
+  sequence:
+    within: 10s
+    steps:
+      - { condition: "evt.type = symlinkat and user.uid != 0", by: [evt.arg.linkpath] }
+      - { condition: "evt.type = openat and opener", by: [fd.name] }
+  output: opened %fd.name
+  priority: WARNING
+`;
+    const d = mkdtempSync(join(tmpdir(), 'lanner-engine-'));
+    const metrics = createMetrics({ processMetrics: false });
+    const at = (ms: number) => 1_700_000_000_000_000_000n + BigInt(ms) * 1_000_000n;
+    const plant = falcoEvent({ tags: ['lanner_feed'], timeNs: at(0), fields: { 'evt.type': 'symlinkat', 'user.uid': 1000, 'evt.arg.linkpath': '/tmp/x' } });
+    const rootOpens = falcoEvent({ tags: ['lanner_feed'], timeNs: at(500), fields: { 'evt.type': 'openat', 'user.uid': 0, 'fd.name': '/tmp/x' } });
+    writeFileSync(join(d, 'r.yaml'), rules('user.uid = 0'));
+    const v1 = loadDetectionRules([d], DEFAULT_BOUNDS).rules;
+    const before = new RuleEngine(v1, { metrics });
+    const out: Alert[] = [];
+    before.process(plant, out);
+    writeFileSync(join(d, 'r.yaml'), rules('user.uid = 1000'));
+    const v2 = loadDetectionRules([d], DEFAULT_BOUNDS).rules;
+    expect(v2[0]!.fingerprint).not.toBe(v1[0]!.fingerprint);
+    const after = new RuleEngine(v2, { metrics }, before);
+    after.process(rootOpens, out);
+    expect(out).toEqual([]);
+  });
 });
