@@ -178,6 +178,19 @@ describe('BaselineLearner', () => {
     expect(b.observe(exec('shop/web', 'sh'), 70_003)).toBeUndefined();
   });
 
+  it('keeps a full profile to max_values by forgetting the value seen least recently, still reporting a new value once', () => {
+    const b = new BaselineLearner({ ...spec, maxValues: 2 }, { maxKeys: 100, ttlMs: 86_400_000 }, counting().observer);
+    for (const [proc, at] of [['a', 0], ['b', 1], ['c', 2]] as const) expect(b.observe(exec('shop/api', proc), at)).toBeUndefined();
+    // Learned: b and c (a made room for c). Seeing b again makes c the least recently seen.
+    expect(b.observe(exec('shop/api', 'b'), 60_000)).toBeUndefined();
+    expect(b.observe(exec('shop/api', 'd'), 60_001)).toMatchObject({ value: 'd', learnedValues: 2 });
+    expect(b.observe(exec('shop/api', 'd'), 60_002)).toBeUndefined();
+    expect(b.observe(exec('shop/api', 'd'), 60_003)).toBeUndefined();
+    expect(b.observe(exec('shop/api', 'b'), 60_004)).toBeUndefined();
+    expect(b.observe(exec('shop/api', 'c'), 60_005)).toMatchObject({ value: 'c' });
+    expect(b.snapshot()[0]!.values).toHaveLength(2);
+  });
+
   it('survives a restart through its snapshot', () => {
     const before = new BaselineLearner(spec, { maxKeys: 100, ttlMs: 86_400_000 }, counting().observer);
     before.observe(exec('shop/api', 'node'), 0);

@@ -14,7 +14,7 @@ export interface BaselineSpec {
   readonly value: KeyOf;
   /** How long, from a workload's first event, its profile is learned before it is enforced. */
   readonly learnMs: number;
-  /** Most values a profile holds; beyond it the profile stops learning (and says so). */
+  /** Most values a profile holds; beyond it the value seen least recently is forgotten. */
   readonly maxValues: number;
 }
 
@@ -62,12 +62,23 @@ export class BaselineLearner {
     let profile = this.profiles.get(workload);
     if (!profile) profile = { firstMs: nowMs, values: new Set(), saturated: false };
     let hit: BaselineHit | undefined;
-    if (!profile.values.has(value)) {
+    const values = profile.values;
+    if (!values.has(value)) {
       if (nowMs - profile.firstMs >= this.spec.learnMs) {
-        hit = { workload, value, learnedValues: profile.values.size };
+        hit = { workload, value, learnedValues: values.size };
       }
-      if (profile.values.size < this.spec.maxValues) profile.values.add(value);
-      else profile.saturated = true;
+      // A full profile makes room by forgetting the value seen least recently, so a new value
+      // is still reported once and then learned rather than reported on every event.
+      if (values.size >= this.spec.maxValues) {
+        values.delete(values.values().next().value!);
+        profile.saturated = true;
+      }
+      values.add(value);
+    } else if (profile.saturated) {
+      // Only a profile that has forgotten values keeps them in order of last sight: the
+      // common case, a value already known to a profile with room, costs one lookup.
+      values.delete(value);
+      values.add(value);
     }
     this.profiles.set(workload, profile, nowMs);
     return hit;
