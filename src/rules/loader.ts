@@ -13,6 +13,7 @@ import { printExpr, type Expr } from './ast.js';
 import { Collector, type RuleEntry, type TextSegment } from './collector.js';
 import { PredicateCompiler } from './codegen.js';
 import { fieldsOf } from './compile.js';
+import { coverageOf } from './coverage.js';
 import { eventTypesOf } from './evttypes.js';
 import { exceptionExpr } from './exceptions.js';
 import { compileOutputTemplate } from './output-template.js';
@@ -73,6 +74,8 @@ export function loadRuleSources(sources: readonly RuleSource[], extraProblems: r
     else notCompiled.push(rule.name);
   }
 
+  reportUnevaluable(compiled, problems);
+
   const finalLists = new Map<string, readonly string[]>();
   for (const name of lists.keys()) finalLists.set(name, (resolver.listItems(name) ?? []).map((i) => i.text));
   const macroTexts = new Map<string, string>([...collector.macros].map(([name, m]) => [name, joinSegments(m.condition)]));
@@ -89,6 +92,20 @@ export function loadRuleSources(sources: readonly RuleSource[], extraProblems: r
     notCompiled,
     files: sources.map((s) => s.file),
   };
+}
+
+/**
+ * Names every enabled rule whose condition reads fields the feed does not forward, with those
+ * fields: such a rule never matches (or, under `not`, matches wrongly), and must not do so
+ * unnoticed. Information, not a warning: Falco's own files have many such rules.
+ */
+function reportUnevaluable(rules: readonly CompiledRule[], problems: Problem[]): void {
+  const byName = new Map(rules.map((r) => [r.name, r]));
+  for (const c of coverageOf(rules.filter((r) => r.enabled)).rules) {
+    if (c.missing.length === 0) continue;
+    const message = `rule '${c.rule}' reads fields Lanner's feed does not forward, so it cannot match as written: ${c.missing.join(', ')}`;
+    problems.push(problem(byName.get(c.rule)!.origin.at, 'info', 'LANNER_RULE_UNEVALUABLE', message));
+  }
 }
 
 /** Checks one rules text on its own; the result holds its problems and what it defines. */

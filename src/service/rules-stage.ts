@@ -38,6 +38,13 @@ export class RulesStage {
     const { logger, metrics } = options;
     const first = loadDetectionRules(options.paths, options.bounds);
     for (const p of first.problems) if (p.severity === 'warning') logger.warn({ problem: formatProblem(p) }, 'rule warning');
+    const unevaluable = first.problems.filter((p) => p.code === 'LANNER_RULE_UNEVALUABLE');
+    if (unevaluable.length > 0) {
+      logger.warn(
+        { count: unevaluable.length, rules: unevaluable.map((p) => p.message) },
+        "rules that read fields Lanner's feed does not forward cannot match; `lanner rules lint` lists them",
+      );
+    }
     if (!first.ok) {
       const errors = first.problems.filter((p) => p.severity === 'error').map(formatProblem);
       throw new LannerError('LANNER_RULES_INVALID', `the rules do not load:\n${errors.map((e) => `  ${e}`).join('\n')}`, errors);

@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/alerts/alert.js';
 import { LannerError } from '../../src/core/errors.js';
@@ -50,6 +51,26 @@ describe('RulesStage', () => {
       expect((err as LannerError).code).toBe('LANNER_RULES_INVALID');
       expect((err as LannerError).problems[0]).toMatch(/bad\.yaml:2:\d+: error: /);
     }
+  });
+
+  it('names at start the rules that read fields the feed does not forward, with the fields', async () => {
+    const d = dir({
+      'r.yaml': `
+- rule: Long running shell
+  condition: evt.type = execve and proc.name = bash and proc.duration > 1000
+  output: x
+  priority: NOTICE
+- rule: Plain shell
+  condition: evt.type = execve and proc.name = bash
+  output: x
+  priority: NOTICE
+`,
+    });
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    new RulesStage({ paths: [d], bounds: { maxKeys: 1000, ttlMs: 600_000 }, stateFile: '', saveIntervalMs: 60_000, logger, metrics: createMetrics({ processMetrics: false }) }).close();
+    const warned = lines.map((l) => JSON.parse(l) as { msg: string; rules?: string[] }).find((l) => l.msg.includes('cannot match'));
+    expect(warned?.rules).toEqual([`rule 'Long running shell' reads fields Lanner's feed does not forward, so it cannot match as written: proc.duration`]);
   });
 
   it('keeps the rules in force when a reload is broken, and keeps unchanged rules state across a good one', async () => {
