@@ -11,6 +11,7 @@
 import { isMap, type Node, type YAMLMap } from 'yaml';
 import { parseDurationMs } from '../config/units.js';
 import { printExpr } from '../rules/ast.js';
+import { checkFieldName } from '../rules/field-catalog.js';
 import { conjunction } from '../rules/codegen.js';
 import { loadRulesSync, type LoadResult } from '../rules/loader.js';
 import { problem, type Problem, type SourceLocation } from '../rules/problems.js';
@@ -71,6 +72,26 @@ class StatefulCompiler {
     return undefined;
   }
 
+  /**
+   * A `by:` or `learn:` list, its names checked like a condition's fields: a misspelt join field
+   * is never present, so the rule would join nothing and stay silent.
+   */
+  keyFields(at: SourceLocation, v: unknown): string[] | undefined {
+    const list = fieldList(v);
+    for (const spec of list ?? []) {
+      for (const alternative of spec.split('|')) {
+        const name = alternative.trim().replace(/\[.*$/, '');
+        const check = checkFieldName(name);
+        if (check === 'unknown-class') {
+          this.problems.push(problem(at, 'error', 'LANNER_RULE_UNKNOWN_FIELD_CLASS', `rule '${this.rule.name}': unknown field '${name}' in a by or learn list: no Falco field class '${name.split('.')[0]}'`));
+        } else if (check === 'unknown-field') {
+          this.problems.push(problem(at, 'warning', 'LANNER_RULE_UNKNOWN_FIELD', `rule '${this.rule.name}': unknown field '${name}' in a by or learn list`));
+        }
+      }
+    }
+    return list;
+  }
+
   duration(v: unknown, key: string, at: SourceLocation): number | undefined {
     const ms = parseDurationMs(v);
     if (ms === undefined || ms <= 0) return this.error(at, `${key}: ${JSON.stringify(v)} is not a duration such as 500ms, 5s, 2m or 24h`);
@@ -91,7 +112,7 @@ class StatefulCompiler {
   sequence(v: unknown, node: Node | null, at: SourceLocation): { spec: StatefulSpec; types: ReadonlySet<string> | undefined } | undefined {
     if (!isRaw(v)) return this.error(at, 'sequence: must be a mapping with within, steps and optionally by and absent');
     const withinMs = this.duration(v['within'], 'sequence.within', at);
-    const defaultBy = v['by'] === undefined ? undefined : fieldList(v['by']);
+    const defaultBy = v['by'] === undefined ? undefined : this.keyFields(at, v['by']);
     if (v['by'] !== undefined && !defaultBy) return this.error(at, 'sequence.by: must be a field name or a list of field names');
     const stepsRaw = v['steps'];
     const stepNodes = isMap(node) ? (node.get('steps', true) as { items?: unknown[] } | undefined)?.items : undefined;
@@ -104,7 +125,7 @@ class StatefulCompiler {
     for (let i = 0; i < stepsRaw.length; i++) {
       const step: unknown = stepsRaw[i];
       if (!isRaw(step)) return this.error(at, `sequence.steps[${i}]: must be a mapping with condition and optionally by`);
-      const by = step['by'] === undefined ? defaultBy : fieldList(step['by']);
+      const by = step['by'] === undefined ? defaultBy : this.keyFields(at, step['by']);
       if (!by) return this.error(at, `sequence.steps[${i}].by: name the join field(s), here or as sequence.by`);
       const stepNode = stepNodes?.[i];
       const condNode = isMap(stepNode) ? ((stepNode as YAMLMap).get('condition', true) as Node | undefined) : undefined;
@@ -117,7 +138,7 @@ class StatefulCompiler {
     let absent: { matches: Predicate; by: readonly string[]; withinMs: number } | undefined;
     if (absentRaw !== undefined) {
       if (!isRaw(absentRaw)) return this.error(at, 'sequence.absent: must be a mapping with condition, within and optionally by');
-      const by = absentRaw['by'] === undefined ? (defaultBy ?? steps[steps.length - 1]!.by) : fieldList(absentRaw['by']);
+      const by = absentRaw['by'] === undefined ? (defaultBy ?? steps[steps.length - 1]!.by) : this.keyFields(at, absentRaw['by']);
       if (!by) return this.error(at, 'sequence.absent.by: must be a field name or a list of field names');
       const absentNode = isMap(node) ? (node.get('absent', true) as Node | undefined) : undefined;
       const condNode = isMap(absentNode) ? ((absentNode as YAMLMap).get('condition', true) as Node | undefined) : undefined;
@@ -137,7 +158,7 @@ class StatefulCompiler {
     const count = v['count'];
     if (typeof count !== 'number' || !Number.isInteger(count) || count < 1) return this.error(at, `threshold.count: ${JSON.stringify(count)} must be a whole number of at least 1`);
     const withinMs = this.duration(v['within'], 'threshold.within', at);
-    const by = v['by'] === undefined ? [] : fieldList(v['by']);
+    const by = v['by'] === undefined ? [] : this.keyFields(at, v['by']);
     if (!by) return this.error(at, 'threshold.by: must be a field name or a list of field names');
     if (withinMs === undefined) return undefined;
     return { kind: 'threshold', count, withinMs, by };
@@ -145,9 +166,9 @@ class StatefulCompiler {
 
   baseline(v: unknown, at: SourceLocation): StatefulSpec | undefined {
     if (!isRaw(v)) return this.error(at, 'baseline: must be a mapping with by, learn, period and optionally max_values');
-    const by = fieldList(v['by']);
+    const by = this.keyFields(at, v['by']);
     if (!by) return this.error(at, 'baseline.by: name the field(s) that identify a workload');
-    const learn = fieldList(v['learn']);
+    const learn = this.keyFields(at, v['learn']);
     if (!learn) return this.error(at, 'baseline.learn: name the field(s) whose values are learned');
     const learnMs = this.duration(v['period'], 'baseline.period', at);
     const maxValues = v['max_values'] ?? 1000;

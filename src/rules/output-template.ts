@@ -6,6 +6,7 @@
  */
 import type { FalcoEvent, FieldValue } from '../core/event.js';
 import { baseField, fieldKey, printOperand } from './ast.js';
+import { checkFieldName } from './field-catalog.js';
 import { operandReader, type FieldReader } from './fields.js';
 import { parseOperandPrefix } from './parser.js';
 
@@ -76,6 +77,8 @@ export function compileOutputTemplate(written: string): { template: OutputTempla
     if (literal !== '') parts.push(literal);
     literal = '';
     const key = fieldKey(baseField(parsed.operand));
+    const name = baseField(parsed.operand).name;
+    if (!EMPTY_TOKENS.has(key) && checkFieldName(name) !== 'known') issues.push({ offset: start, message: `unknown field '${name}': it always renders as <NA>` });
     tokens.push(printOperand(parsed.operand));
     if (!EMPTY_TOKENS.has(key)) {
       if (!fields.includes(key)) fields.push(key);

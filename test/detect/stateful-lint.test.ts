@@ -1,0 +1,45 @@
+/** Problems in what a stateful rule joins and renders by: each named at its rule, never silent. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadDetectionRules } from '../../src/detect/detection-rules.js';
+import { DEFAULT_BOUNDS } from '../../src/detect/rule-engine.js';
+import { formatProblem } from '../../src/rules/problems.js';
+
+function lint(text: string): string[] {
+  const d = mkdtempSync(join(tmpdir(), 'lanner-lint-'));
+  writeFileSync(join(d, 'r.yaml'), text);
+  return loadDetectionRules([d], DEFAULT_BOUNDS).problems.map((p) => formatProblem(p).replace(`${d}/`, ''));
+}
+
+const rule = (by: string, output = 'burst from %fd.name') => `
+- rule: Burst
+  desc: many connections
+  condition: evt.type = connect
+  threshold: { count: 3, within: 10s, by: ${by} }
+  output: ${output}
+  priority: WARNING
+`;
+
+describe('stateful rule keys and outputs', () => {
+  it('warns of a misspelt join field, which would join nothing', () => {
+    expect(lint(rule('[fd.nmae]'))).toEqual(["r.yaml:5:3: warning: rule 'Burst': unknown field 'fd.nmae' in a by or learn list [LANNER_RULE_UNKNOWN_FIELD]"]);
+  });
+
+  it('refuses a join field of no Falco field class, as a condition would', () => {
+    expect(lint(rule('[nosuch.f]'))).toEqual([
+      "r.yaml:5:3: error: rule 'Burst': unknown field 'nosuch.f' in a by or learn list: no Falco field class 'nosuch' [LANNER_RULE_UNKNOWN_FIELD_CLASS]",
+    ]);
+  });
+
+  it('accepts alternatives and fields with arguments', () => {
+    expect(lint(rule('["fd.name|fd.sip", "proc.aname[2]", evt.arg.flags]'))).toEqual([]);
+  });
+
+  it('warns of an output field that does not exist, which always renders as <NA>', () => {
+    expect(lint(rule('[fd.name]', 'burst from %fd.nmae'))).toEqual([
+      "r.yaml:6:22: warning: rule 'Burst': unknown field 'fd.nmae': it always renders as <NA> [LANNER_RULE_OUTPUT]",
+    ]);
+  });
+});
