@@ -16,6 +16,7 @@ import { createMetrics } from '../src/metrics/metrics.js';
 import { benchLines, mixedBenchLines } from './events.js';
 import { compare, report, type Comparison } from './harness.js';
 import { grpcComparisons } from './grpc.js';
+import { shapeComparisons } from './shapes.js';
 
 const COUNT = Number(process.env['LANNER_BENCH_EVENTS'] ?? 20_000);
 
@@ -90,7 +91,7 @@ function main(): void {
   const mixed = mixedBenchLines(COUNT);
   const bytes = lines.reduce((n, l) => n + l.length, 0);
   process.stdout.write(`lanner bench: ${lines.length} events, ${Math.round(bytes / lines.length)} bytes each on average, node ${process.version}\n\n`);
-  const results = [...jsonLinesComparisons(lines), rulesComparison(mixed, 'mixed stream'), rulesComparison(lines, 'attack on repeat'), ...grpcComparisons(lines)];
+  const results = [...jsonLinesComparisons(lines), rulesComparison(mixed, 'mixed stream'), rulesComparison(lines, 'attack on repeat'), ...grpcComparisons(lines), ...shapeComparisons(mixed)];
   process.stdout.write(report(results) + '\n');
 }
 
