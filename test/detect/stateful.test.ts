@@ -151,6 +151,20 @@ describe('ThresholdCounter', () => {
     expect(t.add(connect('d'), 1500)).toMatchObject({ count: 3 });
   });
 
+  it('keeps no more keys than its limit under a million distinct keys, and counts what it evicts', () => {
+    const c = counting();
+    const t = new ThresholdCounter({ count: 3, withinMs: 1000, key: keyOf(['fd.sip']) }, { maxKeys: 10_000, ttlMs: 60_000 }, c.observer);
+    const e = connect('');
+    const mutable = e.fields as Record<string, unknown>;
+    for (let i = 0; i < 1_000_000; i++) {
+      mutable['fd.sip'] = `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`;
+      t.add(e, i);
+    }
+    expect(t.liveKeys).toBe(10_000);
+    expect(c.size).toBe(10_000);
+    expect(c.evicted).toBe(990_000);
+  });
+
   it('expires idle keys by TTL on event time', () => {
     const c = counting();
     const t = new ThresholdCounter({ count: 5, withinMs: 1000, key: keyOf(['fd.sip']) }, { maxKeys: 100, ttlMs: 2000 }, c.observer);
@@ -189,6 +203,20 @@ describe('BaselineLearner', () => {
     expect(b.observe(exec('shop/api', 'b'), 60_004)).toBeUndefined();
     expect(b.observe(exec('shop/api', 'c'), 60_005)).toMatchObject({ value: 'c' });
     expect(b.snapshot()[0]!.values).toHaveLength(2);
+  });
+
+  it('keeps no more workloads than its limit under a million distinct ones, and counts what it evicts', () => {
+    const c = counting();
+    const b = new BaselineLearner(spec, { maxKeys: 10_000, ttlMs: 86_400_000 }, c.observer);
+    const e = exec('', 'node');
+    const mutable = e.fields as Record<string, unknown>;
+    for (let i = 0; i < 1_000_000; i++) {
+      mutable['container.image.repository'] = `shop/api-${i}`;
+      b.observe(e, i);
+    }
+    expect(b.liveKeys).toBe(10_000);
+    expect(c.size).toBe(10_000);
+    expect(c.evicted).toBe(990_000);
   });
 
   it('survives a restart through its snapshot', () => {
