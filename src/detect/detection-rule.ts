@@ -57,6 +57,9 @@ export interface DetectionRule {
   readonly actions?: readonly string[];
   readonly stateful?: StatefulSpec;
   readonly bounds?: StateBounds;
-  /** Changes when the rule's definition changes; state survives a reload when it does not. */
+  /**
+   * Changes when what the rule matches or keeps state by changes; its state survives a reload
+   * when it does not (an edited output, priority or runbook keeps it).
+   */
   readonly fingerprint: string;
 }

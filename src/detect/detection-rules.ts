@@ -242,5 +242,7 @@ function toDetectionRule(rule: CompiledRule, ruleSet: RuleSet, defaults: StateBo
   const bounds = c.bounds(stateRaw, spec, defaults, rule.origin.at);
   if (!bounds) return undefined;
   const stateFingerprint = JSON.stringify([stateRaw ?? null, c.resolved]);
-  return { ...base, eventTypes, stateful: spec, bounds, fingerprint: `${rule.fingerprint}:${stateFingerprint}` };
+  // What the state depends on, not what the alert says: editing an output must not throw away
+  // a day of learned baseline.
+  return { ...base, eventTypes, stateful: spec, bounds, fingerprint: `${rule.matchFingerprint}:${stateFingerprint}` };
 }

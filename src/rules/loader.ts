@@ -253,6 +253,7 @@ function compileRule(rule: RuleEntry, resolver: Resolver, predicates: PredicateC
       c: resolvedCondition, o: outputText, p: rule.priority, t: rule.tags, s: rule.source, e: rule.enabled,
       st: Object.fromEntries(Object.entries(rule.stateful).map(([k, v]) => [k, v.value])), r: rule.runbook, a: rule.actions,
     }),
+    matchFingerprint: fingerprint({ c: resolvedCondition, s: rule.source, st: Object.fromEntries(Object.entries(rule.stateful).map(([k, v]) => [k, v.value])) }),
   };
 }
 

@@ -60,6 +60,11 @@ export interface CompiledRule {
   readonly refinements: readonly RuleOrigin[];
   /** Changes when anything the rule evaluates or says changes (macros and lists included). */
   readonly fingerprint: string;
+  /**
+   * Changes only when what the rule matches changes: its condition as expanded, its source and
+   * its stateful keys. A new output, priority, tag or runbook keeps a stateful rule's state.
+   */
+  readonly matchFingerprint: string;
 }
 
 /** A condition compiled against a rule set's lists and macros (for stateful steps). */

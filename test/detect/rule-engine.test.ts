@@ -101,4 +101,34 @@ describe('RuleEngine', () => {
     after.process(rootOpens, out);
     expect(out).toEqual([]);
   });
+
+  it('keeps a learned baseline across a reload that only edits its output, and starts afresh when its keys change', () => {
+    const rules = (output: string, learn: string) => `
+- rule: New process in workload
+  condition: evt.type = execve
+  baseline: { by: [container.image.repository], learn: [${learn}], period: 1m }
+  output: ${output}
+  priority: NOTICE
+`;
+    const d = mkdtempSync(join(tmpdir(), 'lanner-engine-'));
+    const metrics = createMetrics({ processMetrics: false });
+    const at = (ms: number) => 1_700_000_000_000_000_000n + BigInt(ms) * 1_000_000n;
+    const exec = (ms: number, proc: string) => falcoEvent({ tags: ['lanner_feed'], timeNs: at(ms), fields: { 'evt.type': 'execve', 'proc.name': proc, 'proc.exepath': `/bin/${proc}`, 'container.image.repository': 'shop/api' } });
+    const load = (output: string, learn = 'proc.name') => {
+      writeFileSync(join(d, 'r.yaml'), rules(output, learn));
+      return loadDetectionRules([d], DEFAULT_BOUNDS).rules;
+    };
+    const out: Alert[] = [];
+    const learning = new RuleEngine(load('new process %proc.name'), { metrics });
+    learning.process(exec(0, 'node'), out);
+    const edited = new RuleEngine(load('unexpected process %proc.name in %container.image.repository'), { metrics }, learning);
+    edited.process(exec(120_000, 'node'), out);
+    edited.process(exec(120_001, 'sh'), out);
+    expect(out.map((a) => a.output)).toEqual(['unexpected process sh in shop/api (never seen for this workload: sh)']);
+    out.length = 0;
+    // Learning another field is another profile: it learns again, silently, for its period.
+    const rekeyed = new RuleEngine(load('new process %proc.name', 'proc.exepath'), { metrics }, edited);
+    rekeyed.process(exec(130_000, 'nc'), out);
+    expect(out).toEqual([]);
+  });
 });
