@@ -33,6 +33,7 @@ export class RulesStage {
   private readonly holder: EngineHolder;
   private readonly reloader: RulesReloader<RuleEngine>;
   private saveTimer: NodeJS.Timeout | undefined;
+  private dormant: ReadonlyMap<string, readonly ProfileSnapshot[]> = new Map();
 
   constructor(private readonly options: RulesStageOptions) {
     const { logger, metrics } = options;
@@ -49,7 +50,9 @@ export class RulesStage {
       const errors = first.problems.filter((p) => p.severity === 'error').map(formatProblem);
       throw new LannerError('LANNER_RULES_INVALID', `the rules do not load:\n${errors.map((e) => `  ${e}`).join('\n')}`, errors);
     }
-    const engine = new RuleEngine(first.rules, { metrics, baselines: this.readState(), ...(options.ingestedAtMs ? { ingestedAtMs: options.ingestedAtMs } : {}) });
+    const saved = this.readState();
+    const engine = new RuleEngine(first.rules, { metrics, baselines: saved, ...(options.ingestedAtMs ? { ingestedAtMs: options.ingestedAtMs } : {}) });
+    this.keepDormant(saved, engine);
     this.holder = { current: engine };
     this.detector = ruleDetector(this.holder);
     metrics.rulesLoaded.set(first.rules.length);
@@ -61,12 +64,15 @@ export class RulesStage {
       load: () => {
         const next = loadDetectionRules(options.paths, options.bounds);
         if (!next.ok) return { ok: false, problems: next.problems.filter((p) => p.severity === 'error').map(formatProblem) };
-        const deps = { metrics, ...(options.ingestedAtMs ? { ingestedAtMs: options.ingestedAtMs } : {}) };
+        // A baseline rule coming back takes up the profiles it left.
+        const deps = { metrics, baselines: this.dormant, ...(options.ingestedAtMs ? { ingestedAtMs: options.ingestedAtMs } : {}) };
         // Rules whose definition did not change keep their windows, counts and profiles.
         return { ok: true, value: new RuleEngine(next.rules, deps, this.holder.current), count: next.rules.length };
       },
       apply: (next) => {
+        const previous = this.holder.current;
         this.holder.current = next;
+        this.keepDormant(previous.baselineSnapshots(), next);
       },
     });
   }
@@ -95,6 +101,18 @@ export class RulesStage {
     this.saveState();
   }
 
+  /**
+   * Profiles of baseline rules not loaded now (disabled, or in a file taken out for a while),
+   * from `profiles` and from what was kept before: they stay in the state file and come back
+   * with their rule, rather than being written away at the next save.
+   */
+  private keepDormant(profiles: ReadonlyMap<string, readonly ProfileSnapshot[]>, engine: RuleEngine): void {
+    const loaded = new Set(engine.rules.map((r) => r.name));
+    const dormant = new Map<string, readonly ProfileSnapshot[]>();
+    for (const source of [this.dormant, profiles]) for (const [rule, p] of source) if (!loaded.has(rule)) dormant.set(rule, p);
+    this.dormant = dormant;
+  }
+
   private readState(): ReadonlyMap<string, readonly ProfileSnapshot[]> {
     if (!this.options.stateFile) return new Map();
     try {
@@ -111,6 +129,7 @@ export class RulesStage {
   private saveState(): void {
     if (!this.options.stateFile) return;
     const snapshots = this.holder.current.baselineSnapshots();
+    for (const [rule, p] of this.dormant) if (!snapshots.has(rule)) snapshots.set(rule, [...p]);
     if (snapshots.size === 0) return;
     try {
       writeBaselines(this.options.stateFile, snapshots);

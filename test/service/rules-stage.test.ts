@@ -112,4 +112,37 @@ describe('RulesStage', () => {
     expect(out.map((a) => a.output)).toEqual([expect.stringContaining('new process nc in shop/api')]);
     after.close();
   });
+
+  it('keeps the profiles of a baseline rule that is not loaded for a while, and gives them back when it returns', async () => {
+    const d = dir({ 'drift.yaml': BASELINE_RULE });
+    const stateFile = join(dir({}), 'baselines.json');
+    const out: Alert[] = [];
+    const first = stage([d], stateFile);
+    first.engine.process(exec(0, 'node'), out);
+    first.close();
+
+    // Restarted without the rule: its profiles stay in the state file.
+    writeFileSync(join(d, 'drift.yaml'), THRESHOLD_RULE);
+    const without = stage([d], stateFile);
+    without.close();
+    // Back by a reload: the rule takes up what it had learned.
+    const back = stage([d], stateFile);
+    writeFileSync(join(d, 'drift.yaml'), BASELINE_RULE);
+    expect(await back.reload()).toBe(true);
+    back.engine.process(exec(120_000, 'node'), out);
+    back.engine.process(exec(120_001, 'nc'), out);
+    expect(out.map((a) => a.output)).toEqual([expect.stringContaining('new process nc in shop/api')]);
+    // Out again by a reload, then saved: still there for the next start.
+    writeFileSync(join(d, 'drift.yaml'), THRESHOLD_RULE);
+    expect(await back.reload()).toBe(true);
+    back.close();
+    writeFileSync(join(d, 'drift.yaml'), BASELINE_RULE);
+    const last = stage([d], stateFile);
+    out.length = 0;
+    last.engine.process(exec(200_000, 'nc'), out);
+    last.engine.process(exec(200_001, 'node'), out);
+    last.engine.process(exec(200_002, 'curl'), out);
+    expect(out.map((a) => a.output)).toEqual([expect.stringContaining('new process curl in shop/api')]);
+    last.close();
+  });
 });
