@@ -60,7 +60,8 @@ export async function runBaseline(argv: readonly string[]): Promise<number> {
     removed += list.length - rest.length;
     if (rest.length > 0) kept.set(rule, rest);
   }
-  writeBaselines(file, kept);
+  // Nothing to forget must not create a state file where there was none.
+  if (removed > 0) writeBaselines(file, kept);
   process.stderr.write(`removed ${removed} profiles from ${file}\n`);
   return 0;
 }
