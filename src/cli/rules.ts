@@ -20,6 +20,7 @@ test   runs rule test files (*.test.yaml, or every one under a directory): each 
 `;
 
 export async function runRules(argv: readonly string[]): Promise<number> {
+  ignoreClosedStdout();
   const [action, ...rest] = argv;
   switch (action) {
     case 'lint':
@@ -66,6 +67,21 @@ async function runRulesTest(argv: readonly string[]): Promise<number> {
   const failed = results.filter((r) => !r.passed).length;
   process.stdout.write(`${results.length - failed} passed, ${failed} failed\n`);
   return failed > 0 ? 1 : 0;
+}
+
+let stdoutGuarded = false;
+
+/**
+ * `lanner rules lint | head -1`: once the reader has gone, the rest of the output has nowhere to
+ * go and is dropped; the command still finishes and exits with its own status. Other write
+ * errors stay fatal.
+ */
+function ignoreClosedStdout(): void {
+  if (stdoutGuarded) return;
+  stdoutGuarded = true;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
 }
 
 function byPlace(a: Problem, b: Problem): number {
