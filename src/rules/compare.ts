@@ -1,9 +1,12 @@
 /**
  * Value semantics of Falco's comparisons over Lanner's typed field values. Falco parses a
- * literal by the field's type; Lanner's values arrive typed by the transport (numbers, bigints,
- * text), so each comparison adapts to the value it meets: numbers compare as numbers even when
- * one side is text ("123" > 100), integers beyond 2^53 compare exactly as bigints, and booleans
- * match `true`/`false`. Nothing here allocates for numbers or plain strings.
+ * literal by the field's type. Fields whose type Falco declares as text compare as text
+ * (`compareText`, and plain string equality): a literal that looks like a number is still text
+ * there. For the others (numeric fields, and fields whose type is not known) Lanner's values
+ * arrive typed by the transport (numbers, bigints, text), so each comparison adapts to the value
+ * it meets: numbers compare as numbers even when one side is text ("123" > 100), integers beyond
+ * 2^53 compare exactly as bigints, and booleans match `true`/`false`. Nothing here allocates for
+ * numbers or plain strings.
  */
 
 export type Scalar = string | number | bigint | boolean;
@@ -127,6 +130,25 @@ export function equalValues(a: Scalar, b: Scalar): boolean {
   return compareValues(a, b) === 0;
 }
 
+/**
+ * Order of two texts as Falco's strcmp orders their UTF-8 bytes, which is code point order: the
+ * same as JavaScript's order of UTF-16 units except where a character beyond U+FFFF (a surrogate
+ * pair) meets one from U+E000 to U+FFFF.
+ */
+export function compareText(a: string, b: string): number {
+  const n = a.length < b.length ? a.length : b.length;
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    const sx = x >= 0xd800 && x <= 0xdfff;
+    const sy = y >= 0xd800 && y <= 0xdfff;
+    if (sx !== sy) return sx ? 1 : -1;
+    return x < y ? -1 : 1;
+  }
+  return a.length < b.length ? -1 : a.length > b.length ? 1 : 0;
+}
+
 /** Text of a scalar for the string operators. */
 export function textOf(v: Scalar): string {
   return typeof v === 'string' ? v : String(v);
@@ -140,6 +162,8 @@ export class LiteralSet {
   private readonly texts = new Set<string>();
   private readonly numbers = new Set<number>();
   private readonly bigs = new Set<bigint>();
+  /** Numbers of the items that are not integers (1.5, 1e20): an integer item is in `bigs` exactly. */
+  private readonly decimals = new Set<number>();
   private readonly hasNumbers: boolean;
   readonly size: number;
 
@@ -149,6 +173,7 @@ export class LiteralSet {
       const lit = prepareLiteral(item);
       if (!Number.isNaN(lit.num)) this.numbers.add(lit.num);
       if (lit.big !== undefined) this.bigs.add(lit.big);
+      else if (!Number.isNaN(lit.num)) this.decimals.add(lit.num);
     }
     this.hasNumbers = this.numbers.size > 0;
     this.size = this.texts.size;
@@ -159,9 +184,16 @@ export class LiteralSet {
       if (this.texts.has(v)) return true;
       if (!this.hasNumbers) return false;
       const n = numberOfText(v);
-      return !Number.isNaN(n) && this.numbers.has(n);
+      if (Number.isNaN(n)) return false;
+      if (Number.isSafeInteger(n)) return this.numbers.has(n);
+      // Beyond 2^53 neighbouring integers share a double: compare the text's integer exactly.
+      const b = bigOfText(v);
+      return b === undefined ? this.numbers.has(n) : this.bigs.has(b) || this.decimals.has(n);
     }
-    if (typeof v === 'number') return this.numbers.has(v);
+    if (typeof v === 'number') {
+      if (Number.isSafeInteger(v) || !Number.isInteger(v)) return this.numbers.has(v);
+      return this.bigs.has(BigInt(v)) || this.decimals.has(v);
+    }
     if (typeof v === 'bigint') return this.bigs.has(v);
     return this.texts.has(v ? 'true' : 'false');
   }

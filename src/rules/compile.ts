@@ -14,10 +14,16 @@
  * List-valued fields (k8s audit lists, ...) follow Falco too: `in` holds when every element is
  * in the list, `intersects` when any is; any other operator holds when it holds for some
  * element. An empty list counts as no value.
+ *
+ * Comparisons follow the type Falco declares for the field (field-catalog.ts): a text field
+ * compares as text, so `container.image.tag = "1.20"` matches neither `1.2` nor `1.200`, and its
+ * `<`/`>` order text as strcmp does; numeric fields, and fields of no known type, compare as
+ * compare.ts adapts to the value (numbers as numbers, even delivered as text).
  */
 import type { FalcoEvent, FieldValue } from '../core/event.js';
 import { fieldKey, walk, type CheckNode, type Expr, type LiteralNode, type Operand, type Operator, type ValueNode } from './ast.js';
 import {
+  compareText,
   compareToLiteral,
   compareValues,
   equalsLiteral,
@@ -28,6 +34,7 @@ import {
   textOf,
   type Scalar,
 } from './compare.js';
+import { operandType, type FieldType } from './field-catalog.js';
 import { operandReader } from './fields.js';
 import { escapeRegExp, globMatch, globToRegExp } from './glob.js';
 
@@ -112,8 +119,9 @@ export type CheckPlan =
 
 /**
  * What `test` comes to when the value is a string, where that is a plain string operation:
- * membership in a set of texts, (in)equality with a text that is not a number, or a prefix,
- * suffix or substring. Most checks meet strings, and generated code runs these directly.
+ * membership in a set of texts, (in)equality with a text (on a text field, any text; elsewhere
+ * one that is not a number), or a prefix, suffix or substring. Most checks meet strings, and
+ * generated code runs these directly.
  */
 export type TextTest =
   | { readonly op: 'in'; readonly set: ReadonlySet<string> }
@@ -125,21 +133,26 @@ function isNumber(text: string): boolean {
   return !Number.isNaN(prepareLiteral(text).num);
 }
 
-/** The string-only form of a check's test, when it has a plain one (see TextTest). */
-function textTest(op: Operator, right: ValueNode): TextTest | undefined {
+/**
+ * The string-only form of a check's test, when it has a plain one (see TextTest). `type` is
+ * the type of the value checked (see field-catalog.ts).
+ */
+function textTest(op: Operator, right: ValueNode, type: FieldType | undefined): TextTest | undefined {
   const items = itemsOf(right);
+  // On a text field every literal is text; elsewhere a numeric literal matches numeric text
+  // too ("80" for 80.0), so those checks keep the full test.
+  const asText = type === 'string';
   if (op === 'in' || op === 'intersects') {
-    // Numeric items match numeric text too ("80" for 80.0): those lists keep the full test.
-    return items.some((i) => isNumber(i.text)) ? undefined : { op: 'in', set: new Set(items.map((i) => i.text)) };
+    return !asText && items.some((i) => isNumber(i.text)) ? undefined : { op: 'in', set: new Set(items.map((i) => i.text)) };
   }
   const first = items[0];
   if (!first) return undefined;
   switch (op) {
     case '=':
     case '==':
-      return isNumber(first.text) ? undefined : { op: '=', text: first.text };
+      return !asText && isNumber(first.text) ? undefined : { op: '=', text: first.text };
     case '!=':
-      return isNumber(first.text) ? undefined : { op: '!=', text: first.text };
+      return !asText && isNumber(first.text) ? undefined : { op: '!=', text: first.text };
     case 'startswith':
     case 'endswith':
     case 'contains':
@@ -156,12 +169,13 @@ export function checkPlan(c: CheckNode): CheckPlan {
     const test = pairTest(c.op);
     return test ? { kind: 'pair', left: c.left, right: right.operand, test } : NEVER_CHECK;
   }
-  const test = scalarTest(c.op, right);
+  const type = operandType(c.left);
+  const test = scalarTest(c.op, right, type);
   if (!test) return NEVER_CHECK;
-  const onText = textTest(c.op, right);
+  const onText = textTest(c.op, right, type);
   // On a list, `!=` is the negation of `=` (no element equal), not "some element differs";
   // `in` needs every element in the set; every other operator, some element.
-  const eq = c.op === '!=' ? scalarTest('=', right)! : undefined;
+  const eq = c.op === '!=' ? scalarTest('=', right, type)! : undefined;
   const onList = eq
     ? (items: readonly string[]) => !some(items, eq)
     : c.op === 'in'
@@ -217,10 +231,17 @@ function hexToText(hex: string): string | undefined {
   return Buffer.from(hex, 'hex').toString('latin1');
 }
 
-/** The test one scalar value must pass, with everything about the literal prepared now. */
-function scalarTest(op: Operator, right: ValueNode): ScalarTest | undefined {
+/**
+ * The test one scalar value must pass, with everything about the literal prepared now. `type`
+ * is the type of the value (see field-catalog.ts): a text field's comparisons are on text.
+ */
+function scalarTest(op: Operator, right: ValueNode, type: FieldType | undefined): ScalarTest | undefined {
   const items = itemsOf(right);
   const first = items[0];
+  if (type === 'string') {
+    const test = textScalarTest(op, items);
+    if (test) return test;
+  }
   if (op === 'in' || op === 'intersects') {
     const set = new LiteralSet(items.map((i) => i.text));
     return (v) => set.has(v);
@@ -293,6 +314,34 @@ function scalarTest(op: Operator, right: ValueNode): ScalarTest | undefined {
       }
       return (v) => re.test(textOf(v));
     }
+  }
+}
+
+/** Comparisons on a text field, where they differ from the adaptive ones: text against text. */
+function textScalarTest(op: Operator, items: readonly LiteralNode[]): ScalarTest | undefined {
+  if (op === 'in' || op === 'intersects') {
+    const set = new Set(items.map((i) => i.text));
+    return (v) => set.has(textOf(v));
+  }
+  const first = items[0];
+  if (!first) return undefined;
+  const text = first.text;
+  switch (op) {
+    case '=':
+    case '==':
+      return (v) => textOf(v) === text;
+    case '!=':
+      return (v) => textOf(v) !== text;
+    case '<':
+      return (v) => compareText(textOf(v), text) < 0;
+    case '<=':
+      return (v) => compareText(textOf(v), text) <= 0;
+    case '>':
+      return (v) => compareText(textOf(v), text) > 0;
+    case '>=':
+      return (v) => compareText(textOf(v), text) >= 0;
+    default:
+      return undefined;
   }
 }
 

@@ -53,12 +53,17 @@ const CONDITIONS = [
   'falco.rule = X and evt.hostname = node-b and falco.tags intersects (shell)',
   'evt.source = syscall and falco.priority = Debug',
   'not (proc.name = sh and not (proc.pname = sshd or proc.pid > 5))',
+  'evt.type = execve and container.image.tag = "1.20"',
+  'container.image.tag != 1.2 and proc.name in ("007", bond)',
+  'proc.name intersects (7, "1.0") or container.image.tag > 9 or container.image.tag <= 1.20',
+  'user.uid = 1000 or user.uid in (0, "1000") or user.uid > 999',
+  'evt.rawtime in (1, 9223372036854775807) or json.value = "1.20"',
 ] as const;
 
-const FIELDS = ['proc.name', 'proc.pname', 'proc.pid', 'proc.ppid', 'proc.cmdline', 'proc.exepath', 'fd.name', 'fd.type', 'evt.arg.flags', 'evt.rawres', 'evt.time', 'container.privileged', 'evt.hostname', 'proc.aname[2]'];
+const FIELDS = ['proc.name', 'proc.pname', 'proc.pid', 'proc.ppid', 'proc.cmdline', 'proc.exepath', 'fd.name', 'fd.type', 'evt.arg.flags', 'evt.rawres', 'evt.time', 'container.privileged', 'evt.hostname', 'proc.aname[2]', 'evt.type', 'container.image.tag', 'user.uid', 'evt.rawtime', 'json.value'];
 
 const value: fc.Arbitrary<FieldValue> = fc.oneof(
-  fc.constantFrom('bash', 'sh', 'BaSh', 'sshd', '123', '0x10', 'true', 'false', '/etc/apt/sources.list', '/home/a/.ssh/id', '/tmp/*', 'Java -jar /opt/App.jar', 'aGVsbG8=', 'O_WRONLY|O_CREAT', 'O_RDWR', 'file', 'node-b', '', '/usr/bin/ls', 'sh -c id'),
+  fc.constantFrom('bash', 'sh', 'BaSh', 'sshd', '123', '0x10', 'true', 'false', '/etc/apt/sources.list', '/home/a/.ssh/id', '/tmp/*', 'Java -jar /opt/App.jar', 'aGVsbG8=', 'O_WRONLY|O_CREAT', 'O_RDWR', 'file', 'node-b', '', '/usr/bin/ls', 'sh -c id', 'execve', '1.2', '1.20', '1.200', '007', '7', 'bond', '10', '1000', '01000', '9223372036854775806', '9223372036854775807'),
   fc.string({ maxLength: 6 }),
   fc.integer({ min: -5, max: 2000 }),
   fc.bigInt({ min: 9223372036854775800n, max: 9223372036854775807n }),
@@ -66,6 +71,7 @@ const value: fc.Arbitrary<FieldValue> = fc.oneof(
   fc.constant(null),
   fc.array(fc.constantFrom('sh', 'bash', 'zsh', 'nginx'), { maxLength: 3 }),
   fc.double(),
+  fc.constantFrom(2 ** 63, 1000, 7, 1.2),
 );
 
 const anEvent: fc.Arbitrary<FalcoEvent> = fc
@@ -96,6 +102,28 @@ describe('generated predicates', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('compare text fields as text and numeric fields as numbers, as the closure tree does', () => {
+    const cases: [string, Record<string, FieldValue>, boolean][] = [
+      ['evt.type = execve and container.image.tag = "1.20"', { 'evt.type': 'execve', 'container.image.tag': '1.2' }, false],
+      ['evt.type = execve and container.image.tag = "1.20"', { 'evt.type': 'execve', 'container.image.tag': '1.200' }, false],
+      ['evt.type = execve and container.image.tag = "1.20"', { 'evt.type': 'execve', 'container.image.tag': '1.20' }, true],
+      ['proc.name in ("007", bond)', { 'proc.name': '7' }, false],
+      ['proc.name in ("007", bond)', { 'proc.name': '007' }, true],
+      ['proc.name != 7', { 'proc.name': '7.0' }, true],
+      ['user.uid = 1000', { 'user.uid': '1000' }, true],
+      ['user.uid in (0, 1000)', { 'user.uid': '01000' }, true],
+      ['fd.sport > 1000', { 'fd.sport': '8080' }, true],
+    ];
+    const compiler = new PredicateCompiler(true);
+    for (const [condition, fields, expected] of cases) {
+      const { expr } = ruleFor(condition);
+      const ev = event(fields);
+      expect(compiler.compile(expr)(ev), condition).toBe(expected);
+      expect(compileExpr(expr)(ev), condition).toBe(expected);
+      expect(predicateBatch([compiler.compile(expr)], 'execve')(ev, new Int32Array(1)), condition).toBe(expected ? 1 : 0);
+    }
   });
 
   it('share a check between conditions without mixing up events', () => {

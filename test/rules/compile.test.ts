@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { compareText } from '../../src/rules/compare.js';
 import { globMatch, globToRegExp } from '../../src/rules/glob.js';
 import { event, matches, ruleFor } from './helpers.js';
 
@@ -34,6 +35,76 @@ describe('operator semantics', () => {
     expect(matches('user.uid < 4294967296', { 'user.uid': 4294967295 })).toBe(true);
   });
 
+  it("compares by the field's Falco type: text fields as text, whatever the literal looks like", () => {
+    const tag = 'evt.type = execve and container.image.tag = "1.20"';
+    expect(matches(tag, { 'evt.type': 'execve', 'container.image.tag': '1.20' })).toBe(true);
+    expect(matches(tag, { 'evt.type': 'execve', 'container.image.tag': '1.2' })).toBe(false);
+    expect(matches(tag, { 'evt.type': 'execve', 'container.image.tag': '1.200' })).toBe(false);
+    expect(matches('container.image.tag = 1.20', { 'container.image.tag': '1.2' })).toBe(false);
+    expect(matches('container.image.tag != "1.20"', { 'container.image.tag': '1.2' })).toBe(true);
+    expect(matches('container.image.tag != "1.20"', { 'container.image.tag': '1.20' })).toBe(false);
+    expect(matches('proc.name = 123', { 'proc.name': '0123' })).toBe(false);
+    expect(matches('proc.name = 0x10', { 'proc.name': '16' })).toBe(false);
+    expect(matches('proc.name == 16', { 'proc.name': '16' })).toBe(true);
+    const bond = 'proc.name in ("007", bond)';
+    expect(matches(bond, { 'proc.name': '7' })).toBe(false);
+    expect(matches(bond, { 'proc.name': '7.0' })).toBe(false);
+    expect(matches(bond, { 'proc.name': '007' })).toBe(true);
+    expect(matches(bond, { 'proc.name': 'bond' })).toBe(true);
+    expect(matches('proc.name intersects ("007", bond)', { 'proc.name': '7' })).toBe(false);
+    expect(matches('proc.name intersects ("007", bond)', { 'proc.name': '007' })).toBe(true);
+    expect(matches('proc.aname[2] in (1, 2)', { 'proc.aname[2]': '01' })).toBe(false);
+    expect(matches('tolower(proc.name) = "1.0"', { 'proc.name': '1' })).toBe(false);
+    // a list-valued text field: text membership item by item
+    expect(matches('fd.types intersects ("1.0")', { 'fd.types': ['1', '2'] })).toBe(false);
+    // strcmp order: "10" sorts before "9"
+    expect(matches('container.image.tag > 9', { 'container.image.tag': '10' })).toBe(false);
+    expect(matches('container.image.tag < 9', { 'container.image.tag': '10' })).toBe(true);
+    expect(matches('container.image.tag >= 1.20', { 'container.image.tag': '1.3' })).toBe(true);
+    expect(matches('container.image.tag <= 1.20', { 'container.image.tag': '1.20' })).toBe(true);
+    // in UTF-8 byte order, as strcmp: U+1F600 sorts after U+FFFD (UTF-16 units would say before)
+    expect(compareText('\u{1F600}', '\uFFFD')).toBe(1);
+    expect(compareText('\uFFFD', '\u{1F600}')).toBe(-1);
+    expect(compareText('a\u{1F600}', 'a\u{1F601}')).toBe(-1);
+    expect(compareText('ab', 'a')).toBe(1);
+    expect(compareText('a', 'a')).toBe(0);
+  });
+
+  it('compares numeric fields as numbers, also when the transport delivered them as text', () => {
+    expect(matches('user.uid = 1000', { 'user.uid': '1000' })).toBe(true);
+    expect(matches('user.uid = 1000', { 'user.uid': '01000' })).toBe(true);
+    expect(matches('user.uid = "1000"', { 'user.uid': 1000 })).toBe(true);
+    expect(matches('user.uid != 1000', { 'user.uid': '1000' })).toBe(false);
+    expect(matches('user.uid in (0, 1000)', { 'user.uid': '1000' })).toBe(true);
+    expect(matches('user.uid intersects (0, 1000)', { 'user.uid': '1000.0' })).toBe(true);
+    expect(matches('fd.sport in ("80", 443)', { 'fd.sport': 80 })).toBe(true);
+    expect(matches('evt.arg.uid = 1000', { 'evt.arg.uid': '1000' })).toBe(true);
+    expect(matches('proc.pid > 9', { 'proc.pid': '10' })).toBe(true);
+    expect(matches('proc.pid < 9', { 'proc.pid': '10' })).toBe(false);
+    expect(matches('fd.sport < 1024', { 'fd.sport': '443' })).toBe(true);
+    expect(matches('fd.sport >= 1024', { 'fd.sport': '443' })).toBe(false);
+    expect(matches('user.uid >= 1000', { 'user.uid': '999' })).toBe(false);
+    expect(matches('user.uid <= 1000', { 'user.uid': '1000' })).toBe(true);
+    expect(matches('len(proc.name) > 9', { 'proc.name': 'kube-apiserver' })).toBe(true);
+    // in agrees with = beyond 2^53, where neighbouring integers share a double
+    const max = 'evt.rawtime in (1, 9223372036854775807)';
+    expect(matches(max, { 'evt.rawtime': '9223372036854775807' })).toBe(true);
+    expect(matches(max, { 'evt.rawtime': '09223372036854775807' })).toBe(true);
+    expect(matches(max, { 'evt.rawtime': '9223372036854775806' })).toBe(false);
+    expect(matches(max, { 'evt.rawtime': 9223372036854775806n })).toBe(false);
+    expect(matches(max, { 'evt.rawtime': 2 ** 63 })).toBe(false);
+    expect(matches('evt.rawtime = 9223372036854775807', { 'evt.rawtime': 2 ** 63 })).toBe(false);
+    expect(matches('evt.rawtime in (9223372036854775808)', { 'evt.rawtime': 2 ** 63 })).toBe(true);
+    expect(matches('evt.rawtime in (1e20)', { 'evt.rawtime': 1e20 })).toBe(true);
+    expect(matches('evt.rawtime in (1e20)', { 'evt.rawtime': '100000000000000000000' })).toBe(true);
+  });
+
+  it('compares fields of no known type as before: numbers as numbers, whichever side is text', () => {
+    expect(matches('json.value = "1.20"', { 'json.value': '1.2' })).toBe(true);
+    expect(matches('ka.target.name in ("007")', { 'ka.target.name': '7' })).toBe(true);
+    expect(matches('evt.rawarg.res > 9', { 'evt.rawarg.res': '10' })).toBe(true);
+  });
+
   it('matches booleans with true/false', () => {
     expect(matches('container.privileged = true', { 'container.privileged': true })).toBe(true);
     expect(matches('container.privileged = true', { 'container.privileged': false })).toBe(false);
@@ -62,7 +133,8 @@ describe('operator semantics', () => {
     expect(matches('proc.cmdline bstartswith 4a617661', f)).toBe(true);
     expect(matches('proc.cmdline regex "Java .*jar"', f)).toBe(true);
     expect(matches('proc.cmdline regex "jar"', f)).toBe(false);
-    expect(matches('proc.pid contains 23', { 'proc.pid': 1234 })).toBe(true);
+    // on a field of no known type, a number is its text (Falco refuses them on numeric fields)
+    expect(matches('evt.arg.pid contains 23', { 'evt.arg.pid': 1234 })).toBe(true);
   });
 
   it('glob is fnmatch without FNM_PATHNAME', () => {
