@@ -10,7 +10,7 @@ import { isListOperator, isOperator, type Expr, type LiteralNode, type Operator,
 import { unquoteItem } from './lexer.js';
 import { parseOperand } from './parser.js';
 import { problem, type Problem, type SourceLocation } from './problems.js';
-import { validateOperand } from './validate.js';
+import { operatorTypeProblem, validateOperand } from './validate.js';
 import { entries, isScalarNode, scalarText, seqItems, type SourceFile } from './yaml-source.js';
 
 /** A string or a list of strings, as `fields` and `comps` may be written. */
@@ -193,9 +193,15 @@ export function exceptionExpr(ex: RuleException, problems: Problem[]): Expr | un
     problems.push(problem(ex.at, 'error', 'LANNER_RULE_EXCEPTION', `exception '${ex.name}': fields and comps must have the same length`));
     return undefined;
   }
-  for (const c of comps) {
-    if (!isOperator(c) || c === 'exists') problems.push(problem(ex.at, 'error', 'LANNER_RULE_BAD_OPERATOR', `exception '${ex.name}': '${c}' is not a comparison operator`));
-  }
+  comps.forEach((c, k) => {
+    if (!isOperator(c) || c === 'exists') {
+      problems.push(problem(ex.at, 'error', 'LANNER_RULE_BAD_OPERATOR', `exception '${ex.name}': '${c}' is not a comparison operator`));
+      return;
+    }
+    const operand = operands[k];
+    const mismatch = operand && operatorTypeProblem(operand, c);
+    if (mismatch) problems.push(problem(ex.at, 'error', 'LANNER_RULE_BAD_OPERATOR', `exception '${ex.name}': ${mismatch}`));
+  });
   if (problems.length > before) return undefined;
   if (ex.values.length === 0) return undefined;
   const ops = comps as Operator[];

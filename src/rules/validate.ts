@@ -1,10 +1,11 @@
 /**
  * Checks a parsed condition can be compiled and means something: fields exist, regexes and
- * byte strings are valid, operators fit their right-hand side. Runs on each condition as written
- * (before macros are inlined), so every problem points into the text that has it.
+ * byte strings are valid, operators fit their field's type and their right-hand side. Runs on
+ * each condition as written (before macros are inlined), so every problem points into the text
+ * that has it.
  */
-import { baseField, walk, type Expr, type Operand } from './ast.js';
-import { checkFieldName } from './field-catalog.js';
+import { baseField, printOperand, walk, type Expr, type Operand, type Operator } from './ast.js';
+import { checkFieldName, operandType } from './field-catalog.js';
 import { problem, type Problem } from './problems.js';
 import type { Locate } from './resolve.js';
 
@@ -14,6 +15,8 @@ export function validateExpr(expr: Expr, locate: Locate, problems: Problem[]): v
   for (const node of walk(expr)) {
     if (node.kind !== 'check') continue;
     validateOperand(node.left, locate, problems);
+    const mismatch = operatorTypeProblem(node.left, node.op);
+    if (mismatch) problems.push(problem(locate(node.opPos), 'error', 'LANNER_RULE_BAD_OPERATOR', mismatch));
     const right = node.right;
     if (!right) continue;
     if (right.kind === 'fieldvalue') {
@@ -44,4 +47,28 @@ export function validateOperand(o: Operand, locate: Locate, problems: Problem[])
   } else if (check === 'unknown-field') {
     problems.push(problem(locate(f.pos), 'warning', 'LANNER_RULE_UNKNOWN_FIELD', `unknown field '${f.name}'`));
   }
+}
+
+/** Operators Falco accepts on text only: on a number or a boolean it refuses the rule. */
+const TEXT_ONLY: ReadonlySet<Operator> = new Set<Operator>([
+  'contains', 'icontains', 'bcontains', 'startswith', 'bstartswith', 'endswith', 'glob', 'iglob', 'pmatch', 'regex',
+]);
+/** Booleans do not order either. */
+const ORDERING: ReadonlySet<Operator> = new Set<Operator>(['<', '<=', '>', '>=']);
+
+/**
+ * Why Falco refuses `op` on what `left` reads, going by the field's type (field-catalog.ts);
+ * undefined when it accepts it, or when the type is not known. Falco checks this when it loads
+ * the rule ("'startswith' operator not supported for numeric filters"), so such a rule never
+ * runs there.
+ */
+export function operatorTypeProblem(left: Operand, op: Operator): string | undefined {
+  const type = operandType(left);
+  if (type === 'number' && TEXT_ONLY.has(op)) {
+    return `'${op}' is not supported on '${printOperand(left)}', a numeric field: Falco applies text operators to text fields only`;
+  }
+  if (type === 'bool' && (TEXT_ONLY.has(op) || ORDERING.has(op))) {
+    return `'${op}' is not supported on '${printOperand(left)}', a boolean field: Falco compares booleans with =, !=, in and intersects only`;
+  }
+  return undefined;
 }

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runRulesLint } from '../../src/rules/lint-command.js';
 import { loadRules, loadRulesSync, lintText } from '../../src/rules/loader.js';
-import { RULE_PROBLEM_CODES, type Problem } from '../../src/rules/problems.js';
+import { RULE_PROBLEM_CODES, formatProblem, type Problem } from '../../src/rules/problems.js';
 import { REPO_ROOT } from '../support/shared.js';
 import { event, load } from './helpers.js';
 
@@ -169,6 +169,60 @@ describe('legacy append and enabled-only items', () => {
         - [sh]
 `);
     expect(r.problems.filter((p) => p.severity === 'error').map((p) => `${p.line}:${p.col}:${p.code}`)).toEqual(['8:7:LANNER_RULE_EXCEPTION']);
+  });
+});
+
+describe("operators Falco refuses for a field's type", () => {
+  const text = `- macro: pid_prefix
+  condition: proc.pid startswith 12
+- macro: failed_order
+  condition: evt.failed > 0
+- rule: Typed operators
+  desc: d
+  condition: >
+    evt.type = execve and pid_prefix and user.uid contains 0
+    and len(proc.name) endswith 3 and fd.sport glob "8*"
+    and proc.pid regex "1.*" and proc.ppid icontains val(proc.name)
+  output: o
+  priority: WARNING
+  exceptions:
+    - name: by_pid
+      fields: [proc.pid, proc.name]
+      comps: [pmatch, =]
+      values: [[[1], sh]]
+`;
+
+  it('are errors at the operator, file:line:col like every other problem', () => {
+    const r = lintText(text, 'typed.yaml');
+    const numeric = (op: string, field: string): string => `'${op}' is not supported on '${field}', a numeric field: Falco applies text operators to text fields only [LANNER_RULE_BAD_OPERATOR]`;
+    expect(r.problems.filter((p) => p.severity !== 'info').map(formatProblem)).toEqual([
+      `typed.yaml:2:23: error: ${numeric('startswith', 'proc.pid')}`,
+      "typed.yaml:4:25: error: '>' is not supported on 'evt.failed', a boolean field: Falco compares booleans with =, !=, in and intersects only [LANNER_RULE_BAD_OPERATOR]",
+      `typed.yaml:8:51: error: ${numeric('contains', 'user.uid')}`,
+      `typed.yaml:9:24: error: ${numeric('endswith', 'len(proc.name)')}`,
+      `typed.yaml:9:48: error: ${numeric('glob', 'fd.sport')}`,
+      `typed.yaml:10:18: error: ${numeric('regex', 'proc.pid')}`,
+      `typed.yaml:10:44: error: ${numeric('icontains', 'proc.ppid')}`,
+      `typed.yaml:14:7: error: exception 'by_pid': ${numeric('pmatch', 'proc.pid')}`,
+    ]);
+    expect(r.ok).toBe(false);
+    expect(r.notCompiled).toEqual(['Typed operators']);
+  });
+
+  it('leave alone what Falco accepts: comparisons on numbers, text operators on text, fields of no known type', () => {
+    const r = lintText(`- rule: Allowed
+  desc: d
+  condition: >
+    evt.type = execve and proc.pid in (1, 2) and proc.pid > 1 and proc.pid != 3 and proc.pid exists
+    and fd.sport intersects (80) and evt.failed = true and evt.failed in (false)
+    and proc.name startswith 12 and proc.cmdline contains 1 and fd.name pmatch (/tmp) and proc.name regex "[0-9]+"
+    and tolower(proc.name) contains x and proc.aname[2] endswith 1 and evt.arg.uid startswith 1
+    and evt.rawarg.res contains 1 and json.value contains 1
+  output: o
+  priority: WARNING
+`, 'allowed.yaml');
+    expect(r.problems.filter((p) => p.severity === 'error')).toEqual([]);
+    expect(r.ruleSet.get('Allowed')).toBeDefined();
   });
 });
 
