@@ -10,8 +10,24 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
+/**
+ * `lanner rules lint | head -1`: once the reader has gone, the rest of the output has nowhere to
+ * go and is dropped; the command still finishes and exits with its own status. Other write
+ * errors stay fatal. Not for `run`, whose stdout output counts what it fails to deliver.
+ */
+let stdoutGuarded = false;
+
+function ignoreClosedStdout(): void {
+  if (stdoutGuarded) return;
+  stdoutGuarded = true;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command !== 'run') ignoreClosedStdout();
   try {
     if (command === 'run' || command === 'replay' || command === 'demo' || command === 'check') {
       // Suppressions and routes in the config may use rule-language conditions.

@@ -20,14 +20,14 @@ test   runs rule test files (*.test.yaml, or every one under a directory): each 
 `;
 
 export async function runRules(argv: readonly string[]): Promise<number> {
-  ignoreClosedStdout();
   const [action, ...rest] = argv;
   switch (action) {
     case 'lint':
       return runRulesLint(rest, undefined, (paths) => {
         // The full check: Falco syntax and Lanner's stateful keys (durations, steps, bounds).
         const r = loadDetectionRules(paths, DEFAULT_BOUNDS);
-        return { ...r.load, problems: [...r.problems].sort(byPlace) };
+        const order = new Map(r.load.files.map((f, i) => [f, i]));
+        return { ...r.load, problems: [...r.problems].sort((a, b) => byPlace(order, a, b)) };
       });
     case 'test':
       return runRulesTest(rest);
@@ -69,23 +69,9 @@ async function runRulesTest(argv: readonly string[]): Promise<number> {
   return failed > 0 ? 1 : 0;
 }
 
-let stdoutGuarded = false;
-
-/**
- * `lanner rules lint | head -1`: once the reader has gone, the rest of the output has nowhere to
- * go and is dropped; the command still finishes and exits with its own status. Other write
- * errors stay fatal.
- */
-function ignoreClosedStdout(): void {
-  if (stdoutGuarded) return;
-  stdoutGuarded = true;
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE') throw err;
-  });
-}
-
-function byPlace(a: Problem, b: Problem): number {
-  return a.file === b.file ? a.line - b.line || a.col - b.col : 0;
+/** In load order of the files, then by line and column: stateful-key problems among the rest. */
+function byPlace(order: ReadonlyMap<string, number>, a: Problem, b: Problem): number {
+  return (order.get(a.file) ?? -1) - (order.get(b.file) ?? -1) || a.line - b.line || a.col - b.col;
 }
 
 function testFilesIn(path: string): string[] {

@@ -61,6 +61,19 @@ describe('lanner rules', () => {
   });
 });
 
+describe('lanner rules lint, problems of several files', () => {
+  it('lists them in load order: a stateful-key problem of the first file comes before the second file', async () => {
+    const d = tmp({
+      'a.yaml': '- rule: Burst\n  desc: d\n  condition: evt.type = connect\n  threshold: { count: 3, within: soon, by: [container.id] }\n  output: burst\n  priority: WARNING\n',
+      'b.yaml': '- rule: Broken\n  desc: d\n  condition: evt.type = execve and and\n  output: x\n  priority: WARNING\n',
+    });
+    const r = await lanner(['rules', 'lint', d]);
+    expect(r.code).toBe(1);
+    const files = r.stdout.split('\n').filter((l) => /: (error|warning|info): /.test(l)).map((l) => l.slice(d.length + 1, d.length + 7));
+    expect(files).toEqual(['a.yaml', 'b.yaml']);
+  });
+});
+
 describe('lanner baseline', () => {
   it('shows learned profiles and resets one rule', async () => {
     const state = join(tmp({}), 'state.json');
