@@ -57,12 +57,15 @@ export class SourceFile {
     const [start, end] = range;
     if (offset < 0) return this.at(start);
     const source = this.text.slice(start, end);
+    // A block scalar's range starts at its `>` or `|` header, which a `>` in the condition
+    // would match first: its text starts on the next line.
+    const body = node.type === 'BLOCK_FOLDED' || node.type === 'BLOCK_LITERAL' ? source.indexOf('\n') + 1 : 0;
     const token = /^\S{1,24}/.exec(value.slice(offset))?.[0];
     if (!token) return this.at(offset >= value.length ? trimmedEnd(this.text, start, end) : start);
     let occurrence = 0;
     for (let i = value.indexOf(token); i >= 0 && i < offset; i = value.indexOf(token, i + 1)) occurrence++;
     let found = -1;
-    for (let i = source.indexOf(token), n = 0; i >= 0; i = source.indexOf(token, i + 1), n++) {
+    for (let i = source.indexOf(token, body), n = 0; i >= 0; i = source.indexOf(token, i + 1), n++) {
       if (n === occurrence) {
         found = i;
         break;
