@@ -37,6 +37,7 @@ import {
 import { operandType, type FieldType } from './field-catalog.js';
 import { operandReader } from './fields.js';
 import { escapeRegExp, globMatch, globToRegExp } from './glob.js';
+import { networkField, networkTest } from './network.js';
 
 export type Predicate = (event: FalcoEvent) => boolean;
 type ScalarTest = (v: Scalar) => boolean;
@@ -168,6 +169,12 @@ export function checkPlan(c: CheckNode): CheckPlan {
   if (right.kind === 'fieldvalue') {
     const test = pairTest(c.op);
     return test ? { kind: 'pair', left: c.left, right: right.operand, test } : NEVER_CHECK;
+  }
+  // Networks and fd.ip compare as addresses, either end of the connection for fd.net/fd.ip.
+  const network = networkField(c.left);
+  if (network) {
+    const test = networkTest(c.op, itemsOf(right).map((i) => i.text), network);
+    return test ? { kind: 'value', left: c.left, test } : NEVER_CHECK;
   }
   const type = operandType(c.left);
   const test = scalarTest(c.op, right, type);

@@ -43,6 +43,24 @@ function hasFlag(rendered: string, flag: string): boolean {
   return false;
 }
 
+/**
+ * Falco's either-end fields (`fd.net`, `fd.ip`) as the ends the event has: client and server
+ * address, whichever are present; network.ts compares them as libsinsp's compare_net and
+ * compare_ip do.
+ */
+const EITHER_END: Derivation = {
+  from: ['fd.cip', 'fd.sip'],
+  compute: (fields) => {
+    const c = fields['fd.cip'];
+    const s = fields['fd.sip'];
+    if (c === undefined && s === undefined) return undefined;
+    const ends: string[] = [];
+    if (typeof c === 'string' && c !== '') ends.push(c);
+    if (typeof s === 'string' && s !== '') ends.push(s);
+    return ends.length > 0 ? ends : null;
+  },
+};
+
 function alias(key: string): Derivation {
   return { from: [key], compute: (fields) => fields[key] };
 }
@@ -95,6 +113,14 @@ export const DERIVED_FIELDS: ReadonlyMap<string, Derivation> = new Map<string, D
   ['proc.apid[0]', alias('proc.pid')],
   ['proc.apid[1]', alias('proc.ppid')],
   ['syscall.type', alias('evt.type')],
+  // Falco's network fields test the address of the same end (sinsp_filtercheck_fd.cpp extracts
+  // fd.snet as fd.sip, ...), compared as networks (network.ts).
+  ['fd.snet', alias('fd.sip')],
+  ['fd.cnet', alias('fd.cip')],
+  ['fd.lnet', alias('fd.lip')],
+  ['fd.rnet', alias('fd.rip')],
+  ['fd.net', EITHER_END],
+  ['fd.ip', EITHER_END],
 ]);
 
 /** Fields read from the event's envelope rather than its output_fields. */

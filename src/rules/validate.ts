@@ -6,6 +6,7 @@
  */
 import { baseField, printOperand, walk, type Expr, type Operand, type Operator } from './ast.js';
 import { checkFieldName, operandType } from './field-catalog.js';
+import { networkField, NETWORK_OPERATORS, parseNetworkLiteral } from './network.js';
 import { problem, type Problem } from './problems.js';
 import type { Locate } from './resolve.js';
 
@@ -23,6 +24,18 @@ export function validateExpr(expr: Expr, locate: Locate, problems: Problem[]): v
       validateOperand(right.operand, locate, problems);
       if (node.op === 'pmatch' || node.op === 'regex') {
         problems.push(problem(locate(node.opPos), 'error', 'LANNER_RULE_BAD_OPERATOR', `'${node.op}' cannot compare with another field`));
+      }
+      continue;
+    }
+    const network = networkField(node.left);
+    if (network && NETWORK_OPERATORS.has(node.op)) {
+      // Falco parses these literals when it loads the rule and refuses the rule for a bad one.
+      // In a list, a bare word may name a list (expanded later); addresses have '.', ':' or '/'.
+      const items = right.kind === 'literal' ? [right] : right.items.filter((i) => i.quoted || /[.:/]/.test(i.text));
+      for (const item of items) {
+        const parsed = parseNetworkLiteral(item.text, network.kind);
+        if (!parsed.ok) problems.push(problem(locate(item.pos), 'error', 'LANNER_RULE_BAD_VALUE', parsed.error));
+        else if (parsed.warning) problems.push(problem(locate(item.pos), 'warning', 'LANNER_RULE_BAD_VALUE', parsed.warning));
       }
       continue;
     }
@@ -63,6 +76,9 @@ const ORDERING: ReadonlySet<Operator> = new Set<Operator>(['<', '<=', '>', '>=']
  * runs there.
  */
 export function operatorTypeProblem(left: Operand, op: Operator): string | undefined {
+  if (networkField(left) && !NETWORK_OPERATORS.has(op)) {
+    return `'${op}' is not supported on '${printOperand(left)}', an address or network field: Falco compares them with =, !=, in and intersects only`;
+  }
   const type = operandType(left);
   if (type === 'number' && TEXT_ONLY.has(op)) {
     return `'${op}' is not supported on '${printOperand(left)}', a numeric field: Falco applies text operators to text fields only`;

@@ -58,9 +58,11 @@ const CONDITIONS = [
   'proc.name intersects (7, "1.0") or container.image.tag > 9 or container.image.tag <= 1.20',
   'user.uid = 1000 or user.uid in (0, "1000") or user.uid > 999',
   'evt.rawtime in (1, 9223372036854775807) or json.value = "1.20"',
+  'fd.net != "127.0.0.0/8" and not fd.snet in ("10.0.0.0/8", "172.16.0.0/12", "fd00::/8")',
+  'fd.ip = "10.1.2.3" or fd.ip != "::1" or fd.cnet = "192.168.0.0/16" or fd.net intersects ("10.0.0.0/8")',
 ] as const;
 
-const FIELDS = ['proc.name', 'proc.pname', 'proc.pid', 'proc.ppid', 'proc.cmdline', 'proc.exepath', 'fd.name', 'fd.type', 'evt.arg.flags', 'evt.rawres', 'evt.time', 'container.privileged', 'evt.hostname', 'proc.aname[2]', 'evt.type', 'container.image.tag', 'user.uid', 'evt.rawtime', 'json.value'];
+const FIELDS = ['proc.name', 'proc.pname', 'proc.pid', 'proc.ppid', 'proc.cmdline', 'proc.exepath', 'fd.name', 'fd.type', 'evt.arg.flags', 'evt.rawres', 'evt.time', 'container.privileged', 'evt.hostname', 'proc.aname[2]', 'evt.type', 'container.image.tag', 'user.uid', 'evt.rawtime', 'json.value', 'fd.sip', 'fd.cip'];
 
 const value: fc.Arbitrary<FieldValue> = fc.oneof(
   fc.constantFrom('bash', 'sh', 'BaSh', 'sshd', '123', '0x10', 'true', 'false', '/etc/apt/sources.list', '/home/a/.ssh/id', '/tmp/*', 'Java -jar /opt/App.jar', 'aGVsbG8=', 'O_WRONLY|O_CREAT', 'O_RDWR', 'file', 'node-b', '', '/usr/bin/ls', 'sh -c id', 'execve', '1.2', '1.20', '1.200', '007', '7', 'bond', '10', '1000', '01000', '9223372036854775806', '9223372036854775807'),
@@ -72,6 +74,7 @@ const value: fc.Arbitrary<FieldValue> = fc.oneof(
   fc.array(fc.constantFrom('sh', 'bash', 'zsh', 'nginx'), { maxLength: 3 }),
   fc.double(),
   fc.constantFrom(2 ** 63, 1000, 7, 1.2),
+  fc.constantFrom('10.1.2.3', '127.0.0.1', '172.31.255.255', '192.168.1.1', '203.0.113.7', '::1', 'fd00::5', '2001:db8::1', '0.0.0.0'),
 );
 
 const anEvent: fc.Arbitrary<FalcoEvent> = fc
