@@ -52,21 +52,36 @@ export type Address = { readonly v6: false; readonly n: number } | { readonly v6
 /** A network: the address bits under the mask must equal the network's. */
 type Network = { readonly v6: false; readonly net: number; readonly mask: number } | { readonly v6: true; readonly net: bigint; readonly mask: bigint };
 
-const V4_PART = /^(?:0|[1-9][0-9]{0,2})$/;
 const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
 
-/** An IPv4 address as inet_pton(AF_INET) reads it: four decimal parts, no leading zeros. */
+/**
+ * An IPv4 address as inet_pton(AF_INET) reads it: four decimal parts, no leading zeros. Read
+ * character by character: it runs for every event's destination in every rule on networks.
+ */
 export function parseIPv4(text: string): number | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
+  const len = text.length;
+  if (len < 7 || len > 15) return undefined;
   let n = 0;
-  for (const p of parts) {
-    if (!V4_PART.test(p)) return undefined;
-    const b = Number(p);
-    if (b > 255) return undefined;
-    n = n * 256 + b;
+  let part = 0;
+  let digits = 0;
+  let parts = 0;
+  for (let i = 0; i <= len; i++) {
+    const c = i === len ? 0x2e : text.charCodeAt(i);
+    if (c === 0x2e /* . */) {
+      if (digits === 0 || part > 255 || ++parts > 4) return undefined;
+      n = n * 256 + part;
+      part = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      // a leading zero is allowed only as the whole part
+      if (digits === 1 && part === 0) return undefined;
+      part = part * 10 + (c - 0x30);
+      if (++digits > 3) return undefined;
+    } else {
+      return undefined;
+    }
   }
-  return n;
+  return parts === 4 ? n : undefined;
 }
 
 /** An IPv6 address as inet_pton(AF_INET6) reads it, dotted IPv4 tail included. */

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { FieldValue } from '../../src/core/event.js';
 import { compileExpr } from '../../src/rules/compile.js';
 import { PredicateCompiler } from '../../src/rules/codegen.js';
+import { parseIPv4 } from '../../src/rules/network.js';
 import { isEvaluable } from '../../src/rules/feed-fields.js';
 import { loadRuleSources } from '../../src/rules/loader.js';
 import { HAVE_SHARED, SHARED_DIR } from '../support/shared.js';
@@ -173,5 +174,16 @@ describe.skipIf(!HAVE_SHARED)("Falco's outbound macro", () => {
     const expr = rule!.expr;
     const generated = new PredicateCompiler(true).compile(expr);
     for (const sip of ['10.1.2.3', '203.0.113.7', '127.0.0.1']) expect(generated(connectTo(sip)), sip).toBe(compileExpr(expr)(connectTo(sip)));
+  });
+});
+
+describe('parseIPv4', () => {
+  it('reads four decimal parts as inet_pton does, and nothing else', () => {
+    expect(parseIPv4('10.1.2.3')).toBe(0x0a010203);
+    expect(parseIPv4('0.0.0.0')).toBe(0);
+    expect(parseIPv4('255.255.255.255')).toBe(0xffffffff);
+    for (const bad of ['10.1.2', '10.1.2.3.4', '10.01.2.3', '256.1.2.3', '10..2.3', '10.1.2.', '.10.1.2', '1a.1.2.3', '10.1.2.3 ', '', '1000.1.2.3']) {
+      expect(parseIPv4(bad), bad).toBeUndefined();
+    }
   });
 });
