@@ -36,9 +36,27 @@ export class StdoutOutput implements Output {
     this.colour = this.pretty && tty && !process.env['NO_COLOR'];
     this.sent = deps.metrics.outputSent.labels(name);
     this.dropped = deps.metrics.outputDropped.labels(name, 'backlog_full');
+    const closedDrops = deps.metrics.outputDropped.labels(name, 'stream_closed');
+    // A reader that goes away (`lanner run | head`) must not take the detector with it: the
+    // output stops, says so once, and counts what it could no longer deliver.
+    this.closed = (why) => {
+      if (this.closedDrops) return;
+      this.closedDrops = closedDrops;
+      deps.logger.error({ output: name, reason: why }, 'standard output closed; alerts to it are dropped and counted');
+    };
+    stream.on('error', (err: NodeJS.ErrnoException) => this.closed(err.code ?? err.message));
   }
 
+  private closedDrops: { inc(): void } | undefined;
+  private readonly closed: (why: string) => void;
+
   send(alert: Alert): void {
+    // A pipe whose reader left is an error event (EPIPE) or, for a child's stdin, a destroyed stream.
+    if (!this.closedDrops && this.stream.destroyed) this.closed('destroyed');
+    if (this.closedDrops) {
+      this.closedDrops.inc();
+      return;
+    }
     if (this.stream.writableLength > this.config.maxBacklogBytes) {
       this.dropped.inc();
       return;
@@ -50,7 +68,7 @@ export class StdoutOutput implements Output {
   }
 
   flush(): Promise<void> {
-    if (this.stream.writableLength === 0) return Promise.resolve();
+    if (this.closedDrops || this.stream.writableLength === 0) return Promise.resolve();
     return new Promise((resolve) => this.stream.write('', () => resolve()));
   }
 

@@ -1,0 +1,29 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { StdoutOutput } from '../../src/outputs/stdout.js';
+import { shellAlert } from '../support/alerts.js';
+import { testDeps, until, value } from '../support/output-metrics.js';
+
+describe('stdout output', () => {
+  it('when its reader goes away, keeps the detector running and counts every later alert as dropped', async () => {
+    // A real pipe to a reader that takes one byte and leaves, as `lanner run | head -c 1` does.
+    const reader = spawn('head', ['-c', '1'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    const deps = testDeps();
+    const out = new StdoutOutput('stdout', { format: 'json', maxBacklogBytes: 1 << 20 }, deps, reader.stdin);
+    out.send(shellAlert());
+    await once(reader, 'exit');
+    let sent = 1;
+    await until(async () => {
+      out.send(shellAlert());
+      sent++;
+      return (await value(deps.metrics.outputDropped, { output: 'stdout', reason: 'stream_closed' })) > 0;
+    }, 'the closed pipe to be noticed');
+    for (let i = 0; i < 5; i++) out.send(shellAlert());
+    const delivered = await value(deps.metrics.outputSent, { output: 'stdout' });
+    const dropped = await value(deps.metrics.outputDropped, { output: 'stdout', reason: 'stream_closed' });
+    expect(delivered + dropped).toBe(sent + 5);
+    expect(dropped).toBeGreaterThanOrEqual(6);
+    await out.close();
+  });
+});
