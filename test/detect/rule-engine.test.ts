@@ -8,12 +8,29 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/alerts/alert.js';
 import type { FalcoEvent } from '../../src/core/event.js';
+import type { DetectionRule } from '../../src/detect/detection-rule.js';
 import { loadDetectionRules } from '../../src/detect/detection-rules.js';
 import { DEFAULT_BOUNDS, RuleEngine } from '../../src/detect/rule-engine.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { HAVE_SHARED, REPO_ROOT, SHARED_DIR } from '../support/shared.js';
 import { falcoEvent, scenarioEvents } from '../support/events.js';
 
+/** A feed event `ms` milliseconds into the test's event time. */
+const feedEvent = (ms: number, fields: Record<string, unknown>): FalcoEvent =>
+  falcoEvent({ tags: ['lanner_feed'], timeNs: 1_700_000_000_000_000_000n + BigInt(ms) * 1_000_000n, fields });
+
+// A symlink planted in /tmp by a user, then opened by root: the tmp race the reload tests keep half-way.
+const plant = feedEvent(0, { 'evt.type': 'symlinkat', 'user.uid': 1000, 'evt.arg.linkpath': '/tmp/x' });
+const rootOpens = feedEvent(500, { 'evt.type': 'openat', 'user.uid': 0, 'fd.name': '/tmp/x' });
+
+/** One rule file, written anew before each load as an operator edits it before a reload. */
+function ruleFile(): (text: string) => DetectionRule[] {
+  const d = mkdtempSync(join(tmpdir(), 'lanner-engine-'));
+  return (text) => {
+    writeFileSync(join(d, 'r.yaml'), text);
+    return [...loadDetectionRules([d], DEFAULT_BOUNDS).rules];
+  };
+}
 
 describe('RuleEngine', () => {
   it.skipIf(!HAVE_SHARED)("raises, for every stateless rule, the alerts of matching each rule on its own (Falco's rules and the shipped ones)", () => {
@@ -38,7 +55,7 @@ describe('RuleEngine', () => {
   });
 
   it('keeps a sequence half-way across a reload of unchanged rules, and completes it', () => {
-    const rule = `
+    const rules = `
 - rule: Plant then open
   sequence:
     within: 10s
@@ -52,19 +69,15 @@ describe('RuleEngine', () => {
   output: root opened %fd.name
   priority: NOTICE
 `;
-    const d = mkdtempSync(join(tmpdir(), 'lanner-engine-'));
-    writeFileSync(join(d, 'r.yaml'), rule);
+    const load = ruleFile();
     const metrics = createMetrics({ processMetrics: false });
-    const at = (ms: number) => 1_700_000_000_000_000_000n + BigInt(ms) * 1_000_000n;
-    const plant = falcoEvent({ tags: ['lanner_feed'], timeNs: at(0), fields: { 'evt.type': 'symlinkat', 'user.uid': 1000, 'evt.arg.linkpath': '/tmp/x' } });
-    const open = falcoEvent({ tags: ['lanner_feed'], timeNs: at(500), fields: { 'evt.type': 'openat', 'user.uid': 0, 'fd.name': '/tmp/x' } });
-    const before = new RuleEngine(loadDetectionRules([d], DEFAULT_BOUNDS).rules, { metrics });
+    const before = new RuleEngine(load(rules), { metrics });
     const out: Alert[] = [];
     before.process(plant, out);
     expect(out).toEqual([]);
     // A reload compiles the rules again: the kept sequence brings its steps from the first load.
-    const after = new RuleEngine(loadDetectionRules([d], DEFAULT_BOUNDS).rules, { metrics }, before);
-    after.process(open, out);
+    const after = new RuleEngine(load(rules), { metrics }, before);
+    after.process(rootOpens, out);
     expect(out.map((a) => [a.rule, a.output])).toEqual([
       ['Plant then open', 'opened /tmp/x'],
       ['Root opens', 'root opened /tmp/x'],
@@ -84,18 +97,13 @@ describe('RuleEngine', () => {
   output: opened %fd.name
   priority: WARNING
 `;
-    const d = mkdtempSync(join(tmpdir(), 'lanner-engine-'));
+    const load = ruleFile();
     const metrics = createMetrics({ processMetrics: false });
-    const at = (ms: number) => 1_700_000_000_000_000_000n + BigInt(ms) * 1_000_000n;
-    const plant = falcoEvent({ tags: ['lanner_feed'], timeNs: at(0), fields: { 'evt.type': 'symlinkat', 'user.uid': 1000, 'evt.arg.linkpath': '/tmp/x' } });
-    const rootOpens = falcoEvent({ tags: ['lanner_feed'], timeNs: at(500), fields: { 'evt.type': 'openat', 'user.uid': 0, 'fd.name': '/tmp/x' } });
-    writeFileSync(join(d, 'r.yaml'), rules('user.uid = 0'));
-    const v1 = loadDetectionRules([d], DEFAULT_BOUNDS).rules;
+    const v1 = load(rules('user.uid = 0'));
     const before = new RuleEngine(v1, { metrics });
     const out: Alert[] = [];
     before.process(plant, out);
-    writeFileSync(join(d, 'r.yaml'), rules('user.uid = 1000'));
-    const v2 = loadDetectionRules([d], DEFAULT_BOUNDS).rules;
+    const v2 = load(rules('user.uid = 1000'));
     expect(v2[0]!.fingerprint).not.toBe(v1[0]!.fingerprint);
     const after = new RuleEngine(v2, { metrics }, before);
     after.process(rootOpens, out);
@@ -103,31 +111,26 @@ describe('RuleEngine', () => {
   });
 
   it('keeps a learned baseline across a reload that only edits its output, and starts afresh when its keys change', () => {
-    const rules = (output: string, learn: string) => `
+    const rules = (output: string, learn = 'proc.name') => `
 - rule: New process in workload
   condition: evt.type = execve
   baseline: { by: [container.image.repository], learn: [${learn}], period: 1m }
   output: ${output}
   priority: NOTICE
 `;
-    const d = mkdtempSync(join(tmpdir(), 'lanner-engine-'));
+    const load = ruleFile();
     const metrics = createMetrics({ processMetrics: false });
-    const at = (ms: number) => 1_700_000_000_000_000_000n + BigInt(ms) * 1_000_000n;
-    const exec = (ms: number, proc: string) => falcoEvent({ tags: ['lanner_feed'], timeNs: at(ms), fields: { 'evt.type': 'execve', 'proc.name': proc, 'proc.exepath': `/bin/${proc}`, 'container.image.repository': 'shop/api' } });
-    const load = (output: string, learn = 'proc.name') => {
-      writeFileSync(join(d, 'r.yaml'), rules(output, learn));
-      return loadDetectionRules([d], DEFAULT_BOUNDS).rules;
-    };
+    const exec = (ms: number, proc: string) => feedEvent(ms, { 'evt.type': 'execve', 'proc.name': proc, 'proc.exepath': `/bin/${proc}`, 'container.image.repository': 'shop/api' });
     const out: Alert[] = [];
-    const learning = new RuleEngine(load('new process %proc.name'), { metrics });
+    const learning = new RuleEngine(load(rules('new process %proc.name')), { metrics });
     learning.process(exec(0, 'node'), out);
-    const edited = new RuleEngine(load('unexpected process %proc.name in %container.image.repository'), { metrics }, learning);
+    const edited = new RuleEngine(load(rules('unexpected process %proc.name in %container.image.repository')), { metrics }, learning);
     edited.process(exec(120_000, 'node'), out);
     edited.process(exec(120_001, 'sh'), out);
     expect(out.map((a) => a.output)).toEqual(['unexpected process sh in shop/api (never seen for this workload: sh)']);
     out.length = 0;
     // Learning another field is another profile: it learns again, silently, for its period.
-    const rekeyed = new RuleEngine(load('new process %proc.name', 'proc.exepath'), { metrics }, edited);
+    const rekeyed = new RuleEngine(load(rules('new process %proc.name', 'proc.exepath')), { metrics }, edited);
     rekeyed.process(exec(130_000, 'nc'), out);
     expect(out).toEqual([]);
   });
