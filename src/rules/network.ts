@@ -121,13 +121,28 @@ export function parseIPv6(text: string): bigint | undefined {
 }
 
 /** A value as an address, in the textual forms Falco renders: IPv6 when it has a ':'. */
-function valueAddress(text: string): Address | undefined {
+function parseAddress(text: string): Address | undefined {
   if (text.includes(':')) {
     const n = parseIPv6(text);
     return n === undefined ? undefined : { v6: true, n };
   }
   const n = parseIPv4(text);
   return n === undefined ? undefined : { v6: false, n };
+}
+
+// The last value read as an address: every network check of an event reads the same fd.sip,
+// so one entry spares the parse for all of them but the first.
+let lastText: string | undefined;
+let lastAddress: Address | undefined;
+
+/** A field value as an address; undefined for anything that is not one. */
+function valueAddress(v: unknown): Address | undefined {
+  if (typeof v !== 'string') return undefined;
+  if (v !== lastText) {
+    lastText = v;
+    lastAddress = parseAddress(v);
+  }
+  return lastAddress;
 }
 
 const V6_ALL = (1n << 128n) - 1n;
@@ -212,15 +227,20 @@ export function networkTest(
     if (v === undefined || v === null) return false;
     let ends = 0;
     let held = 0;
-    const one = (text: unknown): void => {
-      if (typeof text !== 'string') return;
-      const a = valueAddress(text);
-      if (a === undefined) return;
-      ends++;
-      if (inAny(a)) held++;
-    };
-    if (typeof v === 'object') for (let i = 0; i < v.length; i++) one(v[i]);
-    else one(v);
+    if (typeof v === 'object') {
+      for (let i = 0; i < v.length; i++) {
+        const a = valueAddress(v[i]);
+        if (a === undefined) continue;
+        ends++;
+        if (inAny(a)) held++;
+      }
+    } else {
+      const a = valueAddress(v);
+      if (a !== undefined) {
+        ends = 1;
+        if (inAny(a)) held = 1;
+      }
+    }
     if (ends === 0) return false;
     if (negate) return held === 0;
     if (op === 'intersects' && field.eitherEnd && ends > 1) return false;
