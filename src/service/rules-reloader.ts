@@ -130,12 +130,7 @@ export class RulesReloader<T> {
   /** Sets the watches on what the paths name now: new ones, renewed ones, and none left over. */
   private arm(): void {
     const targets = this.targets();
-    for (const [path, w] of this.watches) {
-      if (!targets.has(path)) {
-        w.watcher.close();
-        this.watches.delete(path);
-      }
-    }
+    for (const path of [...this.watches.keys()]) if (!targets.has(path)) this.drop(path);
     for (const [path, filter] of targets) {
       let identity: string;
       try {
