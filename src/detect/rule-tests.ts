@@ -57,7 +57,7 @@ const FIELDS = 'a mapping of event fields, e.g. { container.id: c1 }';
 const COUNT = 'a whole number of alerts, 0 or more';
 const fields = z.record(z.string(), z.unknown(), { error: `must be ${FIELDS}` });
 
-const eventSchema = z.record(z.string(), z.unknown(), { error: `must be ${FIELDS}` }).superRefine((fieldsOf, ctx) => {
+const eventSchema = fields.superRefine((fieldsOf, ctx) => {
   if ('at' in fieldsOf && parseDurationMs(fieldsOf['at']) === undefined) {
     ctx.addIssue({ code: 'custom', path: ['at'], input: fieldsOf['at'], message: 'must be a duration from the start of the case, such as 1.5s' });
   }
