@@ -11,11 +11,12 @@
 import { isMap, type Node, type YAMLMap } from 'yaml';
 import { parseDurationMs } from '../config/units.js';
 import { printExpr } from '../rules/ast.js';
-import { checkFieldName } from '../rules/field-catalog.js';
 import { conjunction } from '../rules/codegen.js';
 import { loadRulesSync, type LoadResult } from '../rules/loader.js';
+import { parseOperand } from '../rules/parser.js';
 import { problem, type Problem, type SourceLocation } from '../rules/problems.js';
 import type { CompiledRule, RuleSet } from '../rules/ruleset.js';
+import { validateOperand } from '../rules/validate.js';
 import type { DetectionRule, Predicate, StateBounds, StatefulSpec } from './detection-rule.js';
 
 export interface DetectionRulesResult {
@@ -73,20 +74,16 @@ class StatefulCompiler {
   }
 
   /**
-   * A `by:` or `learn:` list, its names checked like a condition's fields: a misspelt join field
-   * is never present, so the rule would join nothing and stay silent.
+   * A `by:` or `learn:` list, its names checked as a condition's fields are: a misspelt join
+   * field is never present, so the rule would join nothing and stay silent.
    */
   keyFields(at: SourceLocation, v: unknown): string[] | undefined {
     const list = fieldList(v);
     for (const spec of list ?? []) {
       for (const alternative of spec.split('|')) {
-        const name = alternative.trim().replace(/\[.*$/, '');
-        const check = checkFieldName(name);
-        if (check === 'unknown-class') {
-          this.problems.push(problem(at, 'error', 'LANNER_RULE_UNKNOWN_FIELD_CLASS', `rule '${this.rule.name}': unknown field '${name}' in a by or learn list: no Falco field class '${name.split('.')[0]}'`));
-        } else if (check === 'unknown-field') {
-          this.problems.push(problem(at, 'warning', 'LANNER_RULE_UNKNOWN_FIELD', `rule '${this.rule.name}': unknown field '${name}' in a by or learn list`));
-        }
+        const parsed = parseOperand(alternative.trim());
+        if (parsed.ok) validateOperand(parsed.operand, () => at, this.problems);
+        else this.error(at, `'${alternative.trim()}' in a by or learn list is not a field name`);
       }
     }
     return list;

@@ -24,12 +24,12 @@ const rule = (by: string, output = 'burst from %fd.name') => `
 
 describe('stateful rule keys and outputs', () => {
   it('warns of a misspelt join field, which would join nothing', () => {
-    expect(lint(rule('[fd.nmae]'))).toEqual(["r.yaml:5:3: warning: rule 'Burst': unknown field 'fd.nmae' in a by or learn list [LANNER_RULE_UNKNOWN_FIELD]"]);
+    expect(lint(rule('[fd.nmae]'))).toEqual(["r.yaml:5:3: warning: unknown field 'fd.nmae' [LANNER_RULE_UNKNOWN_FIELD]"]);
   });
 
   it('refuses a join field of no Falco field class, as a condition would', () => {
     expect(lint(rule('[nosuch.f]'))).toEqual([
-      "r.yaml:5:3: error: rule 'Burst': unknown field 'nosuch.f' in a by or learn list: no Falco field class 'nosuch' [LANNER_RULE_UNKNOWN_FIELD_CLASS]",
+      "r.yaml:5:3: error: unknown field 'nosuch.f': no Falco field class 'nosuch' [LANNER_RULE_UNKNOWN_FIELD_CLASS]",
     ]);
   });
 
