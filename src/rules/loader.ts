@@ -223,6 +223,7 @@ function compileRule(rule: RuleEntry, resolver: Resolver, predicates: PredicateC
     problems.push(problem(conditionAt, 'warning', 'LANNER_RULE_NO_EVTTYPE', `${owner} does not restrict evt.type, so it is evaluated for every event`));
   }
   const resolvedCondition = printExpr(expr);
+  const statefulKeys = Object.fromEntries(Object.entries(rule.stateful).map(([k, v]) => [k, v.value]));
   const raw = (toPlain(rule.origin.node) ?? {}) as Record<string, unknown>;
   return {
     name: rule.name,
@@ -249,11 +250,8 @@ function compileRule(rule: RuleEntry, resolver: Resolver, predicates: PredicateC
     raw,
     origin: rule.origin,
     refinements: rule.refinements,
-    fingerprint: fingerprint({
-      c: resolvedCondition, o: outputText, p: rule.priority, t: rule.tags, s: rule.source, e: rule.enabled,
-      st: Object.fromEntries(Object.entries(rule.stateful).map(([k, v]) => [k, v.value])), r: rule.runbook, a: rule.actions,
-    }),
-    matchFingerprint: fingerprint({ c: resolvedCondition, s: rule.source, st: Object.fromEntries(Object.entries(rule.stateful).map(([k, v]) => [k, v.value])) }),
+    fingerprint: fingerprint({ c: resolvedCondition, o: outputText, p: rule.priority, t: rule.tags, s: rule.source, e: rule.enabled, st: statefulKeys, r: rule.runbook, a: rule.actions }),
+    matchFingerprint: fingerprint({ c: resolvedCondition, s: rule.source, st: statefulKeys }),
   };
 }
 
