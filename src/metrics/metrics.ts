@@ -56,6 +56,11 @@ export interface MetricsOptions {
   readonly version?: string;
 }
 
+/** The collect hook of a metric counted through deferred children (deferred.ts). */
+function flushOnCollect(this: Counter<string> | Gauge<string>): void {
+  flushDeferred(this);
+}
+
 export function createMetrics(options: MetricsOptions = {}): LannerMetrics {
   const registry = new Registry();
   if (options.processMetrics !== false) {
@@ -75,18 +80,14 @@ export function createMetrics(options: MetricsOptions = {}): LannerMetrics {
       help: 'Falco events received and queued for detection, by transport (grpc, http, file) and Falco source.',
       labelNames: ['transport', 'source'],
       registers,
-      collect() {
-        flushDeferred(this);
-      },
+      collect: flushOnCollect,
     }),
     eventsByType: new Counter({
       name: 'lanner_events_by_type_total',
       help: 'Events received and queued for detection, by evt.type: the syscalls Lanner knows by name, other for the rest, none without a type.',
       labelNames: ['type'],
       registers,
-      collect() {
-        flushDeferred(this);
-      },
+      collect: flushOnCollect,
     }),
     eventsInvalid: new Counter({
       name: 'lanner_events_invalid_total',
@@ -120,9 +121,7 @@ export function createMetrics(options: MetricsOptions = {}): LannerMetrics {
       help: 'Alerts emitted to the outputs, by rule and Falco priority; family is the detection family (shell_spawn ... drift), falco for Falco\'s own alerts, other for rules without one.',
       labelNames: ['rule', 'priority', 'family'],
       registers,
-      collect() {
-        flushDeferred(this);
-      },
+      collect: flushOnCollect,
     }),
     httpIngestRequests: new Counter({
       name: 'lanner_http_ingest_requests_total',
@@ -166,9 +165,7 @@ export function createMetrics(options: MetricsOptions = {}): LannerMetrics {
       help: 'Events matched by a rule (or a step of a stateful rule), by rule.',
       labelNames: ['rule'],
       registers,
-      collect() {
-        flushDeferred(this);
-      },
+      collect: flushOnCollect,
     }),
     alertsFolded: new Counter({
       name: 'lanner_alerts_folded_total',
@@ -193,18 +190,14 @@ export function createMetrics(options: MetricsOptions = {}): LannerMetrics {
       help: 'Live keys held by stateful rules (sequences, thresholds, baselines), by rule.',
       labelNames: ['rule'],
       registers,
-      collect() {
-        flushDeferred(this);
-      },
+      collect: flushOnCollect,
     }),
     stateEvictions: new Counter({
       name: 'lanner_state_evictions_total',
       help: 'Keys evicted from stateful rules by TTL or the key limit, by rule.',
       labelNames: ['rule'],
       registers,
-      collect() {
-        flushDeferred(this);
-      },
+      collect: flushOnCollect,
     }),
     rulesLoaded: new Gauge({
       name: 'lanner_rules_loaded',
