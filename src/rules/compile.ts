@@ -18,7 +18,9 @@
  * Comparisons follow the type Falco declares for the field (field-catalog.ts): a text field
  * compares as text, so `container.image.tag = "1.20"` matches neither `1.2` nor `1.200`, and its
  * `<`/`>` order text as strcmp does; numeric fields, and fields of no known type, compare as
- * compare.ts adapts to the value (numbers as numbers, even delivered as text).
+ * compare.ts adapts to the value (numbers as numbers, even delivered as text). A comparison with
+ * another field (`val()`) goes by the left field's type the same way. Address and network fields
+ * compare as addresses (network.ts).
  */
 import type { FalcoEvent, FieldValue } from '../core/event.js';
 import { fieldKey, walk, type CheckNode, type Expr, type LiteralNode, type Operand, type Operator, type ValueNode } from './ast.js';
@@ -37,7 +39,7 @@ import {
 import { operandType, type FieldType } from './field-catalog.js';
 import { operandReader } from './fields.js';
 import { escapeRegExp, globMatch, globToRegExp } from './glob.js';
-import { networkField, networkTest } from './network.js';
+import { addressPairTest, networkField, networkTest } from './network.js';
 
 export type Predicate = (event: FalcoEvent) => boolean;
 type ScalarTest = (v: Scalar) => boolean;
@@ -166,12 +168,12 @@ function textTest(op: Operator, right: ValueNode, type: FieldType | undefined): 
 export function checkPlan(c: CheckNode): CheckPlan {
   if (c.op === 'exists') return { kind: 'value', left: c.left, test: present };
   const right = c.right!;
+  // Networks and addresses compare as addresses, either end of the connection for fd.net/fd.ip.
+  const network = networkField(c.left);
   if (right.kind === 'fieldvalue') {
-    const test = pairTest(c.op);
+    const test = network ? addressPairTest(c.op, network) : pairTest(c.op, operandType(c.left));
     return test ? { kind: 'pair', left: c.left, right: right.operand, test } : NEVER_CHECK;
   }
-  // Networks and fd.ip compare as addresses, either end of the connection for fd.net/fd.ip.
-  const network = networkField(c.left);
   if (network) {
     const test = networkTest(c.op, itemsOf(right).map((i) => i.text), network);
     return test ? { kind: 'value', left: c.left, test } : NEVER_CHECK;
@@ -374,9 +376,26 @@ const PAIR_TESTS: Partial<Record<Operator, ScalarPairTest>> = {
   intersects: equalValues,
 };
 
-/** `field op val(other)`: both sides read per event; the same missing-value rule applies. */
-function pairTest(op: Operator): PairTest | undefined {
-  const test = PAIR_TESTS[op];
+/** Where a text field's comparisons with another field differ: text against text, as strcmp. */
+const TEXT_PAIR_TESTS: Partial<Record<Operator, ScalarPairTest>> = {
+  '=': (a, b) => textOf(a) === textOf(b),
+  '==': (a, b) => textOf(a) === textOf(b),
+  '!=': (a, b) => textOf(a) !== textOf(b),
+  '<': (a, b) => compareText(textOf(a), textOf(b)) < 0,
+  '<=': (a, b) => compareText(textOf(a), textOf(b)) <= 0,
+  '>': (a, b) => compareText(textOf(a), textOf(b)) > 0,
+  '>=': (a, b) => compareText(textOf(a), textOf(b)) >= 0,
+  in: (a, b) => textOf(a) === textOf(b),
+  intersects: (a, b) => textOf(a) === textOf(b),
+};
+
+/**
+ * `field op val(other)`: both sides read per event; the same missing-value rule applies. As
+ * with literals, the left field's type decides: on a text field `proc.name = val(proc.pname)`
+ * compares text, so "007" and "7" differ.
+ */
+function pairTest(op: Operator, type: FieldType | undefined): PairTest | undefined {
+  const test = (type === 'string' ? TEXT_PAIR_TESTS[op] : undefined) ?? PAIR_TESTS[op];
   if (!test) return undefined;
   return (a, b) => {
     if (a === undefined || a === null) return false;

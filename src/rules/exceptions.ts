@@ -6,11 +6,11 @@
  * takes a flat list of values: `f in (v1, v2, ...)`. Values may name lists, which expand.
  */
 import type { Node, YAMLMap } from 'yaml';
-import { isListOperator, isOperator, type Expr, type LiteralNode, type Operator, type ValueNode } from './ast.js';
+import { isListOperator, isOperator, type Expr, type ListNode, type LiteralNode, type Operator, type ValueNode } from './ast.js';
 import { unquoteItem } from './lexer.js';
 import { parseOperand } from './parser.js';
 import { problem, type Problem, type SourceLocation } from './problems.js';
-import { operatorTypeProblem, validateOperand } from './validate.js';
+import { operatorTypeProblem, validateNetworkValues, validateOperand } from './validate.js';
 import { entries, isScalarNode, scalarText, seqItems, type SourceFile } from './yaml-source.js';
 
 /** A string or a list of strings, as `fields` and `comps` may be written. */
@@ -163,7 +163,7 @@ function literal(text: string): LiteralNode {
   return { kind: 'literal', text: t, quoted, pos: -1 };
 }
 
-function listOf(items: readonly string[]): ValueNode {
+function listOf(items: readonly string[]): ListNode {
   return { kind: 'list', items: items.map(literal), named: false, pos: -1 };
 }
 
@@ -220,7 +220,9 @@ export function exceptionExpr(ex: RuleException, problems: Problem[]): Expr | un
       problems.push(problem(ex.at, 'error', 'LANNER_RULE_EXCEPTION', `exception '${ex.name}': a single field takes a list operator (in, intersects, pmatch), not '${op}'`));
       return undefined;
     }
-    return { kind: 'check', left: operands[0]!, op, right: listOf(items), pos: -1, opPos: -1 };
+    const right = listOf(items);
+    validateNetworkValues(operands[0]!, op, right.items, true, locate, problems);
+    return { kind: 'check', left: operands[0]!, op, right, pos: -1, opPos: -1 };
   }
 
   const tuples: Expr[] = [];
@@ -242,6 +244,8 @@ export function exceptionExpr(ex: RuleException, problems: Problem[]): Expr | un
         right = listOf(item);
       } else if (isListOperator(op)) right = listOf([item]);
       else right = literal(item);
+      if (right.kind === 'literal') validateNetworkValues(operands[k]!, op, [right], false, locate, problems);
+      else if (right.kind === 'list') validateNetworkValues(operands[k]!, op, right.items, true, locate, problems);
       checks.push({ kind: 'check', left: operands[k]!, op, right, pos: -1, opPos: -1 });
     }
     tuples.push(checks.length === 1 ? checks[0]! : { kind: 'and', children: checks, pos: -1 });

@@ -2,7 +2,9 @@
  * Falco's address and network fields, compared as libsinsp compares them.
  *
  * `fd.snet`, `fd.cnet`, `fd.lnet`, `fd.rnet` are PT_IPNET fields: the server, client, local or
- * remote address of the fd, tested against networks. `fd.net` (a network) and `fd.ip` (an
+ * remote address of the fd, tested against networks. `fd.sip`, `fd.cip`, `fd.lip`, `fd.rip`
+ * are PT_IPADDR fields, the same ends tested against addresses: `fd.sip = "fd00::1"` matches
+ * `fd00:0:0:0:0:0:0:1` too, as text would not. `fd.net` (a network) and `fd.ip` (an
  * address) match either end of the connection. libsinsp (sinsp_filtercheck_fd.cpp,
  * `compare_net` and `compare_ip`) compares each end on its own with the operator and combines:
  *
@@ -28,18 +30,30 @@ import type { Operand, Operator } from './ast.js';
 
 export type NetworkKind = 'net' | 'ip';
 
-/** Network fields and `fd.ip`, and whether they match either end. */
-const FIELDS: ReadonlyMap<string, { readonly kind: NetworkKind; readonly eitherEnd: boolean }> = new Map([
+export interface NetworkField {
+  readonly kind: NetworkKind;
+  /** Whether the field matches either end of the connection. */
+  readonly eitherEnd: boolean;
+  /** For an address field, the network field of the same end, for messages. */
+  readonly network?: string;
+}
+
+/** Network and address fields, by name. */
+const FIELDS: ReadonlyMap<string, NetworkField> = new Map<string, NetworkField>([
   ['fd.net', { kind: 'net', eitherEnd: true }],
   ['fd.snet', { kind: 'net', eitherEnd: false }],
   ['fd.cnet', { kind: 'net', eitherEnd: false }],
   ['fd.lnet', { kind: 'net', eitherEnd: false }],
   ['fd.rnet', { kind: 'net', eitherEnd: false }],
-  ['fd.ip', { kind: 'ip', eitherEnd: true }],
-] as const);
+  ['fd.ip', { kind: 'ip', eitherEnd: true, network: 'fd.net' }],
+  ['fd.sip', { kind: 'ip', eitherEnd: false, network: 'fd.snet' }],
+  ['fd.cip', { kind: 'ip', eitherEnd: false, network: 'fd.cnet' }],
+  ['fd.lip', { kind: 'ip', eitherEnd: false, network: 'fd.lnet' }],
+  ['fd.rip', { kind: 'ip', eitherEnd: false, network: 'fd.rnet' }],
+]);
 
 /** The network kind of a plain field operand; undefined for any other operand. */
-export function networkField(o: Operand): { readonly kind: NetworkKind; readonly eitherEnd: boolean } | undefined {
+export function networkField(o: Operand): NetworkField | undefined {
   return o.kind === 'field' && o.arg === undefined ? FIELDS.get(o.name) : undefined;
 }
 
@@ -161,11 +175,14 @@ export type ParsedLiteral =
   | { readonly ok: false; readonly error: string };
 
 /** Parses a literal of a field of `kind`, by Falco's rules (see the top of this file). */
-export function parseNetworkLiteral(text: string, kind: NetworkKind): ParsedLiteral {
+export function parseNetworkLiteral(text: string, field: NetworkField): ParsedLiteral {
   const v4 = text.includes('.');
-  if (kind === 'ip') {
+  if (field.kind === 'ip') {
     const addr = v4 ? parseIPv4(text) : parseIPv6(text);
-    if (addr === undefined) return { ok: false, error: `'${text}' is not an ${v4 ? 'IPv4' : 'IPv6'} address` };
+    if (addr === undefined) {
+      const hint = text.includes('/') && field.network ? `: to compare with a network, use ${field.network}` : '';
+      return { ok: false, error: `'${text}' is not an ${v4 ? 'IPv4' : 'IPv6'} address${hint}` };
+    }
     return { ok: true, network: exact(v4 ? { v6: false, n: addr as number } : { v6: true, n: addr as bigint }) };
   }
   const slash = text.indexOf('/');
@@ -207,15 +224,11 @@ function contains(n: Network, a: Address): boolean {
  * reports them). The value is one address, or for the either-end fields a list of the ends
  * present (see fields.ts).
  */
-export function networkTest(
-  op: Operator,
-  items: readonly string[],
-  field: { readonly kind: NetworkKind; readonly eitherEnd: boolean },
-): ((v: FieldValue | undefined) => boolean) | undefined {
+export function networkTest(op: Operator, items: readonly string[], field: NetworkField): ((v: FieldValue | undefined) => boolean) | undefined {
   if (!NETWORK_OPERATORS.has(op) || op === 'exists') return undefined;
   const nets: Network[] = [];
   for (const item of op === 'in' || op === 'intersects' ? items : items.slice(0, 1)) {
-    const p = parseNetworkLiteral(item, field.kind);
+    const p = parseNetworkLiteral(item, field);
     if (p.ok) nets.push(p.network);
   }
   const inAny = (a: Address): boolean => {
@@ -245,5 +258,38 @@ export function networkTest(
     if (negate) return held === 0;
     if (op === 'intersects' && field.eitherEnd && ends > 1) return false;
     return held > 0;
+  };
+}
+
+function sameAddress(a: Address, b: Address): boolean {
+  return a.v6 === b.v6 && a.n === b.n;
+}
+
+/** The addresses a value holds: one, or the ends of an either-end field; none when not addresses. */
+function addressesOf(v: FieldValue | undefined): Address[] {
+  if (v === undefined || v === null) return [];
+  const out: Address[] = [];
+  for (const item of typeof v === 'object' ? v : [v]) {
+    const a = typeof item === 'string' ? parseAddress(item) : undefined;
+    if (a) out.push(a);
+  }
+  return out;
+}
+
+/**
+ * `fd.sip = val(fd.cip)` and the like: both sides read per event and compared as addresses,
+ * either end for `fd.ip` as with literals. A network field has no address to compare with
+ * another field's value (libsinsp compares them by the network's size and finds no match), so
+ * it is undefined there, as for operators Falco refuses.
+ */
+export function addressPairTest(op: Operator, field: NetworkField): ((a: FieldValue | undefined, b: FieldValue | undefined) => boolean) | undefined {
+  if (field.kind !== 'ip' || !NETWORK_OPERATORS.has(op) || op === 'exists') return undefined;
+  const negate = op === '!=';
+  return (a, b) => {
+    const left = addressesOf(a);
+    const right = addressesOf(b);
+    if (left.length === 0 || right.length === 0) return false;
+    const held = left.some((x) => right.some((y) => sameAddress(x, y)));
+    return negate ? !held : held;
   };
 }

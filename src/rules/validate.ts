@@ -4,7 +4,7 @@
  * each condition as written (before macros are inlined), so every problem points into the text
  * that has it.
  */
-import { baseField, printOperand, walk, type Expr, type Operand, type Operator } from './ast.js';
+import { baseField, printOperand, walk, type Expr, type LiteralNode, type Operand, type Operator } from './ast.js';
 import { checkFieldName, operandType } from './field-catalog.js';
 import { networkField, NETWORK_OPERATORS, parseNetworkLiteral } from './network.js';
 import { problem, type Problem } from './problems.js';
@@ -27,16 +27,9 @@ export function validateExpr(expr: Expr, locate: Locate, problems: Problem[]): v
       }
       continue;
     }
-    const network = networkField(node.left);
-    if (network && NETWORK_OPERATORS.has(node.op)) {
-      // Falco parses these literals when it loads the rule and refuses the rule for a bad one.
-      // In a list, a bare word may name a list (expanded later); addresses have '.', ':' or '/'.
-      const items = right.kind === 'literal' ? [right] : right.items.filter((i) => i.quoted || /[.:/]/.test(i.text));
-      for (const item of items) {
-        const parsed = parseNetworkLiteral(item.text, network.kind);
-        if (!parsed.ok) problems.push(problem(locate(item.pos), 'error', 'LANNER_RULE_BAD_VALUE', parsed.error));
-        else if (parsed.warning) problems.push(problem(locate(item.pos), 'warning', 'LANNER_RULE_BAD_VALUE', parsed.warning));
-      }
+    if (networkField(node.left)) {
+      if (right.kind === 'literal') validateNetworkValues(node.left, node.op, [right], false, locate, problems);
+      else validateNetworkValues(node.left, node.op, right.items, true, locate, problems);
       continue;
     }
     if (right.kind !== 'literal') continue;
@@ -49,6 +42,22 @@ export function validateExpr(expr: Expr, locate: Locate, problems: Problem[]): v
     } else if ((node.op === 'bcontains' || node.op === 'bstartswith') && !HEX.test(right.text)) {
       problems.push(problem(locate(right.pos), 'error', 'LANNER_RULE_BAD_VALUE', `'${node.op}' needs bytes written as hex digits (e.g. 7f454c46), got '${right.text}'`));
     }
+  }
+}
+
+/**
+ * The literals of a check on an address or network field: Falco parses them when it loads the
+ * rule and refuses the rule for a bad one. In a list, a bare word may name a list (expanded
+ * later); addresses and networks have a '.', ':' or '/'.
+ */
+export function validateNetworkValues(left: Operand, op: Operator, items: readonly LiteralNode[], inList: boolean, locate: Locate, problems: Problem[]): void {
+  const network = networkField(left);
+  if (!network || !NETWORK_OPERATORS.has(op)) return;
+  for (const item of items) {
+    if (inList && !item.quoted && !/[.:/]/.test(item.text)) continue;
+    const parsed = parseNetworkLiteral(item.text, network);
+    if (!parsed.ok) problems.push(problem(locate(item.pos), 'error', 'LANNER_RULE_BAD_VALUE', parsed.error));
+    else if (parsed.warning) problems.push(problem(locate(item.pos), 'warning', 'LANNER_RULE_BAD_VALUE', parsed.warning));
   }
 }
 

@@ -210,6 +210,19 @@ describe('operator semantics', () => {
     expect(matches('fd.name glob val(proc.name)', { 'fd.name': '/tmp/x', 'proc.name': '/tmp/*' })).toBe(true);
   });
 
+  it('compares with val() by the left field\'s type, as with literals', () => {
+    // text fields: text against text, even where both sides read as numbers
+    expect(matches('proc.name = val(proc.pname)', { 'proc.name': '007', 'proc.pname': '7' })).toBe(false);
+    expect(matches('proc.name != val(proc.pname)', { 'proc.name': '007', 'proc.pname': '7' })).toBe(true);
+    expect(matches('proc.name < val(proc.pname)', { 'proc.name': '10', 'proc.pname': '9' })).toBe(true);
+    expect(matches('proc.name > val(proc.pname)', { 'proc.name': 'b', 'proc.pname': 'a' })).toBe(true);
+    expect(matches('container.image.tag = val(proc.pname)', { 'container.image.tag': '1.20', 'proc.pname': '1.2' })).toBe(false);
+    expect(matches('proc.name in val(proc.pname)', { 'proc.name': '7', 'proc.pname': '7.0' })).toBe(false);
+    // numeric fields: numbers, whatever text the transport delivered
+    expect(matches('proc.pid < val(proc.ppid)', { 'proc.pid': '9', 'proc.ppid': '10' })).toBe(true);
+    expect(matches('proc.pid = val(proc.ppid)', { 'proc.pid': '10', 'proc.ppid': 10 })).toBe(true);
+  });
+
   it('derives Falco fields the feed does not forward', () => {
     const open = { 'evt.type': 'openat', 'evt.arg.flags': 'O_WRONLY|O_CREAT', 'fd.type': 'file', 'fd.num': 3 };
     expect(matches("evt.is_open_write=true and fd.typechar='f'", open)).toBe(true);

@@ -1,6 +1,6 @@
 /**
- * Falco's network fields (fd.net, fd.snet, fd.cnet, fd.lnet, fd.rnet) and fd.ip, derived from
- * the addresses the feed forwards and compared as libsinsp compares them (see
+ * Falco's network fields (fd.net, fd.snet, fd.cnet, fd.lnet, fd.rnet) and address fields (fd.ip,
+ * fd.sip, fd.cip, fd.lip, fd.rip), derived from the addresses the feed forwards and compared as libsinsp compares them (see
  * src/rules/network.ts for what Falco does and where).
  */
 import { readFileSync } from 'node:fs';
@@ -96,6 +96,42 @@ describe('network fields', () => {
     expect(both('fd.ip = "10.1.2.3"', connect('10.1.2.30'))).toBe(false);
   });
 
+  it('fd.sip, fd.cip, fd.lip and fd.rip compare their own end as an address, not as text', () => {
+    expect(both('fd.sip = "203.0.113.7"', connect('203.0.113.7'))).toBe(true);
+    expect(both('fd.sip = "172.17.0.2"', connect('203.0.113.7'))).toBe(false);
+    expect(both('fd.cip = "172.17.0.2"', connect('203.0.113.7'))).toBe(true);
+    expect(both('fd.lip = "192.168.1.9"', { 'fd.lip': '192.168.1.9' })).toBe(true);
+    expect(both('fd.rip in ("203.0.113.7", "198.51.100.1")', { 'fd.rip': '198.51.100.1' })).toBe(true);
+    // one address, many spellings: a list written uncompressed still matches what Falco renders
+    expect(both('fd.sip = "fd00:ec2:0:0:0:0:0:254"', connect('fd00:ec2::254'))).toBe(true);
+    expect(both('fd.sip in ("FD00:EC2::254")', connect('fd00:ec2::254'))).toBe(true);
+    expect(both('fd.sip != "fd00:ec2::254"', connect('fd00:ec2:0::254'))).toBe(false);
+    // the other family never equals: = false, != true
+    expect(both('fd.sip = "127.0.0.1"', connect('::ffff:127.0.0.1'))).toBe(false);
+    expect(both('fd.sip != "127.0.0.1"', connect('::1'))).toBe(true);
+    // not a prefix or text match
+    expect(both('fd.sip = "10.1.2.3"', connect('10.1.2.30'))).toBe(false);
+    expect(both('fd.sip in ()', connect('10.1.2.3'))).toBe(false);
+    expect(both('not fd.sip in ()', connect('10.1.2.3'))).toBe(true);
+    // missing, or not an address: false, != included
+    for (const fields of [{}, connect(null), connect('not an address')]) {
+      expect(both('fd.sip = "10.1.2.3"', fields)).toBe(false);
+      expect(both('fd.sip != "10.1.2.3"', fields)).toBe(false);
+    }
+  });
+
+  it('compares an address with another field as addresses (val())', () => {
+    expect(both('fd.sip = val(fd.cip)', connect('10.0.0.1', '10.0.0.1'))).toBe(true);
+    expect(both('fd.sip = val(fd.cip)', connect('::1', '0:0:0:0:0:0:0:1'))).toBe(true);
+    expect(both('fd.sip = val(fd.cip)', connect('10.0.0.1', '10.0.0.2'))).toBe(false);
+    expect(both('fd.sip != val(fd.cip)', connect('10.0.0.1', '10.0.0.2'))).toBe(true);
+    expect(both('fd.sip != val(fd.cip)', connect('10.0.0.1', null))).toBe(false);
+    // fd.ip: either end
+    expect(both('fd.ip = val(fd.lip)', { 'fd.sip': '10.0.0.1', 'fd.cip': '10.0.0.2', 'fd.lip': '10.0.0.2' })).toBe(true);
+    // a network has no address to be equal to
+    expect(both('fd.snet = val(fd.cip)', connect('10.0.0.1', '10.0.0.1'))).toBe(false);
+  });
+
   it('a missing address: no match for = and in, and Falco\'s false for != too; not turns it true', () => {
     for (const fields of [{}, connect(null, null), { 'fd.sip': null }, { 'fd.sip': 'not an address', 'fd.cip': null }]) {
       expect(both('fd.snet = "10.0.0.0/8"', fields)).toBe(false);
@@ -153,6 +189,27 @@ describe('lint of network literals', () => {
   it('refuses text and ordering operators, as Falco does for address and network fields', () => {
     expect(lint('fd.snet startswith "10."')).toMatchObject([{ severity: 'error', code: 'LANNER_RULE_BAD_OPERATOR' }]);
     expect(lint('fd.ip > "10.0.0.1"')).toMatchObject([{ severity: 'error', code: 'LANNER_RULE_BAD_OPERATOR' }]);
+    for (const op of ['startswith "10."', 'contains "203"', 'endswith ".7"', 'glob "10.*"', 'pmatch (10.0.0.1)', '< 10']) {
+      expect(lint(`fd.sip ${op}`), op).toMatchObject([{ severity: 'error', code: 'LANNER_RULE_BAD_OPERATOR', message: expect.stringContaining('fd.sip') }]);
+    }
+    expect(lint('fd.cip = val(fd.sip) and fd.sip != "::1" and fd.rip in (10.0.0.1, "fd00::1") and fd.lip exists')).toEqual([]);
+  });
+
+  it('refuses what is not an address on fd.sip and the like, pointing to the network field for a CIDR', () => {
+    const [bad] = lint('fd.sip in ("10.0.0.1", "10.0.0.0/8")');
+    expect(bad).toMatchObject({ severity: 'error', code: 'LANNER_RULE_BAD_VALUE', line: 3, col: 37 });
+    expect(bad!.message).toContain('use fd.snet');
+    expect(lint('fd.cip = "172.17.0.0/16"')[0]!.message).toContain('use fd.cnet');
+    expect(lint('fd.sip = "10.0.0.256"')).toMatchObject([{ severity: 'error', code: 'LANNER_RULE_BAD_VALUE' }]);
+  });
+
+  it('checks the values of exceptions on address and network fields, at the exception', () => {
+    const rule = (fields: string, comps: string, values: string) =>
+      load(`- rule: r\n  desc: d\n  condition: evt.type = connect\n  output: o\n  priority: WARNING\n  exceptions:\n    - name: allowed\n      fields: ${fields}\n      comps: ${comps}\n      values: ${values}\n`).problems.filter((p) => p.severity !== 'info');
+    expect(rule('[fd.sip, proc.name]', '[=, =]', '[[10.0.0.0/8, curl]]')).toMatchObject([{ severity: 'error', code: 'LANNER_RULE_BAD_VALUE', line: 7, message: expect.stringContaining('use fd.snet') }]);
+    expect(rule('fd.snet', 'in', '["10.0.0.0/33"]')).toMatchObject([{ severity: 'error', code: 'LANNER_RULE_BAD_VALUE', line: 7 }]);
+    expect(rule('[fd.snet, proc.name]', '[in, =]', '[[["10.0.0.0/8", "fd00::/8"], curl]]')).toEqual([]);
+    expect(rule('[fd.sip, proc.name]', '[=, =]', '[[10.0.0.1, curl]]')).toEqual([]);
   });
 });
 
