@@ -28,6 +28,8 @@ export interface Origin {
 export interface ListEntry {
   readonly name: string;
   items: string[];
+  /** Where each item is written, in step with `items`. */
+  itemsAt: SourceLocation[];
   origin: Origin;
 }
 
@@ -223,20 +225,34 @@ export class Collector {
   }
 
   private stringList(v: { value: Node | null; at: SourceLocation } | undefined, what: string): string[] | undefined {
+    return this.placedStringList(v, what, undefined)?.items;
+  }
+
+  /** A list of strings and, given the file, where each is written. */
+  private placedStringList(
+    v: { value: Node | null; at: SourceLocation } | undefined,
+    what: string,
+    src: SourceFile | undefined,
+  ): { items: string[]; at: SourceLocation[] } | undefined {
     if (!v) return undefined;
     const items = seqItems(v.value);
     if (!items) {
-      if (v.value === null) return [];
+      if (v.value === null) return { items: [], at: [] };
       this.report(v.at, 'error', 'LANNER_RULE_SCHEMA', `'${what}' must be a list`);
       return undefined;
     }
     const out: string[] = [];
+    const at: SourceLocation[] = [];
     for (const i of items) {
       const t = scalarText(i);
-      if (t === undefined) this.report(v.at, 'error', 'LANNER_RULE_SCHEMA', `every item of '${what}' must be a string`);
-      else out.push(t);
+      if (t === undefined) {
+        this.report(v.at, 'error', 'LANNER_RULE_SCHEMA', `every item of '${what}' must be a string`);
+        continue;
+      }
+      out.push(t);
+      at.push(src ? src.nodeAt(i as Node) : v.at);
     }
-    return out;
+    return { items: out, at };
   }
 
   private segment(v: { value: Node | null; at: SourceLocation } | undefined, origin: Origin, what: string): TextSegment | undefined {
@@ -250,11 +266,12 @@ export class Collector {
   }
 
   private addList(name: string, values: Map<string, { value: Node | null; at: SourceLocation }>, modes: Map<string, Mode> | 'legacy', origin: Origin): void {
-    const items = this.stringList(values.get('items'), 'items');
-    if (items === undefined) {
+    const placed = this.placedStringList(values.get('items'), 'items', origin.src);
+    if (placed === undefined) {
       if (!values.has('items')) this.report(origin.at, 'error', 'LANNER_RULE_SCHEMA', `list '${name}' has no 'items'`);
       return;
     }
+    const { items, at: itemsAt } = placed;
     const prev = this.lists.get(name);
     const mode = modes === 'legacy' ? 'append' : modes.get('items');
     if (mode !== undefined) {
@@ -263,10 +280,11 @@ export class Collector {
         return;
       }
       prev.items = mode === 'append' ? [...prev.items, ...items] : items;
+      prev.itemsAt = mode === 'append' ? [...prev.itemsAt, ...itemsAt] : itemsAt;
       return;
     }
     if (prev) this.redefined('list', name, prev.origin, origin);
-    this.lists.set(name, { name, items, origin });
+    this.lists.set(name, { name, items, itemsAt, origin });
   }
 
   private addMacro(name: string, values: Map<string, { value: Node | null; at: SourceLocation }>, modes: Map<string, Mode> | 'legacy', origin: Origin): void {

@@ -5,8 +5,9 @@
  * macros resolve by name against the final definitions, so a later file may define what an
  * earlier one uses.
  */
-import type { CheckNode, Expr, ListNode, LiteralNode } from './ast.js';
+import { printOperand, type CheckNode, type Expr, type ListNode, type LiteralNode } from './ast.js';
 import { unquoteItem } from './lexer.js';
+import { networkField, NETWORK_OPERATORS, parseNetworkLiteral } from './network.js';
 import { problem, type Problem, type SourceLocation } from './problems.js';
 
 export type Locate = (pos: number) => SourceLocation;
@@ -21,6 +22,14 @@ export interface ConditionUnit {
 
 export interface ListDef {
   readonly items: readonly string[];
+  /** Where each item is written, in step with `items`. */
+  readonly itemsAt: readonly SourceLocation[];
+  readonly at: SourceLocation;
+}
+
+/** Where an item that came from a list is written, and which list it is in. */
+interface ItemOrigin {
+  readonly list: string;
   readonly at: SourceLocation;
 }
 
@@ -39,6 +48,9 @@ export class Resolver {
   /** Names of the lists and macros some condition used, for "unused" reporting. */
   readonly usedLists = new Set<string>();
   readonly usedMacros = new Set<string>();
+  private readonly itemOrigins = new WeakMap<LiteralNode, ItemOrigin>();
+  /** List items already checked as addresses or networks, so each is reported once. */
+  private readonly checkedItems = new Set<string>();
 
   constructor(
     private readonly lists: ReadonlyMap<string, ListDef>,
@@ -56,7 +68,8 @@ export class Resolver {
     if (!def) return undefined;
     this.listState.set(name, PENDING);
     const out: LiteralNode[] = [];
-    for (const raw of def.items) {
+    for (let k = 0; k < def.items.length; k++) {
+      const raw = def.items[k]!;
       if (raw !== name && this.lists.has(raw)) {
         if (this.listState.get(raw) === PENDING) {
           this.problems.push(problem(def.at, 'error', 'LANNER_RULE_LIST_CYCLE', `list '${name}' includes list '${raw}', which includes '${name}' again`));
@@ -68,7 +81,9 @@ export class Resolver {
         continue;
       }
       const { text, quoted } = unquoteItem(raw);
-      out.push({ kind: 'literal', text, quoted, pos: -1 });
+      const literal: LiteralNode = { kind: 'literal', text, quoted, pos: -1 };
+      this.itemOrigins.set(literal, { list: name, at: def.itemsAt[k] ?? def.at });
+      out.push(literal);
     }
     this.listState.set(name, out);
     return out;
@@ -167,6 +182,7 @@ export class Resolver {
         return c;
       }
       this.usedLists.add(name);
+      this.checkListedAddresses(c, items);
       return { ...c, right: { kind: 'list', items, named: false, pos: right.pos } };
     }
     if (!right.items.some((i) => !i.quoted && this.lists.has(i.text))) return c;
@@ -178,7 +194,28 @@ export class Resolver {
         items.push(...expanded);
       } else items.push(item);
     }
+    this.checkListedAddresses(c, items);
     const list: ListNode = { kind: 'list', items, named: false, pos: right.pos };
     return { ...c, right: list };
+  }
+
+  /**
+   * Items that came from lists, on an address or network field: Falco parses them when the rule
+   * loads and refuses a bad one. Each is reported where the list has it, once per kind of field.
+   */
+  private checkListedAddresses(c: CheckNode, items: readonly LiteralNode[]): void {
+    const field = networkField(c.left);
+    if (!field || !NETWORK_OPERATORS.has(c.op)) return;
+    for (const item of items) {
+      const origin = this.itemOrigins.get(item);
+      if (!origin) continue;
+      const key = `${field.kind}\0${field.network ?? ''}\0${origin.list}\0${item.text}`;
+      if (this.checkedItems.has(key)) continue;
+      this.checkedItems.add(key);
+      const parsed = parseNetworkLiteral(item.text, field);
+      const where = `in list '${origin.list}', compared with ${printOperand(c.left)}`;
+      if (!parsed.ok) this.problems.push(problem(origin.at, 'error', 'LANNER_RULE_BAD_VALUE', `${parsed.error} (${where})`));
+      else if (parsed.warning) this.problems.push(problem(origin.at, 'warning', 'LANNER_RULE_BAD_VALUE', `${parsed.warning} (${where})`));
+    }
   }
 }

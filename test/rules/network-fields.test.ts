@@ -203,6 +203,37 @@ describe('lint of network literals', () => {
     expect(lint('fd.sip = "10.0.0.256"')).toMatchObject([{ severity: 'error', code: 'LANNER_RULE_BAD_VALUE' }]);
   });
 
+  it('reports a bad address in a list at the item, once, naming the list and the field', () => {
+    const text = [
+      '- list: private_nets',
+      '  items:',
+      '    - "10.0.0.0/8"',
+      '    - "10.0.0.0/33"',
+      '- list: all_nets',
+      '  items: [private_nets, "fd00::/8"]',
+      '- rule: a',
+      '  desc: d',
+      '  condition: fd.snet in (all_nets)',
+      '  output: o',
+      '  priority: WARNING',
+      '- rule: b',
+      '  desc: d',
+      '  condition: fd.cnet in (private_nets) or fd.sip in (private_nets)',
+      '  output: o',
+      '  priority: WARNING',
+      '',
+    ].join('\n');
+    const problems = load(text).problems.filter((p) => p.code === 'LANNER_RULE_BAD_VALUE');
+    // the bad network once for the network fields; with fd.sip, both items are networks, not addresses
+    expect(problems.map((p) => [p.line, p.col, p.severity])).toEqual([
+      [3, 7, 'error'],
+      [4, 7, 'error'],
+      [4, 7, 'error'],
+    ]);
+    expect(problems[0]!.message).toMatch(/^'10\.0\.0\.0\/8' is not an IPv4 address: to compare with a network, use fd\.snet \(in list 'private_nets', compared with fd\.sip\)$/);
+    expect(problems.filter((p) => p.line === 4).map((p) => p.message.replace(/^.*\(/, ''))).toEqual(expect.arrayContaining(["in list 'private_nets', compared with fd.snet)", "in list 'private_nets', compared with fd.sip)"]));
+  });
+
   it('checks the values of exceptions on address and network fields, at the exception', () => {
     const rule = (fields: string, comps: string, values: string) =>
       load(`- rule: r\n  desc: d\n  condition: evt.type = connect\n  output: o\n  priority: WARNING\n  exceptions:\n    - name: allowed\n      fields: ${fields}\n      comps: ${comps}\n      values: ${values}\n`).problems.filter((p) => p.severity !== 'info');
