@@ -90,7 +90,8 @@ const fileSchema = z.strictObject(
   {
     rules: z.array(z.string({ error: 'must be a rule file path' }).min(1, { error: 'must be a rule file path' }), { error: 'must be a list of rule files, relative to the test file' }).optional(),
     defaults: fields.optional(),
-    tests: z.array(z.unknown(), { error: required('a list of test cases') }),
+    // A file that tests nothing would pass in CI without checking anything.
+    tests: z.array(z.unknown(), { error: required('a list of test cases') }).min(1, { error: 'has no test cases: a file that tests nothing cannot pass' }),
   },
   { error: 'a rule test file must be a mapping with a `tests:` list' },
 );

@@ -120,6 +120,7 @@ describe('lanner rules test: malformed test files', () => {
       'shell.yaml': SHELL_RULE,
       'top.test.yaml': `rules: shell.yaml\ndefault: { container.id: c1 }\ndefaults: [c1]\ntests:\n  - name: shell alerts\n    events:\n      - ${SHELL_EVENT}\n    expect: [{ rule: Shell in container, cnt: 1 }]\n`,
       'tests.test.yaml': 'rules: [shell.yaml]\ntests: { name: x }\n',
+      'none.test.yaml': 'rules: [shell.yaml]\ntests: []\n',
     });
     const r = await lanner(['rules', 'test', d]);
     expect(r.code).toBe(1);
@@ -131,7 +132,8 @@ describe('lanner rules test: malformed test files', () => {
       `${top}:8:42: tests[0].expect[0].cnt: unknown key (expected one of rule, count)`,
     ]);
     expect(failuresOf(r.stdout, join(d, 'tests.test.yaml'), '(file)')).toEqual([`${join(d, 'tests.test.yaml')}:2:8: tests: must be a list of test cases`]);
-    expect(r.stdout).toMatch(/^0 passed, 2 failed$/m);
+    expect(failuresOf(r.stdout, join(d, 'none.test.yaml'), '(file)')).toEqual([`${join(d, 'none.test.yaml')}:2:8: tests: has no test cases: a file that tests nothing cannot pass`]);
+    expect(r.stdout).toMatch(/^0 passed, 3 failed$/m);
   });
 
   it('a missing events_file and an unknown rule name are reported at their lines', async () => {
