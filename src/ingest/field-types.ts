@@ -18,9 +18,10 @@ const INT_FIELDS = [
   'thread.tid', 'thread.vtid', 'thread.exectime', 'thread.totexectime',
   'user.uid', 'user.loginuid', 'group.gid',
   'fd.num', 'fd.cport', 'fd.sport', 'fd.lport', 'fd.rport', 'fd.dev', 'fd.dev.major', 'fd.dev.minor',
-  'fd.ino', 'fd.uid', 'fd.containerid', 'fs.path.size',
+  'fd.ino',
   'container.start_ts', 'container.duration', 'container.cpu.shares', 'container.memory.limit',
   'container.cpu.quota', 'container.cpu.period',
+  // Falco's own "syscall event drop" alerts, not filter fields.
   'n_drops', 'n_drops_buffer_total', 'n_drops_bug', 'n_drops_pf', 'n_drops_scratch_map', 'n_evts',
 ] as const;
 
@@ -29,11 +30,12 @@ const BOOL_FIELDS = [
   'proc.is_container_healthcheck', 'proc.is_container_liveness_probe', 'proc.is_container_readiness_probe',
   'proc.is_sid_leader', 'proc.is_vpgid_leader', 'proc.exe_writable', 'proc.is_exe_lower_layer',
   'evt.is_open_read', 'evt.is_open_write', 'evt.is_open_exec', 'evt.is_open_create', 'evt.failed',
-  'fd.connected', 'fd.is_server', 'fs.path.exists', 'thread.ismain', 'container.host_pid',
+  'fd.connected', 'fd.is_server', 'thread.ismain', 'container.host_pid',
   'container.host_network', 'container.host_ipc',
 ] as const;
 
-const KINDS: ReadonlyMap<string, FieldKind> = new Map<string, FieldKind>([
+/** Every field typed here by name (indexed names aside); rules/field-catalog.ts must agree. */
+export const FIELD_KINDS: ReadonlyMap<string, FieldKind> = new Map<string, FieldKind>([
   ...INT_FIELDS.map((f) => [f, 'int'] as const),
   ...BOOL_FIELDS.map((f) => [f, 'bool'] as const),
 ]);
@@ -42,7 +44,7 @@ const KINDS: ReadonlyMap<string, FieldKind> = new Map<string, FieldKind>([
 const INDEXED_INT = /^(?:proc\.apid|proc\.aname_pid)\[\d+\]$/;
 
 export function fieldKind(name: string): FieldKind | undefined {
-  const kind = KINDS.get(name);
+  const kind = FIELD_KINDS.get(name);
   if (kind !== undefined) return kind;
   // Only indexed names end in ']'; testing that first keeps the regex off the per-field path.
   return name.charCodeAt(name.length - 1) === 0x5d && INDEXED_INT.test(name) ? 'int' : undefined;

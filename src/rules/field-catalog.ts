@@ -128,7 +128,7 @@ const TYPED: Readonly<Record<FieldType, Readonly<Record<string, readonly string[
     fd: [
       'type', 'typechar', 'name', 'directory', 'filename', 'l4proto', 'sockfamily', 'containername',
       'containerdirectory', 'cproto', 'sproto', 'lproto', 'rproto', 'cip.name', 'sip.name', 'lip.name', 'rip.name',
-      'nameraw', 'types',
+      'nameraw', 'types', 'uid',
     ],
     fdlist: ['nums', 'names', 'cips', 'sips', 'cports', 'sports'],
     fs: ['path.name', 'path.nameraw', 'path.source', 'path.sourceraw', 'path.target', 'path.targetraw'],
@@ -151,7 +151,7 @@ const TYPED: Readonly<Record<FieldType, Readonly<Record<string, readonly string[
       'cmdnargs', 'cmdlenargs', 'loginshellid', 'tty', 'pid', 'ppid', 'apid', 'vpid', 'pvpid', 'sid', 'vpgid', 'pgid',
       'duration', 'ppid.duration', 'pid.ts', 'ppid.ts', 'exe_ino', 'exe_ino.ctime', 'exe_ino.mtime',
       'exe_ino.ctime_duration_proc_start', 'exe_ino.ctime_duration_pidns_start', 'pidns_init_start_ts',
-      'fdopencount', 'fdlimit', 'fdusage', 'vmsize', 'vmrss', 'vmswap', 'nthreads', 'nchilds',
+      'fdopencount', 'fdlimit', 'fdusage', 'vmsize', 'vmrss', 'vmswap', 'nthreads', 'nchilds', 'cwd_ino',
     ],
     thread: [
       'tid', 'vtid', 'exectime', 'totexectime', 'pfmajor', 'pfminor', 'vmsize', 'vmrss', 'vmsize.b', 'vmrss.b',
@@ -173,7 +173,7 @@ const TYPED: Readonly<Record<FieldType, Readonly<Record<string, readonly string[
     proc: [
       'is_exe_writable', 'is_exe_upper_layer', 'is_exe_lower_layer', 'is_exe_from_memfd', 'is_sid_leader',
       'is_vpgid_leader', 'is_pgid_leader', 'is_container_healthcheck', 'is_container_liveness_probe',
-      'is_container_readiness_probe',
+      'is_container_readiness_probe', 'exe_writable',
     ],
     thread: ['ismain'],
     fd: ['is_server', 'connected', 'name_changed'],
