@@ -11,8 +11,8 @@ export const BASELINE_HELP = `Usage: lanner baseline show|reset [flags]
 Learned baselines live in the state file (state.file in lanner.yaml, or --state).
 
   show                 list every profile: rule, workload, values learned, learning since
-  reset                forget profiles, so they are learned again from now on
-                       (stop Lanner first, or it writes back what it holds in memory)
+  reset                forget profiles, so they are learned again from now on; a
+                       Lanner running on the file forgets them too at its next save
 
 Flags:
   --state FILE         the state file (default: state.file from the config)
@@ -62,7 +62,7 @@ export async function runBaseline(argv: readonly string[]): Promise<number> {
   }
   // Nothing to forget must not create a state file where there was none.
   if (removed > 0) writeBaselines(file, kept);
-  process.stderr.write(`removed ${removed} profiles from ${file}\n`);
+  process.stderr.write(`removed ${removed} profiles from ${file}${removed > 0 ? '; a Lanner running on it forgets them at its next save' : ''}\n`);
   return 0;
 }
 

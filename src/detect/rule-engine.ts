@@ -177,6 +177,14 @@ export class RuleEngine {
     }
   }
 
+  /** Forgets the given workloads' profiles, by baseline rule name. */
+  forgetBaselines(workloads: ReadonlyMap<string, ReadonlySet<string>>): void {
+    for (const r of this.runners) {
+      const forget = workloads.get(r.rule.name);
+      if (forget && r.matcher instanceof BaselineLearner) for (const w of forget) r.matcher.forget(w);
+    }
+  }
+
   /** Every baseline rule's learned profiles, for the state file. */
   baselineSnapshots(): Map<string, ProfileSnapshot[]> {
     const out = new Map<string, ProfileSnapshot[]>();

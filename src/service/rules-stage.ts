@@ -3,6 +3,7 @@
  * refuses to start, naming every problem), reloaded on change or SIGHUP (a broken reload keeps
  * the rules in force), with learned baselines saved to the state file and restored at start.
  */
+import { statSync } from 'node:fs';
 import { LannerError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { StateBounds } from '../detect/detection-rule.js';
@@ -34,6 +35,8 @@ export class RulesStage {
   private readonly reloader: RulesReloader<RuleEngine>;
   private saveTimer: NodeJS.Timeout | undefined;
   private dormant: ReadonlyMap<string, readonly ProfileSnapshot[]> = new Map();
+  /** The state file as this process last read or wrote it: which file, and what was in it. */
+  private known: { readonly stamp: string | undefined; readonly workloads: Workloads } | undefined;
 
   constructor(private readonly options: RulesStageOptions) {
     const { logger, metrics } = options;
@@ -116,7 +119,9 @@ export class RulesStage {
   private readState(): ReadonlyMap<string, readonly ProfileSnapshot[]> {
     if (!this.options.stateFile) return new Map();
     try {
+      const stamp = fileStamp(this.options.stateFile);
       const profiles = readBaselines(this.options.stateFile);
+      this.known = { stamp, workloads: workloadsOf(profiles) };
       this.options.logger.info({ file: this.options.stateFile, rules: profiles.size }, 'learned baselines restored');
       return profiles;
     } catch (err) {
@@ -127,14 +132,71 @@ export class RulesStage {
   }
 
   private saveState(): void {
-    if (!this.options.stateFile) return;
+    const file = this.options.stateFile;
+    if (!file) return;
+    this.takeResets(file);
     const snapshots = this.holder.current.baselineSnapshots();
     for (const [rule, p] of this.dormant) if (!snapshots.has(rule)) snapshots.set(rule, [...p]);
     if (snapshots.size === 0) return;
     try {
-      writeBaselines(this.options.stateFile, snapshots);
+      writeBaselines(file, snapshots);
+      this.known = { stamp: fileStamp(file), workloads: workloadsOf(snapshots) };
     } catch (err) {
-      this.options.logger.error({ file: this.options.stateFile, err: (err as Error).message }, 'saving learned baselines failed');
+      this.options.logger.error({ file, err: (err as Error).message }, 'saving learned baselines failed');
     }
+  }
+
+  /**
+   * `lanner baseline reset` edits the state file while this process runs. Profiles that were in
+   * the file as this process last knew it and are gone from it now were reset: they are
+   * forgotten here too, rather than written back. Profiles learned since, and the rest, stay.
+   */
+  private takeResets(file: string): void {
+    const stamp = fileStamp(file);
+    if (!this.known || stamp === this.known.stamp) return;
+    let now: ReadonlyMap<string, readonly ProfileSnapshot[]>;
+    try {
+      now = stamp === undefined ? new Map() : readBaselines(file);
+    } catch (err) {
+      this.options.logger.error({ file, err: (err as Error).message }, 'baseline state changed and is unreadable; saving what is in memory');
+      return;
+    }
+    const present = workloadsOf(now);
+    const reset = new Map<string, Set<string>>();
+    let count = 0;
+    for (const [rule, workloads] of this.known.workloads) {
+      const kept = present.get(rule);
+      const gone = new Set([...workloads].filter((w) => !kept?.has(w)));
+      if (gone.size === 0) continue;
+      reset.set(rule, gone);
+      count += gone.size;
+    }
+    this.known = { stamp, workloads: present };
+    if (count === 0) return;
+    this.holder.current.forgetBaselines(reset);
+    const dormant = new Map<string, readonly ProfileSnapshot[]>();
+    for (const [rule, profiles] of this.dormant) {
+      const gone = reset.get(rule);
+      const rest = gone ? profiles.filter((p) => !gone.has(p.workload)) : profiles;
+      if (rest.length > 0) dormant.set(rule, rest);
+    }
+    this.dormant = dormant;
+    this.options.logger.info({ file, profiles: count, rules: [...reset.keys()] }, 'baseline profiles reset in the state file are forgotten; they are learned again');
+  }
+}
+
+type Workloads = ReadonlyMap<string, ReadonlySet<string>>;
+
+function workloadsOf(profiles: ReadonlyMap<string, readonly ProfileSnapshot[]>): Workloads {
+  return new Map([...profiles].map(([rule, list]) => [rule, new Set(list.map((p) => p.workload))]));
+}
+
+/** What identifies one version of the file: a rename gives a new inode. Undefined when absent. */
+function fileStamp(file: string): string | undefined {
+  try {
+    const st = statSync(file);
+    return `${st.ino}:${st.size}:${st.mtimeMs}`;
+  } catch {
+    return undefined;
   }
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -7,8 +7,10 @@ import type { Alert } from '../../src/alerts/alert.js';
 import { LannerError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
+import { runBaseline } from '../../src/cli/baseline.js';
 import { RulesStage } from '../../src/service/rules-stage.js';
 import { falcoEvent } from '../support/events.js';
+import { until } from '../support/output-metrics.js';
 
 const THRESHOLD_RULE = `
 - rule: Burst of connections
@@ -144,5 +146,37 @@ describe('RulesStage', () => {
     last.engine.process(exec(200_002, 'curl'), out);
     expect(out.map((a) => a.output)).toEqual([expect.stringContaining('new process curl in shop/api')]);
     last.close();
+  });
+
+  it('forgets, while running, the profiles `lanner baseline reset` removed from the state file, and keeps the rest', async () => {
+    const d = dir({ 'drift.yaml': BASELINE_RULE });
+    const stateFile = join(dir({}), 'baselines.json');
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const s = new RulesStage({ paths: [d], bounds: { maxKeys: 1000, ttlMs: 600_000 }, stateFile, saveIntervalMs: 20, logger, metrics: createMetrics({ processMetrics: false }) });
+    const execIn = (ms: number, image: string, proc: string) =>
+      falcoEvent({ tags: ['lanner_feed'], timeNs: 1_000_000_000_000_000_000n + BigInt(ms) * 1_000_000n, fields: { 'evt.type': 'execve', 'proc.name': proc, 'container.image.repository': image } });
+    const out: Alert[] = [];
+    s.engine.process(execIn(0, 'shop/api', 'node'), out);
+    s.engine.process(execIn(0, 'shop/web', 'nginx'), out);
+    s.start();
+    try {
+      await until(() => existsSync(stateFile) && readFileSync(stateFile, 'utf8').includes('shop/web'), 'the first save');
+      expect(await runBaseline(['reset', '--state', stateFile, '--workload', 'shop/api'])).toBe(0);
+      await until(() => lines.some((l) => l.includes('reset in the state file are forgotten')), 'the reset to be taken up');
+      // shop/api learns again from its next event (no alert while learning); shop/web still enforces.
+      s.engine.process(execIn(120_000, 'shop/api', 'nc'), out);
+      s.engine.process(execIn(120_001, 'shop/web', 'nc'), out);
+      expect(out.map((a) => a.output)).toEqual([expect.stringContaining('new process nc in shop/web')]);
+      // A profile learned after the reset is not taken for a reset one at later saves.
+      await until(() => readFileSync(stateFile, 'utf8').includes('"nc"'), 'a later save');
+      const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as { rules: Record<string, { workload: string; values: string[] }[]> };
+      expect(saved.rules['New process in workload']!.map((p) => [p.workload, p.values]).sort()).toEqual([
+        ['shop/api', ['nc']],
+        ['shop/web', ['nginx', 'nc']],
+      ]);
+    } finally {
+      s.close();
+    }
   });
 });

@@ -103,6 +103,11 @@ export class BaselineLearner {
     }
   }
 
+  /** Forgets one workload's profile: it is learned again from its next event. */
+  forget(workload: string): void {
+    this.profiles.delete(workload);
+  }
+
   clear(): void {
     this.profiles.clear();
   }
