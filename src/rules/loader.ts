@@ -22,7 +22,7 @@ import { problem, type Problem, type SourceLocation } from './problems.js';
 import { Resolver, type ConditionUnit, type ListDef, type Locate, type MacroDef } from './resolve.js';
 import { RuleSet, type CompiledRule, type ConditionCompileResult, type ConditionPlace } from './ruleset.js';
 import { validateExpr } from './validate.js';
-import { simplify } from './simplify.js';
+import { simplify, withoutFields } from './simplify.js';
 import { SourceFile, toPlain } from './yaml-source.js';
 
 export interface RuleSource {
@@ -96,15 +96,23 @@ export function loadRuleSources(sources: readonly RuleSource[], extraProblems: r
 
 /**
  * Names every enabled rule whose condition reads fields the feed does not forward, with those
- * fields: such a rule never matches (or, under `not`, matches wrongly), and must not do so
- * unnoticed. Information, not a warning: Falco's own files have many such rules.
+ * fields, and says what that does: checks on them never hold, so the rule either can never
+ * match or matches only partly as written (a `not` around such a check always holds). It must
+ * not happen unnoticed. Information, not a warning: Falco's own files have many such rules.
  */
 function reportUnevaluable(rules: readonly CompiledRule[], problems: Problem[]): void {
   const byName = new Map(rules.map((r) => [r.name, r]));
   for (const c of coverageOf(rules.filter((r) => r.enabled)).rules) {
     if (c.missing.length === 0) continue;
-    const message = `rule '${c.rule}' reads fields Lanner's feed does not forward, so it cannot match as written: ${c.missing.join(', ')}`;
-    problems.push(problem(byName.get(c.rule)!.origin.at, 'info', 'LANNER_RULE_UNEVALUABLE', message));
+    const rule = byName.get(c.rule)!;
+    const missing = new Set(c.missing);
+    const folded = withoutFields(rule.expr, (key) => missing.has(key));
+    const effect =
+      folded.kind === 'const' && !folded.value
+        ? 'so it can never match'
+        : 'so checks on them never hold and it matches only partly as written';
+    const message = `rule '${c.rule}' reads fields Lanner's feed does not forward, ${effect}: ${c.missing.join(', ')}`;
+    problems.push(problem(rule.origin.at, 'info', 'LANNER_RULE_UNEVALUABLE', message));
   }
 }
 

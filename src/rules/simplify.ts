@@ -5,7 +5,7 @@
  * out of the per-event path and out of the coverage report: a rule does not need `evt.num`
  * to say "nothing is known to be benign".
  */
-import type { Expr } from './ast.js';
+import { fieldKey, type Expr, type Operand } from './ast.js';
 
 const FALSE: Expr = { kind: 'const', value: false, pos: -1 };
 const TRUE: Expr = { kind: 'const', value: true, pos: -1 };
@@ -51,4 +51,32 @@ export function simplify(e: Expr): Expr {
     default:
       return e;
   }
+}
+
+function readsAny(c: Extract<Expr, { kind: 'check' }>, missing: (key: string) => boolean): boolean {
+  const reads = (o: Operand): boolean => (o.kind === 'field' ? missing(fieldKey(o)) : reads(o.operand));
+  return reads(c.left) || (c.right?.kind === 'fieldvalue' && reads(c.right.operand));
+}
+
+function replaceChecks(e: Expr, missing: (key: string) => boolean): Expr {
+  switch (e.kind) {
+    case 'check':
+      return readsAny(e, missing) ? FALSE : e;
+    case 'not':
+      return { kind: 'not', child: replaceChecks(e.child, missing), pos: e.pos };
+    case 'and':
+    case 'or':
+      return { kind: e.kind, children: e.children.map((c) => replaceChecks(c, missing)), pos: e.pos };
+    default:
+      return e;
+  }
+}
+
+/**
+ * The condition as it behaves on events that never carry the `missing` fields: every check on
+ * one is false there (libsinsp fails the extraction, `exists` and `!=` included), folded. A
+ * constant false result means the rule can never match such events.
+ */
+export function withoutFields(e: Expr, missing: (key: string) => boolean): Expr {
+  return simplify(replaceChecks(e, missing));
 }

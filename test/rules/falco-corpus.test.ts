@@ -58,9 +58,14 @@ describe.skipIf(!HAVE_SHARED)('Falco rule corpus', () => {
     // What lint and the service's start-up log show: each enabled rule that misses fields, by name, with them.
     const enabled = new Set(r.ruleSet.rules.filter((rule) => rule.enabled).map((rule) => rule.name));
     const shown = r.problems.filter((p) => p.code === 'LANNER_RULE_UNEVALUABLE').map((p) => p.message);
-    const expected = report.rules.filter((c) => c.missing.length > 0 && enabled.has(c.rule)).map((c) => `rule '${c.rule}' reads fields Lanner's feed does not forward, so it cannot match as written: ${c.missing.join(', ')}`);
+    const expected = report.rules.filter((c) => c.missing.length > 0 && enabled.has(c.rule));
     expect(expected.length).toBeGreaterThan(0);
-    expect(shown.sort()).toEqual(expected.sort());
+    expect(shown).toHaveLength(expected.length);
+    for (const c of expected) {
+      const line = shown.find((m) => m.startsWith(`rule '${c.rule}' `));
+      expect(line, c.rule).toMatch(/^rule '.*' reads fields Lanner's feed does not forward, so (it can never match|checks on them never hold and it matches only partly as written): /);
+      expect(line!.endsWith(`: ${c.missing.join(', ')}`), line).toBe(true);
+    }
   });
 });
 

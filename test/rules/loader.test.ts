@@ -261,6 +261,40 @@ describe('lint', () => {
     expect(doc).toEqual({ rules: 2, lists: 1, macros: 1, problems: [] });
   });
 
+  it('says whether a rule reading fields the feed lacks can never match, or matches only partly', () => {
+    const r = load(
+      [
+        '- rule: Long shell',
+        '  desc: d',
+        '  condition: evt.type = execve and proc.name = bash and proc.duration > 1000',
+        '  output: o',
+        '  priority: NOTICE',
+        '- rule: Shell not under sshd',
+        '  desc: d',
+        '  condition: evt.type = execve and proc.name = bash and not proc.aname[4] = sshd',
+        '  output: o',
+        '  priority: NOTICE',
+        '- rule: Shell or capable',
+        '  desc: d',
+        '  condition: evt.type = execve and (proc.name = bash or thread.cap_effective contains CAP_SYS_ADMIN)',
+        '  output: o',
+        '  priority: NOTICE',
+        '',
+      ].join('\n'),
+    );
+    const info = r.problems.filter((p) => p.code === 'LANNER_RULE_UNEVALUABLE').map((p) => [p.line, p.severity, p.message]);
+    expect(info).toEqual([
+      [1, 'info', "rule 'Long shell' reads fields Lanner's feed does not forward, so it can never match: proc.duration"],
+      [6, 'info', "rule 'Shell not under sshd' reads fields Lanner's feed does not forward, so checks on them never hold and it matches only partly as written: proc.aname[4]"],
+      [11, 'info', "rule 'Shell or capable' reads fields Lanner's feed does not forward, so checks on them never hold and it matches only partly as written: thread.cap_effective"],
+    ]);
+    // What the words say is what the rules do on a feed event without those fields.
+    const bash = event({ 'evt.type': 'execve', 'proc.name': 'bash' });
+    expect(r.ruleSet.get('Long shell')!.matches(bash)).toBe(false);
+    expect(r.ruleSet.get('Shell not under sshd')!.matches(bash)).toBe(true);
+    expect(r.ruleSet.get('Shell or capable')!.matches(bash)).toBe(true);
+  });
+
   it('runRulesLint refuses no paths and unknown options with exit 2', async () => {
     const io = { out: () => {}, err: () => {} };
     expect(await runRulesLint([], io)).toBe(2);
