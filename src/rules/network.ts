@@ -18,10 +18,10 @@
  *
  * Literals (value_parser.cpp, tuples.cpp): on a network field, text with a '.' is an IPv4
  * network `a.b.c.d/len` (len 0..32), anything else an IPv6 network `addr/len` (len 1..128),
- * contained as in `flt_compare_ipv4net`/`ipv6net::in_cidr`. Falco refuses a network without a
- * `/len`; Lanner reads such a literal as the single address (/32 or /128) and lint warns that
- * Falco refuses it. On `fd.ip`, text with a '.' is an IPv4 address (inet_pton: four decimal
- * parts, no leading zeros), anything else an IPv6 address. An address of the other family never
+ * contained as in `flt_compare_ipv4net`/`ipv6net::in_cidr`. A network without a `/len` is an
+ * error, as in Falco ("unrecognized IP network"). On an address field, text with a '.' is an
+ * IPv4 address (inet_pton: four decimal parts, no leading zeros), anything else an IPv6
+ * address. An address of the other family never
  * matches: `=` is false and `!=` true (flt_compare returns `op == CO_NE` when the sizes differ).
  * Values are parsed the same way; a value that is not an address counts as no value.
  */
@@ -171,7 +171,7 @@ function v6Mask(len: number): bigint {
 
 /** A literal of a network or address field: what it matches, or why Falco refuses it. */
 export type ParsedLiteral =
-  | { readonly ok: true; readonly network: Network; readonly warning?: string }
+  | { readonly ok: true; readonly network: Network }
   | { readonly ok: false; readonly error: string };
 
 /** Parses a literal of a field of `kind`, by Falco's rules (see the top of this file). */
@@ -192,8 +192,7 @@ export function parseNetworkLiteral(text: string, field: NetworkField): ParsedLi
   const addr = v4 ? parseIPv4(ipText) : parseIPv6(ipText);
   if (addr === undefined) return { ok: false, error: `'${text}' is not an ${family} network (address/prefix length, e.g. ${v4 ? '10.0.0.0/8' : 'fd00::/8'})` };
   if (lenText === undefined) {
-    const network = exact(v4 ? { v6: false, n: addr as number } : { v6: true, n: addr as bigint });
-    return { ok: true, network, warning: `'${text}' has no prefix length: Falco refuses a network without one; Lanner matches the single address (${text}/${v4 ? 32 : 128})` };
+    return { ok: false, error: `'${text}' has no prefix length: a network needs one, as in Falco (${text}/${v4 ? 32 : 128} for this one address)` };
   }
   const max = v4 ? 32 : 128;
   const min = v4 ? 0 : 1;

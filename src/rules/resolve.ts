@@ -215,7 +215,6 @@ export class Resolver {
       const parsed = parseNetworkLiteral(item.text, field);
       const where = `in list '${origin.list}', compared with ${printOperand(c.left)}`;
       if (!parsed.ok) this.problems.push(problem(origin.at, 'error', 'LANNER_RULE_BAD_VALUE', `${parsed.error} (${where})`));
-      else if (parsed.warning) this.problems.push(problem(origin.at, 'warning', 'LANNER_RULE_BAD_VALUE', `${parsed.warning} (${where})`));
     }
   }
 }

@@ -57,7 +57,6 @@ export function validateNetworkValues(left: Operand, op: Operator, items: readon
     if (inList && !item.quoted && !/[.:/]/.test(item.text)) continue;
     const parsed = parseNetworkLiteral(item.text, network);
     if (!parsed.ok) problems.push(problem(locate(item.pos), 'error', 'LANNER_RULE_BAD_VALUE', parsed.error));
-    else if (parsed.warning) problems.push(problem(locate(item.pos), 'warning', 'LANNER_RULE_BAD_VALUE', parsed.warning));
   }
 }
 

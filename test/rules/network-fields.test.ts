@@ -180,10 +180,11 @@ describe('lint of network literals', () => {
     expect(lint('fd.net != "127.0.0.0/8" and fd.ip != "0.0.0.0" and fd.snet = "fd00::/8"')).toEqual([]);
   });
 
-  it('warns of a network without a prefix length, which Falco refuses, and reads it as one address', () => {
-    expect(lint('fd.snet = "10.1.2.3"')).toMatchObject([{ severity: 'warning', code: 'LANNER_RULE_BAD_VALUE' }]);
-    expect(both('fd.snet = "10.1.2.3"', connect('10.1.2.3'))).toBe(true);
-    expect(both('fd.snet = "10.1.2.3"', connect('10.1.2.4'))).toBe(false);
+  it('refuses a network without a prefix length, as Falco does', () => {
+    const [bad] = lint('fd.snet = "10.1.2.3"');
+    expect(bad).toMatchObject({ severity: 'error', code: 'LANNER_RULE_BAD_VALUE' });
+    expect(bad!.message).toContain('10.1.2.3/32');
+    expect(lint('fd.net in ("fd00::1")')[0]!.message).toContain('fd00::1/128');
   });
 
   it('refuses text and ordering operators, as Falco does for address and network fields', () => {
