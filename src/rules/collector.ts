@@ -87,7 +87,7 @@ const APPENDABLE: Readonly<Record<'rule' | 'macro' | 'list', ReadonlySet<string>
 const REPLACEABLE: Readonly<Record<'rule' | 'macro' | 'list', ReadonlySet<string>>> = {
   rule: new Set([
     'condition', 'output', 'desc', 'priority', 'tags', 'exceptions', 'enabled', 'warn_evttypes', 'skip-if-unknown-filter',
-    'capture', 'capture_duration', 'source', 'runbook', 'actions', 'state', ...STATEFUL_KEYS,
+    'capture', 'capture_duration', 'runbook', 'actions', 'state', ...STATEFUL_KEYS,
   ]),
   macro: new Set(['condition']),
   list: new Set(['items']),
@@ -205,7 +205,8 @@ export class Collector {
       modes.set(key, mode);
     }
     for (const [key, v] of values) {
-      if (key === kind || key === 'override') continue;
+      // `append: false` beside `override:` says nothing more; Falco accepts it.
+      if (key === kind || key === 'override' || key === 'append') continue;
       if (!modes.has(key) && !(plain as Record<string, unknown>)[key]) {
         this.report(v.at, 'error', 'LANNER_RULE_OVERRIDE', `key '${key}' is not listed in 'override', so this item cannot change it`);
         ok = false;
@@ -274,7 +275,8 @@ export class Collector {
     const { items, at: itemsAt } = placed;
     const prev = this.lists.get(name);
     const mode = modes === 'legacy' ? 'append' : modes.get('items');
-    if (mode !== undefined) {
+    // Replacing what is not defined yet defines it, as in Falco.
+    if (mode !== undefined && (prev || mode === 'append')) {
       if (!prev) {
         this.report(origin.at, 'error', 'LANNER_RULE_UNKNOWN_LIST', `list '${name}' is ${mode === 'append' ? 'appended to' : 'replaced'} but not defined before`);
         return;
@@ -295,7 +297,7 @@ export class Collector {
     }
     const prev = this.macros.get(name);
     const mode = modes === 'legacy' ? 'append' : modes.get('condition');
-    if (mode !== undefined) {
+    if (mode !== undefined && (prev || mode === 'append')) {
       if (!prev) {
         this.report(origin.at, 'error', 'LANNER_RULE_UNDEFINED', `macro '${name}' is ${mode === 'append' ? 'appended to' : 'replaced'} but not defined before`);
         return;
@@ -315,9 +317,13 @@ export class Collector {
         this.report(origin.at, 'error', 'LANNER_RULE_UNDEFINED', `rule '${name}' has append: true but no rule '${name}' is defined before`);
         return;
       }
+      if (!values.has('condition') && !values.has('exceptions')) {
+        this.report(origin.at, 'error', 'LANNER_RULE_OVERRIDE', `rule '${name}' has append: true but no 'condition' or 'exceptions' to append`);
+        return;
+      }
       for (const k of keys) {
         if (k !== 'condition' && k !== 'exceptions') {
-          this.report(values.get(k)!.at, 'error', 'LANNER_RULE_OVERRIDE', `with append: true only condition and exceptions can be appended; use override: to change '${k}'`);
+          this.report(values.get(k)!.at, 'warning', 'LANNER_RULE_OVERRIDE', `'${k}' is ignored with append: true, as in Falco: only condition and exceptions are appended; use override: to change '${k}'`);
         }
       }
       this.applyRuleKeys(prev, values, new Map([['condition', 'append'], ['exceptions', 'append']]), origin);
@@ -333,11 +339,15 @@ export class Collector {
       prev.refinements.push(origin);
       return;
     }
-    // `- rule: X` with only `enabled:` switches an existing rule, as Falco allows.
-    if (keys.length === 1 && keys[0] === 'enabled') {
+    // `- rule: X` with `enabled:` and none of condition, output, desc, priority switches an
+    // existing rule, as Falco allows; Falco ignores any other key there.
+    if (values.has('enabled') && !['condition', 'output', 'desc', 'priority'].some((k) => values.has(k))) {
       if (!prev) {
         this.report(origin.at, 'error', 'LANNER_RULE_UNDEFINED', `rule '${name}' only sets 'enabled' but no rule '${name}' is defined before`);
         return;
+      }
+      for (const k of keys) {
+        if (k !== 'enabled') this.report(values.get(k)!.at, 'warning', 'LANNER_RULE_OVERRIDE', `'${k}' is ignored: an item that sets 'enabled' without a condition, output, desc or priority only switches the rule, as in Falco; use override: to change '${k}'`);
       }
       this.applyRuleKeys(prev, values, new Map([['enabled', 'replace']]), origin);
       prev.refinements.push(origin);
@@ -357,6 +367,10 @@ export class Collector {
     };
     const replaceAll = new Map(keys.map((k) => [k, 'replace' as Mode]));
     this.applyRuleKeys(rule, values, replaceAll, origin);
+    if (prev && prev.source !== rule.source) {
+      this.report(origin.at, 'error', 'LANNER_RULE_REDEFINED', `rule '${name}' is defined again with source '${rule.source}' (first at ${prev.origin.at.file}:${prev.origin.at.line} with source '${prev.source}'): Falco refuses a rule re-defined with another source`);
+      return;
+    }
     if (prev) this.redefined('rule', name, prev.origin, origin);
     // A redefinition replaces the rule but keeps its place, as Falco keeps its index.
     this.rules.set(name, rule);

@@ -137,6 +137,9 @@ export function readExceptions(node: Node | null, src: SourceFile, problems: Pro
       continue;
     }
     if (!ok) continue;
+    if (out.some((x) => x.name === name)) {
+      problems.push(problem(at, 'warning', 'LANNER_RULE_EXCEPTION', `exception '${name}' is listed twice in this rule: both apply; give each its own name`));
+    }
     out.push({ name, ...(fields ? { fields } : {}), ...(comps ? { comps } : {}), values, at });
   }
   return out;
@@ -153,6 +156,15 @@ export function mergeExceptions(existing: readonly RuleException[], added: reado
       continue;
     }
     const prev = out[i]!;
+    // Falco: "Can not append exception fields/comps to existing exception, only values".
+    if (a.fields || a.comps) {
+      problems.push(problem(a.at, 'error', 'LANNER_RULE_EXCEPTION', `exception '${a.name}' exists already: appending to it adds values only, not ${a.fields ? "'fields'" : "'comps'"}`));
+      continue;
+    }
+    if (a.values.length === 0) {
+      problems.push(problem(a.at, 'warning', 'LANNER_RULE_EXCEPTION', `exception '${a.name}' is appended to without 'values': nothing is added`));
+      continue;
+    }
     out[i] = { ...prev, values: [...prev.values, ...a.values] };
   }
   return out;

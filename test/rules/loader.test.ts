@@ -155,6 +155,41 @@ describe('legacy append and enabled-only items', () => {
     expect(codes).toEqual(['6:LANNER_RULE_OVERRIDE', '15:LANNER_RULE_OVERRIDE', '20:LANNER_RULE_OVERRIDE']);
   });
 
+  it('follows Falco on the edges of overrides and appends', () => {
+    const base = '- rule: R\n  desc: d\n  condition: evt.type = execve\n  output: o\n  priority: INFO\n  exceptions:\n    - name: e\n      fields: proc.name\n      comps: in\n      values: [sh]\n';
+    const problems = (text: string) => load(base + text).problems.filter((p) => p.severity !== 'info').map((p) => `${p.line}:${p.severity}:${p.code}`);
+    // appending to an exception adds values, never fields or comps
+    expect(problems('- rule: R\n  exceptions:\n    - name: e\n      comps: [startswith]\n      values: [ba]\n  override:\n    exceptions: append\n')).toEqual(['13:error:LANNER_RULE_EXCEPTION']);
+    const appended = load(base + '- rule: R\n  exceptions:\n    - name: e\n      values: [bash]\n  override:\n    exceptions: append\n').ruleSet.get('R')!;
+    expect(appended.matches(event({ 'evt.type': 'execve', 'proc.name': 'bash' }))).toBe(false);
+    expect(appended.matches(event({ 'evt.type': 'execve', 'proc.name': 'zsh' }))).toBe(true);
+    // the source of a rule is not replaced, nor redefined
+    expect(problems('- rule: R\n  source: k8s_audit\n  override:\n    source: replace\n')).toEqual(['13:error:LANNER_RULE_OVERRIDE']);
+    expect(problems('- rule: R\n  desc: d\n  condition: ka.verb = create\n  output: o\n  priority: INFO\n  source: k8s_audit\n')).toEqual(['11:error:LANNER_RULE_REDEFINED']);
+    // append: false beside override says nothing more
+    expect(problems('- rule: R\n  priority: ERROR\n  append: false\n  override:\n    priority: replace\n')).toEqual([]);
+    // legacy append: what is not a condition or exceptions is ignored; with neither, an error
+    expect(problems('- rule: R\n  condition: and proc.name = sh\n  output: other\n  append: true\n')).toEqual(['13:warning:LANNER_RULE_OVERRIDE']);
+    expect(problems('- rule: R\n  output: other\n  append: true\n')).toEqual(['11:error:LANNER_RULE_OVERRIDE']);
+    // an item that sets enabled without condition, output, desc or priority only switches the rule
+    const switched = load(base + '- rule: R\n  enabled: false\n  tags: [x]\n');
+    expect(switched.problems.filter((p) => p.severity !== 'info').map((p) => `${p.line}:${p.severity}`)).toEqual(['13:warning']);
+    expect(switched.ruleSet.get('R')!.enabled).toBe(false);
+    expect(switched.ruleSet.get('R')!.tags).toEqual([]);
+  });
+
+  it('defines a list or macro that a replace names before it is defined, as Falco does', () => {
+    const r = load('- list: l\n  items: [sh]\n  override:\n    items: replace\n- macro: m\n  condition: proc.name in (l)\n  override:\n    condition: replace\n- rule: R\n  desc: d\n  condition: evt.type = execve and m\n  output: o\n  priority: INFO\n');
+    expect(r.problems.filter((p) => p.severity !== 'info')).toEqual([]);
+    expect(r.ruleSet.get('R')!.matches(event({ 'evt.type': 'execve', 'proc.name': 'sh' }))).toBe(true);
+    expect(load('- list: l\n  items: [sh]\n  override:\n    items: append\n').problems.map((p) => p.code)).toEqual(['LANNER_RULE_UNKNOWN_LIST']);
+  });
+
+  it('warns of an exception named twice in one rule', () => {
+    const r = load('- rule: R\n  desc: d\n  condition: evt.type = execve\n  output: o\n  priority: INFO\n  exceptions:\n    - name: e\n      fields: proc.name\n      values: [sh]\n    - name: e\n      fields: proc.pname\n      values: [cron]\n');
+    expect(r.problems.filter((p) => p.severity !== 'info').map((p) => `${p.line}:${p.severity}:${p.code}`)).toEqual(['10:warning:LANNER_RULE_EXCEPTION']);
+  });
+
   it('reports a malformed exception at the exception', () => {
     const r = load(`
 - rule: R
