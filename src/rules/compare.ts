@@ -150,6 +150,24 @@ export function compareText(a: string, b: string): number {
 }
 
 /** Text of a scalar for the string operators. */
+const UPPER = /[A-Z]/;
+const UPPER_RUNS = /[A-Z]+/g;
+const LOWER = /[a-z]/;
+const LOWER_RUNS = /[a-z]+/g;
+
+/**
+ * Lower case of ASCII letters only, as libsinsp folds (strcasestr, its tolower transformer, and
+ * fnmatch's case folding in the C locale work byte by byte): 'É' stays 'É'.
+ */
+export function asciiLower(s: string): string {
+  return UPPER.test(s) ? s.replace(UPPER_RUNS, (m) => m.toLowerCase()) : s;
+}
+
+/** Upper case of ASCII letters only (libsinsp's toupper transformer). */
+export function asciiUpper(s: string): string {
+  return LOWER.test(s) ? s.replace(LOWER_RUNS, (m) => m.toUpperCase()) : s;
+}
+
 export function textOf(v: Scalar): string {
   return typeof v === 'string' ? v : String(v);
 }

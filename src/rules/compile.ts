@@ -25,6 +25,7 @@
 import type { FalcoEvent, FieldValue } from '../core/event.js';
 import { fieldKey, walk, type CheckNode, type Expr, type LiteralNode, type Operand, type Operator, type ValueNode } from './ast.js';
 import {
+  asciiLower,
   compareText,
   compareToLiteral,
   compareValues,
@@ -38,7 +39,7 @@ import {
 } from './compare.js';
 import { operandType, type FieldType } from './field-catalog.js';
 import { operandReader } from './fields.js';
-import { escapeRegExp, globMatch, globToRegExp } from './glob.js';
+import { globMatch, globToRegExp } from './glob.js';
 import { addressPairTest, networkField, networkTest } from './network.js';
 
 export type Predicate = (event: FalcoEvent) => boolean;
@@ -290,8 +291,8 @@ function scalarTest(op: Operator, right: ValueNode, type: FieldType | undefined)
     case 'contains':
       return (v) => textOf(v).includes(text);
     case 'icontains': {
-      const re = new RegExp(escapeRegExp(text), 'i');
-      return (v) => re.test(textOf(v));
+      const needle = asciiLower(text);
+      return (v) => asciiLower(textOf(v)).includes(needle);
     }
     case 'startswith':
       return (v) => textOf(v).startsWith(text);
@@ -310,8 +311,8 @@ function scalarTest(op: Operator, right: ValueNode, type: FieldType | undefined)
       return (v) => re.test(textOf(v));
     }
     case 'iglob': {
-      const re = globToRegExp(text, true);
-      return (v) => re.test(textOf(v));
+      const re = globToRegExp(asciiLower(text));
+      return (v) => re.test(asciiLower(textOf(v)));
     }
     case 'regex': {
       let re: RegExp;
@@ -365,13 +366,13 @@ const PAIR_TESTS: Partial<Record<Operator, ScalarPairTest>> = {
   '>': (a, b) => compareValues(a, b) > 0,
   '>=': (a, b) => compareValues(a, b) >= 0,
   contains: (a, b) => textOf(a).includes(textOf(b)),
-  icontains: (a, b) => textOf(a).toLowerCase().includes(textOf(b).toLowerCase()),
+  icontains: (a, b) => asciiLower(textOf(a)).includes(asciiLower(textOf(b))),
   startswith: (a, b) => textOf(a).startsWith(textOf(b)),
   endswith: (a, b) => textOf(a).endsWith(textOf(b)),
   bcontains: (a, b) => textOf(a).includes(textOf(b)),
   bstartswith: (a, b) => textOf(a).startsWith(textOf(b)),
   glob: (a, b) => globMatch(textOf(b), textOf(a)),
-  iglob: (a, b) => globMatch(textOf(b), textOf(a), true),
+  iglob: (a, b) => globMatch(asciiLower(textOf(b)), asciiLower(textOf(a))),
   in: equalValues,
   intersects: equalValues,
 };

@@ -7,6 +7,7 @@
  */
 import type { FalcoEvent, FieldValue, Fields } from '../core/event.js';
 import { fieldKey, type Operand } from './ast.js';
+import { asciiLower, asciiUpper } from './compare.js';
 
 /** Reads one field; undefined when the event does not carry it, null when Falco had no value. */
 export type FieldReader = (event: FalcoEvent) => FieldValue | undefined;
@@ -191,14 +192,15 @@ function textOf(v: string | number | bigint | boolean): string {
 }
 
 const TRANSFORMS: Readonly<Record<string, ScalarTransform>> = {
-  tolower: (v) => textOf(v).toLowerCase(),
-  toupper: (v) => textOf(v).toUpperCase(),
+  // libsinsp's transformers work on bytes: ASCII case only, length in UTF-8 bytes.
+  tolower: (v) => asciiLower(textOf(v)),
+  toupper: (v) => asciiUpper(textOf(v)),
   b64: (v) => Buffer.from(textOf(v), 'base64').toString('utf8'),
   basename: (v) => {
     const s = textOf(v);
     return s.slice(s.lastIndexOf('/') + 1);
   },
-  len: (v) => textOf(v).length,
+  len: (v) => Buffer.byteLength(textOf(v), 'utf8'),
 };
 
 /** A transformer over a whole value: null and undefined pass through, lists map item by item. */

@@ -54,8 +54,41 @@ function bracket(pattern: string, start: number): { source: string; end: number 
   return undefined;
 }
 
+const NEVER = /(?!)/;
+
+/**
+ * Why fnmatch refuses a pattern, if it does: a refused pattern matches nothing. glibc refuses a
+ * pattern that ends in an unescaped backslash, and a bracket expression naming an unknown
+ * class (`[[:foo:]]`).
+ */
+export function refusedGlob(pattern: string): string | undefined {
+  let open = -1;
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i]!;
+    if (ch === '\\') {
+      if (i + 1 === pattern.length) return 'it ends in a backslash, which escapes nothing';
+      i++;
+    } else if (ch === '[' && open < 0) {
+      open = i;
+      // A ']' first in the expression, or after its '!'/'^', is a member, not the end.
+      if (pattern[i + 1] === '!' || pattern[i + 1] === '^') i++;
+      if (pattern[i + 1] === ']') i++;
+    } else if (ch === '[' && pattern[i + 1] === ':') {
+      const close = pattern.indexOf(':]', i + 2);
+      if (close < 0) continue;
+      const name = pattern.slice(i + 2, close);
+      if (!(name in POSIX_CLASSES)) return `'[:${name}:]' is not a character class`;
+      i = close + 1;
+    } else if (ch === ']' && open >= 0) {
+      open = -1;
+    }
+  }
+  return undefined;
+}
+
 /** The RegExp equivalent of a glob pattern, anchored at both ends. */
 export function globToRegExp(pattern: string, ignoreCase = false): RegExp {
+  if (refusedGlob(pattern) !== undefined) return NEVER;
   let src = '';
   let i = 0;
   while (i < pattern.length) {
@@ -146,6 +179,7 @@ function matchBracket(pattern: string, start: number, c: string, ignoreCase: boo
  * enough: a glob has no other construct that can match a variable length.
  */
 export function globMatch(pattern: string, text: string, ignoreCase = false): boolean {
+  if (refusedGlob(pattern) !== undefined) return false;
   let p = 0;
   let t = 0;
   let starP = -1;

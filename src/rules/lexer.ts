@@ -116,6 +116,11 @@ export class Scanner {
     while (i < this.text.length) {
       const ch = this.text.charAt(i);
       if (ch === quote) {
+        // libsinsp ends a string only at a quote not preceded by a backslash, an escaped one
+        // included: "a\\" does not end there, so it is refused rather than read otherwise.
+        if (this.text.charAt(i - 1) === '\\' && i - 1 > start) {
+          throw new ConditionSyntaxError(i - 1, 'a quoted string cannot end in a backslash: Falco does not end a string at a quote that follows one');
+        }
         this.pos = i + 1;
         return out;
       }

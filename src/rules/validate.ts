@@ -6,6 +6,7 @@
  */
 import { baseField, printOperand, walk, type Expr, type LiteralNode, type Operand, type Operator } from './ast.js';
 import { checkFieldName, operandType } from './field-catalog.js';
+import { refusedGlob } from './glob.js';
 import { networkField, NETWORK_OPERATORS, parseNetworkLiteral } from './network.js';
 import { problem, type Problem } from './problems.js';
 import type { Locate } from './resolve.js';
@@ -32,6 +33,7 @@ export function validateExpr(expr: Expr, locate: Locate, problems: Problem[]): v
       else validateNetworkValues(node.left, node.op, right.items, true, locate, problems);
       continue;
     }
+    if (!mismatch && COMPARISONS.has(node.op)) validateTypedLiterals(node.left, right.kind === 'literal' ? [right] : right.items, right.kind === 'list', locate, problems);
     if (right.kind !== 'literal') continue;
     if (node.op === 'regex') {
       try {
@@ -39,6 +41,9 @@ export function validateExpr(expr: Expr, locate: Locate, problems: Problem[]): v
       } catch (err) {
         problems.push(problem(locate(right.pos), 'error', 'LANNER_RULE_BAD_VALUE', `invalid regular expression: ${(err as Error).message}`));
       }
+    } else if (node.op === 'glob' || node.op === 'iglob') {
+      const refused = refusedGlob(right.text);
+      if (refused) problems.push(problem(locate(right.pos), 'warning', 'LANNER_RULE_BAD_VALUE', `the pattern '${right.text}' never matches: ${refused} (fnmatch refuses it)`));
     } else if ((node.op === 'bcontains' || node.op === 'bstartswith') && !HEX.test(right.text)) {
       problems.push(problem(locate(right.pos), 'error', 'LANNER_RULE_BAD_VALUE', `'${node.op}' needs bytes written as hex digits (e.g. 7f454c46), got '${right.text}'`));
     }
@@ -57,6 +62,35 @@ export function validateNetworkValues(left: Operand, op: Operator, items: readon
     if (inList && !item.quoted && !/[.:/]/.test(item.text)) continue;
     const parsed = parseNetworkLiteral(item.text, network);
     if (!parsed.ok) problems.push(problem(locate(item.pos), 'error', 'LANNER_RULE_BAD_VALUE', parsed.error));
+  }
+}
+
+const COMPARISONS: ReadonlySet<Operator> = new Set<Operator>(['=', '==', '!=', '<', '<=', '>', '>=', 'in', 'intersects']);
+
+/** Falco's PT_DOUBLE fields, whose literals may have a fraction or an exponent. */
+const DOUBLE_FIELDS: ReadonlySet<string> = new Set(['thread.cpu', 'thread.cpu.user', 'thread.cpu.system', 'proc.cpu', 'proc.cpu.user', 'proc.cpu.system']);
+const DECIMAL = /^\s*[+-]?\d+$/;
+const REAL = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/**
+ * Literals compared with a numeric or boolean field. Falco parses them when the rule loads
+ * (sinsp_numparser reads integers in decimal only; a boolean is `true` or `false`, nothing
+ * else) and refuses the rule otherwise, so `proc.pid = 0x10` or `evt.failed = TRUE` is an error.
+ * In a list, a bare word may name a list (expanded later) and is left to the list.
+ */
+function validateTypedLiterals(left: Operand, items: readonly LiteralNode[], inList: boolean, locate: Locate, problems: Problem[]): void {
+  const type = operandType(left);
+  if (type !== 'number' && type !== 'bool') return;
+  const name = printOperand(left);
+  for (const item of items) {
+    if (inList && !item.quoted && /^[A-Za-z_][\w.-]*$/.test(item.text) && item.text !== 'true' && item.text !== 'false') continue;
+    if (type === 'bool') {
+      if (item.text !== 'true' && item.text !== 'false') {
+        problems.push(problem(locate(item.pos), 'error', 'LANNER_RULE_BAD_VALUE', `'${item.text}' is not true or false: Falco accepts only these two words for '${name}', a boolean field`));
+      }
+    } else if (left.kind === 'field' && DOUBLE_FIELDS.has(left.name) ? !REAL.test(item.text) : !DECIMAL.test(item.text)) {
+      problems.push(problem(locate(item.pos), 'error', 'LANNER_RULE_BAD_VALUE', `'${item.text}' is not a decimal integer: Falco reads the numbers of '${name}' in decimal only`));
+    }
   }
 }
 
@@ -88,6 +122,9 @@ export function operatorTypeProblem(left: Operand, op: Operator): string | undef
     return `'${op}' is not supported on '${printOperand(left)}', an address or network field: Falco compares them with =, !=, in and intersects only`;
   }
   const type = operandType(left);
+  if (type === 'string' && (op === 'bcontains' || op === 'bstartswith')) {
+    return `'${op}' is not supported on '${printOperand(left)}', a text field: Falco applies byte operators to byte buffers only (use contains or startswith)`;
+  }
   if (type === 'number' && TEXT_ONLY.has(op)) {
     return `'${op}' is not supported on '${printOperand(left)}', a numeric field: Falco applies text operators to text fields only`;
   }

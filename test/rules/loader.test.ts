@@ -244,6 +244,20 @@ describe("operators Falco refuses for a field's type", () => {
     expect(r.notCompiled).toEqual(['Typed operators']);
   });
 
+  it('refuse literals Falco cannot parse for the field, and byte operators on text', () => {
+    const lint = (condition: string) =>
+      lintText(`- rule: r\n  desc: d\n  condition: ${condition}\n  output: o\n  priority: WARNING\n`, 'l.yaml').problems.filter((p) => p.severity !== 'info' && p.code !== 'LANNER_RULE_NO_EVTTYPE').map((p) => `${p.col}:${p.code}`);
+    expect(lint('proc.pid = 0x10')).toEqual(['25:LANNER_RULE_BAD_VALUE']);
+    expect(lint('proc.pid in (1, 0x2, 3)')).toEqual(['30:LANNER_RULE_BAD_VALUE']);
+    expect(lint('proc.pid > 1.5')).toEqual(['25:LANNER_RULE_BAD_VALUE']);
+    expect(lint('evt.rawtime = 1e20')).toEqual(['28:LANNER_RULE_BAD_VALUE']);
+    expect(lint('evt.failed = TRUE')).toEqual(['27:LANNER_RULE_BAD_VALUE']);
+    expect(lint('container.privileged in (1)')).toEqual(['39:LANNER_RULE_BAD_VALUE']);
+    expect(lint('proc.cmdline bcontains 2d6a')).toEqual(['27:LANNER_RULE_BAD_OPERATOR']);
+    // what Falco reads: decimal with a sign, fractions on its double fields, the two boolean words
+    expect(lint('proc.pid = -1 and proc.pid in (+2, 3) and thread.cpu > 0.5 and evt.failed in (true, false) and evt.buffer bcontains 2d6a')).toEqual([]);
+  });
+
   it('leave alone what Falco accepts: comparisons on numbers, text operators on text, fields of no known type', () => {
     const r = lintText(`- rule: Allowed
   desc: d
