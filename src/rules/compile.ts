@@ -40,6 +40,7 @@ import {
 import { operandType, type FieldType } from './field-catalog.js';
 import { operandReader } from './fields.js';
 import { globMatch, globToRegExp } from './glob.js';
+import { falcoRegExp } from './regex.js';
 import { addressPairTest, networkField, networkTest } from './network.js';
 
 export type Predicate = (event: FalcoEvent) => boolean;
@@ -315,14 +316,8 @@ function scalarTest(op: Operator, right: ValueNode, type: FieldType | undefined)
       return (v) => re.test(asciiLower(textOf(v)));
     }
     case 'regex': {
-      let re: RegExp;
-      try {
-        // Falco's regex (RE2) must match the whole value.
-        re = new RegExp(`^(?:${text})$`);
-      } catch {
-        return undefined;
-      }
-      return (v) => re.test(textOf(v));
+      const re = falcoRegExp(text);
+      return re ? (v) => re.test(textOf(v)) : undefined;
     }
   }
 }

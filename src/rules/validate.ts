@@ -7,6 +7,7 @@
 import { baseField, printOperand, walk, type Expr, type LiteralNode, type Operand, type Operator } from './ast.js';
 import { checkFieldName, operandType } from './field-catalog.js';
 import { refusedGlob } from './glob.js';
+import { regexProblem } from './regex.js';
 import { networkField, NETWORK_OPERATORS, parseNetworkLiteral } from './network.js';
 import { problem, type Problem } from './problems.js';
 import type { Locate } from './resolve.js';
@@ -36,11 +37,8 @@ export function validateExpr(expr: Expr, locate: Locate, problems: Problem[]): v
     if (!mismatch && COMPARISONS.has(node.op)) validateTypedLiterals(node.left, right.kind === 'literal' ? [right] : right.items, right.kind === 'list', locate, problems);
     if (right.kind !== 'literal') continue;
     if (node.op === 'regex') {
-      try {
-        new RegExp(right.text);
-      } catch (err) {
-        problems.push(problem(locate(right.pos), 'error', 'LANNER_RULE_BAD_VALUE', `invalid regular expression: ${(err as Error).message}`));
-      }
+      const bad = regexProblem(right.text);
+      if (bad) problems.push(problem(locate(right.pos), 'error', 'LANNER_RULE_BAD_VALUE', `invalid regular expression: ${bad}`));
     } else if (node.op === 'glob' || node.op === 'iglob') {
       const refused = refusedGlob(right.text);
       if (refused) problems.push(problem(locate(right.pos), 'warning', 'LANNER_RULE_BAD_VALUE', `the pattern '${right.text}' never matches: ${refused} (fnmatch refuses it)`));

@@ -220,6 +220,20 @@ describe('operator semantics', () => {
     expect(matches('proc.name iglob "C*[A-F]"', { 'proc.name': 'cafe' })).toBe(true);
   });
 
+  it('reads regex as RE2 in POSIX mode does: bracket classes work, Perl syntax is refused', () => {
+    expect(matches('proc.name regex "[[:digit:]]+"', { 'proc.name': '123' })).toBe(true);
+    expect(matches('proc.name regex "[[:digit:]]+"', { 'proc.name': ':]]]' })).toBe(false);
+    expect(matches('proc.name regex "[[:alpha:]_][[:alnum:]_]*"', { 'proc.name': 'x_1' })).toBe(true);
+    expect(matches('proc.name regex "[]a]+"', { 'proc.name': ']a]' })).toBe(true);
+    expect(matches('proc.name regex "[^[:space:]]+"', { 'proc.name': 'a b' })).toBe(false);
+    const lint = (pattern: string) =>
+      load(`- rule: r\n  desc: d\n  condition: evt.type = execve and proc.name regex "${pattern}"\n  output: o\n  priority: INFO\n`).problems.filter((p) => p.severity === 'error').map((p) => p.message);
+    for (const perl of ['\\\\d+', '\\\\w', 'a\\\\b', '(?:a|b)', '(?i)sh', 'a(?=b)', 'a*?', '(a)\\\\1', '[[:digits:]]']) {
+      expect(lint(perl), perl).toEqual([expect.stringContaining('invalid regular expression')]);
+    }
+    expect(lint('(ba|z)?sh[0-9]{1,2}\\\\.bin')).toEqual([]);
+  });
+
   it('a glob fnmatch refuses matches nothing, and lint says so', () => {
     expect(matches('proc.name glob abc\\', { 'proc.name': 'abc\\' })).toBe(false);
     expect(matches('proc.name glob "abc\\\\*"', { 'proc.name': 'abc*' })).toBe(true);
