@@ -8,6 +8,7 @@
  * 2^53 compare exactly as bigints, and booleans match `true`/`false`. Nothing here allocates for
  * numbers or plain strings.
  */
+import { globToRegExp } from './glob.js';
 
 export type Scalar = string | number | bigint | boolean;
 
@@ -218,22 +219,35 @@ export class LiteralSet {
 }
 
 /**
- * Falco's `pmatch`: the value is one of the paths or below one of them, component-wise
- * (`/etc/apt` matches `/etc/apt/sources.list` but not `/etc/aptitude`).
+ * Falco's `pmatch` (libsinsp's path_prefix_search): the value is one of the paths or below one
+ * of them, component by component (`/etc/apt` matches `/etc/apt/sources.list` but not
+ * `/etc/aptitude`). Empty components do not count (`//tmp//x` is below `/tmp`), and a component
+ * with `?`, `*` or `[` is a glob for that one component (`/srv/app-[0-9]` matches `/srv/app-1/x`).
  */
 export class PathPrefixSet {
-  private readonly prefixes: readonly string[];
+  /** Each search path as its components; a component with a glob character is a RegExp. */
+  private readonly prefixes: readonly (readonly (string | RegExp)[])[];
 
   constructor(paths: readonly string[]) {
-    // A trailing slash means the same directory; keep '/' itself.
-    this.prefixes = paths.map((p) => (p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p));
+    this.prefixes = paths.map((p) => components(p).map((c) => (/[?*[]/.test(c) ? globToRegExp(c) : c)));
   }
 
   matches(value: string): boolean {
-    for (const p of this.prefixes) {
-      if (!value.startsWith(p)) continue;
-      if (value.length === p.length || p === '/' || value.charCodeAt(p.length) === 47) return true;
+    const parts = components(value);
+    for (const prefix of this.prefixes) {
+      if (prefix.length > parts.length) continue;
+      let ok = true;
+      for (let i = 0; i < prefix.length && ok; i++) {
+        const c = prefix[i]!;
+        ok = typeof c === 'string' ? c === parts[i] : c.test(parts[i]!);
+      }
+      if (ok) return true;
     }
     return false;
   }
+}
+
+/** A path's components as libsinsp splits them: empty ones (`//`, a leading `/`) dropped. */
+function components(path: string): string[] {
+  return path.split('/').filter((c) => c !== '');
 }

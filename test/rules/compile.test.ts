@@ -176,6 +176,18 @@ describe('operator semantics', () => {
     expect(matches(cond, { 'fd.name': '/etc/aptitude' })).toBe(false);
     expect(matches(cond, { 'fd.name': '/usr/lib/x' })).toBe(true);
     expect(matches(cond, { 'fd.name': '/usr/libexec' })).toBe(false);
+    // as libsinsp's path_prefix_search splits paths: empty components do not count
+    expect(matches('fd.name pmatch (/tmp)', { 'fd.name': '//tmp//x' })).toBe(true);
+    expect(matches('fd.name pmatch (/tmp)', { 'fd.name': 'tmp/x' })).toBe(true);
+    expect(matches('fd.name pmatch (/tmp//)', { 'fd.name': '/tmp/x' })).toBe(true);
+    expect(matches('fd.name pmatch (/a//b)', { 'fd.name': '/a/b/c' })).toBe(true);
+    expect(matches('fd.name pmatch (/)', { 'fd.name': 'relative' })).toBe(true);
+    expect(matches('fd.name pmatch (/var/log)', { 'fd.name': '/var' })).toBe(false);
+    // a component with a glob character is a glob for that component only
+    expect(matches('fd.name pmatch (/srv/app-[0-9]/data)', { 'fd.name': '/srv/app-3/data/x' })).toBe(true);
+    expect(matches('fd.name pmatch (/srv/app-[0-9]/data)', { 'fd.name': '/srv/app-x/data' })).toBe(false);
+    expect(matches('fd.name pmatch ("/home/*")', { 'fd.name': '/home/ann/.ssh/id_rsa' })).toBe(true);
+    expect(matches('fd.name pmatch ("/home/*/.ssh")', { 'fd.name': '/home/ann/x/.ssh' })).toBe(false);
   });
 
   it('expands list names inside list literals, nested lists too', () => {
