@@ -124,7 +124,13 @@ export class Collector {
     }
     const kind = kinds[0]!;
     if (kind.key === 'required_engine_version') {
-      this.report(src.nodeAt(kind.keyNode), 'info', 'LANNER_RULE_VERSION', `requires Falco engine version ${scalarText(kind.value) ?? '?'} (accepted; Lanner evaluates conditions itself)`);
+      const version = scalarText(kind.value);
+      // Falco takes a semantic version, or the number of its older engine versions.
+      if (version === undefined || !/^(?:\d+|\d+\.\d+\.\d+)$/.test(version.trim())) {
+        this.report(src.nodeAt(kind.value ?? kind.keyNode), 'error', 'LANNER_RULE_VERSION', `required_engine_version '${version ?? ''}' is not a version: write it as 0.31.0, or a number such as 17`);
+        return;
+      }
+      this.report(src.nodeAt(kind.keyNode), 'info', 'LANNER_RULE_VERSION', `requires Falco engine version ${version} (accepted; Lanner evaluates conditions itself)`);
       return;
     }
     if (kind.key === 'required_plugin_versions') {

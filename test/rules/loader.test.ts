@@ -185,6 +185,14 @@ describe('legacy append and enabled-only items', () => {
     expect(load('- list: l\n  items: [sh]\n  override:\n    items: append\n').problems.map((p) => p.code)).toEqual(['LANNER_RULE_UNKNOWN_LIST']);
   });
 
+  it('accepts required_engine_version as a version or a number, and refuses anything else', () => {
+    const severity = (v: string) => load(`- required_engine_version: ${v}\n`).problems.map((p) => `${p.severity}:${p.code}`);
+    expect(severity('0.31.0')).toEqual(['info:LANNER_RULE_VERSION']);
+    expect(severity('17')).toEqual(['info:LANNER_RULE_VERSION']);
+    expect(severity('abc')).toEqual(['error:LANNER_RULE_VERSION']);
+    expect(severity('[1]')).toEqual(['error:LANNER_RULE_VERSION']);
+  });
+
   it('warns of an exception named twice in one rule', () => {
     const r = load('- rule: R\n  desc: d\n  condition: evt.type = execve\n  output: o\n  priority: INFO\n  exceptions:\n    - name: e\n      fields: proc.name\n      values: [sh]\n    - name: e\n      fields: proc.pname\n      values: [cron]\n');
     expect(r.problems.filter((p) => p.severity !== 'info').map((p) => `${p.line}:${p.severity}:${p.code}`)).toEqual(['10:warning:LANNER_RULE_EXCEPTION']);
