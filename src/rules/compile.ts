@@ -40,6 +40,7 @@ import {
 import { operandType, type FieldType } from './field-catalog.js';
 import { operandReader } from './fields.js';
 import { globMatch, globToRegExp } from './glob.js';
+import { PORT_FIELDS, servicePort } from './port-names.js';
 import { falcoRegExp } from './regex.js';
 import { addressPairTest, networkField, networkTest } from './network.js';
 
@@ -169,7 +170,7 @@ function textTest(op: Operator, right: ValueNode, type: FieldType | undefined): 
 
 export function checkPlan(c: CheckNode): CheckPlan {
   if (c.op === 'exists') return { kind: 'value', left: c.left, test: present };
-  const right = c.right!;
+  const right = withServicePorts(c.left, c.right!);
   // Networks and addresses compare as addresses, either end of the connection for fd.net/fd.ip.
   const network = networkField(c.left);
   if (right.kind === 'fieldvalue') {
@@ -231,6 +232,18 @@ function some(items: readonly string[], test: ScalarTest): boolean {
 function every(items: readonly string[], test: ScalarTest): boolean {
   for (let i = 0; i < items.length; i++) if (!test(items[i]!)) return false;
   return true;
+}
+
+/** On a port field, service names stand for their ports (`https` is 443), as in Falco. */
+function withServicePorts(left: Operand, right: ValueNode): ValueNode {
+  if (left.kind !== 'field' || left.arg !== undefined || !PORT_FIELDS.has(left.name)) return right;
+  const port = (item: LiteralNode): LiteralNode => {
+    const p = servicePort(item.text);
+    return p === undefined ? item : { ...item, text: String(p) };
+  };
+  if (right.kind === 'literal') return port(right);
+  if (right.kind === 'list') return { ...right, items: right.items.map(port) };
+  return right;
 }
 
 function itemsOf(v: ValueNode): readonly LiteralNode[] {

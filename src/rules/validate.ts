@@ -7,6 +7,7 @@
 import { baseField, printOperand, walk, type Expr, type LiteralNode, type Operand, type Operator } from './ast.js';
 import { checkFieldName, operandType } from './field-catalog.js';
 import { refusedGlob } from './glob.js';
+import { PORT_FIELDS, servicePort } from './port-names.js';
 import { regexProblem } from './regex.js';
 import { networkField, NETWORK_OPERATORS, parseNetworkLiteral } from './network.js';
 import { problem, type Problem } from './problems.js';
@@ -85,6 +86,10 @@ function validateTypedLiterals(left: Operand, items: readonly LiteralNode[], inL
     if (type === 'bool') {
       if (item.text !== 'true' && item.text !== 'false') {
         problems.push(problem(locate(item.pos), 'error', 'LANNER_RULE_BAD_VALUE', `'${item.text}' is not true or false: Falco accepts only these two words for '${name}', a boolean field`));
+      }
+    } else if (left.kind === 'field' && PORT_FIELDS.has(left.name) && !DECIMAL.test(item.text)) {
+      if (servicePort(item.text) === undefined) {
+        problems.push(problem(locate(item.pos), 'error', 'LANNER_RULE_BAD_VALUE', `'${item.text}' is neither a port number nor a service name Lanner knows (https, ssh, domain, ...): write the port number`));
       }
     } else if (left.kind === 'field' && DOUBLE_FIELDS.has(left.name) ? !REAL.test(item.text) : !DECIMAL.test(item.text)) {
       problems.push(problem(locate(item.pos), 'error', 'LANNER_RULE_BAD_VALUE', `'${item.text}' is not a decimal integer: Falco reads the numbers of '${name}' in decimal only`));

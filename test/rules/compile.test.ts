@@ -246,6 +246,15 @@ describe('operator semantics', () => {
     expect(lint('(ba|z)?sh[0-9]{1,2}\\\\.bin')).toEqual([]);
   });
 
+  it('reads service names on port fields as their ports, as getservbyname does in Falco', () => {
+    expect(matches('fd.sport = https', { 'fd.sport': 443 })).toBe(true);
+    expect(matches('fd.sport in (http, 8443)', { 'fd.sport': 80 })).toBe(true);
+    expect(matches('fd.sport in (http, 8443)', { 'fd.sport': 8443 })).toBe(true);
+    expect(matches('fd.cport != ssh', { 'fd.cport': '22' })).toBe(false);
+    const errors = load('- rule: r\n  desc: d\n  condition: evt.type = connect and fd.sport = htps\n  output: o\n  priority: INFO\n').problems.filter((p) => p.severity === 'error');
+    expect(errors).toMatchObject([{ code: 'LANNER_RULE_BAD_VALUE', message: expect.stringContaining("'htps' is neither a port number nor a service name") }]);
+  });
+
   it('a glob fnmatch refuses matches nothing, and lint says so', () => {
     expect(matches('proc.name glob abc\\', { 'proc.name': 'abc\\' })).toBe(false);
     expect(matches('proc.name glob "abc\\\\*"', { 'proc.name': 'abc*' })).toBe(true);
