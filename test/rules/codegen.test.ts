@@ -17,7 +17,7 @@ const CONDITIONS = [
   'proc.name = bash',
   'proc.name != bash',
   'proc.pid = 123',
-  'proc.pid != 0x10',
+  'proc.pid != 16',
   'proc.pid > 100 and proc.pid <= 1000',
   'proc.pid < 5 or proc.pid >= 9223372036854775806',
   'evt.time > 9223372036854775806',
@@ -31,7 +31,7 @@ const CONDITIONS = [
   'proc.cmdline contains "-jar"',
   'proc.cmdline icontains app.JAR',
   'proc.cmdline startswith Java and proc.cmdline endswith .jar',
-  'proc.cmdline bcontains 2d6a6172 or proc.cmdline bstartswith 4a617661',
+  'evt.buffer bcontains 2d6a6172 or evt.buffer bstartswith 4a617661',
   'proc.cmdline regex "Java .*jar"',
   "fd.name glob '/home/*/.ssh/*' or fd.name iglob '/TMP/*'",
   'fd.name exists and not proc.name exists',
@@ -62,7 +62,7 @@ const CONDITIONS = [
   'fd.ip = "10.1.2.3" or fd.ip != "::1" or fd.cnet = "192.168.0.0/16" or fd.net intersects ("10.0.0.0/8")',
 ] as const;
 
-const FIELDS = ['proc.name', 'proc.pname', 'proc.pid', 'proc.ppid', 'proc.cmdline', 'proc.exepath', 'fd.name', 'fd.type', 'evt.arg.flags', 'evt.rawres', 'evt.time', 'container.privileged', 'evt.hostname', 'proc.aname[2]', 'evt.type', 'container.image.tag', 'user.uid', 'evt.rawtime', 'json.value', 'fd.sip', 'fd.cip'];
+const FIELDS = ['proc.name', 'proc.pname', 'proc.pid', 'proc.ppid', 'proc.cmdline', 'proc.exepath', 'fd.name', 'fd.type', 'evt.arg.flags', 'evt.rawres', 'evt.time', 'container.privileged', 'evt.hostname', 'proc.aname[2]', 'evt.type', 'container.image.tag', 'user.uid', 'evt.rawtime', 'json.value', 'fd.sip', 'fd.cip', 'evt.buffer'];
 
 const value: fc.Arbitrary<FieldValue> = fc.oneof(
   fc.constantFrom('bash', 'sh', 'BaSh', 'sshd', '123', '0x10', 'true', 'false', '/etc/apt/sources.list', '/home/a/.ssh/id', '/tmp/*', 'Java -jar /opt/App.jar', 'aGVsbG8=', 'O_WRONLY|O_CREAT', 'O_RDWR', 'file', 'node-b', '', '/usr/bin/ls', 'sh -c id', 'execve', '1.2', '1.20', '1.200', '007', '7', 'bond', '10', '1000', '01000', '9223372036854775806', '9223372036854775807'),
