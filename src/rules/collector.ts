@@ -37,6 +37,10 @@ export interface MacroEntry {
   readonly name: string;
   condition: TextSegment[];
   origin: Origin;
+  /** Place among all items of the files, in load order, of its first definition. */
+  readonly definedAt: number;
+  /** Place of the last item that defined, appended to or replaced its condition. */
+  changedAt: number;
 }
 
 /** A key Lanner keeps for later stages (sequence, threshold, baseline): the YAML as data and node. */
@@ -106,8 +110,14 @@ export class Collector {
     this.problems.push(problem(at, severity, code, message));
   }
 
+  /** How many items have been read, over all files: macros' places in load order. */
+  private itemCount = 0;
+
   addFile(src: SourceFile): void {
-    for (const item of src.items) this.addItem(src, item);
+    for (const item of src.items) {
+      this.itemCount++;
+      this.addItem(src, item);
+    }
   }
 
   private addItem(src: SourceFile, node: YAMLMap): void {
@@ -309,10 +319,12 @@ export class Collector {
         return;
       }
       prev.condition = mode === 'append' ? [...prev.condition, seg] : [seg];
+      prev.changedAt = this.itemCount;
       return;
     }
     if (prev) this.redefined('macro', name, prev.origin, origin);
-    this.macros.set(name, { name, condition: [seg], origin });
+    // A redefinition keeps the place of the first, as Falco keeps its index.
+    this.macros.set(name, { name, condition: [seg], origin, definedAt: prev?.definedAt ?? this.itemCount, changedAt: this.itemCount });
   }
 
   private addRule(name: string, values: Map<string, { value: Node | null; at: SourceLocation }>, modes: Map<string, Mode> | 'legacy', origin: Origin): void {

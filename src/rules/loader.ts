@@ -59,7 +59,9 @@ export function loadRuleSources(sources: readonly RuleSource[], extraProblems: r
 
   const lists = new Map<string, ListDef>([...collector.lists].map(([name, l]) => [name, { items: l.items, itemsAt: l.itemsAt, at: l.origin.at }]));
   const macros = new Map<string, MacroDef>();
-  for (const [name, m] of collector.macros) macros.set(name, { unit: conditionUnit(m.condition, `macro '${name}'`, problems), at: m.origin.at });
+  for (const [name, m] of collector.macros) {
+    macros.set(name, { unit: conditionUnit(m.condition, `macro '${name}'`, problems), at: m.origin.at, definedAt: m.definedAt, changedAt: m.changedAt });
+  }
   const resolver = new Resolver(lists, macros, problems);
   resolver.resolveAllMacros();
 

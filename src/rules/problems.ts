@@ -18,6 +18,7 @@ export const RULE_PROBLEM_CODES = {
   LANNER_RULE_UNKNOWN_MACRO: 'a condition names a macro that is not defined',
   LANNER_RULE_UNKNOWN_LIST: 'an override or append names a list that is not defined',
   LANNER_RULE_MACRO_CYCLE: 'macros refer to each other in a cycle',
+  LANNER_RULE_MACRO_ORDER: 'a macro uses a macro defined after it, which Falco refuses',
   LANNER_RULE_LIST_CYCLE: 'lists refer to each other in a cycle',
   LANNER_RULE_UNKNOWN_FIELD: 'a field of a known class is not in the list of Falco fields Lanner knows',
   LANNER_RULE_UNKNOWN_FIELD_CLASS: 'a field belongs to no Falco field class',

@@ -36,6 +36,9 @@ interface ItemOrigin {
 export interface MacroDef {
   readonly unit: ConditionUnit;
   readonly at: SourceLocation;
+  /** Places in load order of its first definition and of its last change (see Collector). */
+  readonly definedAt: number;
+  readonly changedAt: number;
 }
 
 const PENDING = Symbol('pending');
@@ -158,6 +161,7 @@ export class Resolver {
       return undefined;
     }
     this.usedMacros.add(name);
+    this.checkMacroOrder(name, pos, locate, stack);
     if (this.macroState.get(name) === PENDING) {
       const chain = [...stack.slice(stack.indexOf(name)), name].join(' -> ');
       this.problems.push(problem(locate(pos), 'error', 'LANNER_RULE_MACRO_CYCLE', `macros refer to each other in a cycle: ${chain}`));
@@ -169,6 +173,22 @@ export class Resolver {
       this.problems.push(problem(locate(pos), 'error', 'LANNER_RULE_BROKEN_DEPENDENCY', `macro '${name}' has errors (reported where it is defined), so this condition cannot be compiled`));
     }
     return undefined;
+  }
+
+  /**
+   * Falco lets a macro use only macros defined before it ("Undefined macro"); rules may use any.
+   * Lanner resolves by the final definitions, so this is a warning, and only where no change
+   * to the using macro came after the used one's definition.
+   */
+  private checkMacroOrder(name: string, pos: number, locate: Locate, stack: readonly string[]): void {
+    const userName = stack[stack.length - 1];
+    if (userName === undefined) return;
+    const user = this.macros.get(userName)!;
+    const used = this.macros.get(name)!;
+    if (used.definedAt <= user.changedAt) return;
+    this.problems.push(
+      problem(locate(pos), 'warning', 'LANNER_RULE_MACRO_ORDER', `macro '${userName}' uses macro '${name}', which is defined after it (${used.at.file}:${used.at.line}): Falco refuses this as an undefined macro; define '${name}' first`),
+    );
   }
 
   private expandLists(c: CheckNode, locate: Locate): CheckNode {

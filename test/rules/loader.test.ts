@@ -193,6 +193,15 @@ describe('legacy append and enabled-only items', () => {
     expect(severity('[1]')).toEqual(['error:LANNER_RULE_VERSION']);
   });
 
+  it('warns of a macro that uses a macro defined after it, which Falco refuses', () => {
+    const r = load('- macro: outer\n  condition: evt.type = execve and inner\n- macro: inner\n  condition: proc.name = sh\n- macro: later\n  condition: inner\n- rule: R\n  desc: d\n  condition: outer and later\n  output: o\n  priority: INFO\n');
+    expect(r.problems.filter((p) => p.severity !== 'info').map((p) => `${p.line}:${p.col}:${p.code}`)).toEqual(['2:36:LANNER_RULE_MACRO_ORDER']);
+    expect(r.ruleSet.get('R')!.matches(event({ 'evt.type': 'execve', 'proc.name': 'sh' }))).toBe(true);
+    // appended after the macro it uses was defined: Falco accepts it
+    const appended = load('- macro: outer\n  condition: evt.type = execve\n- macro: inner\n  condition: proc.name = sh\n- macro: outer\n  condition: and inner\n  append: true\n');
+    expect(appended.problems.filter((p) => p.code === 'LANNER_RULE_MACRO_ORDER')).toEqual([]);
+  });
+
   it('warns of an exception named twice in one rule', () => {
     const r = load('- rule: R\n  desc: d\n  condition: evt.type = execve\n  output: o\n  priority: INFO\n  exceptions:\n    - name: e\n      fields: proc.name\n      values: [sh]\n    - name: e\n      fields: proc.pname\n      values: [cron]\n');
     expect(r.problems.filter((p) => p.severity !== 'info').map((p) => `${p.line}:${p.severity}:${p.code}`)).toEqual(['10:warning:LANNER_RULE_EXCEPTION']);
@@ -307,7 +316,7 @@ describe('lint', () => {
     const code = await runRulesLint([fixture('broken.yaml')], { out: (l) => out.push(l), err: (l) => out.push(l) });
     expect(code).toBe(1);
     expect(out).toContain(`${fixture('broken.yaml')}:18:15: error: rule 'Bad operator': unknown operator 'startwith': expected one of 'exists', '<=', '<', '>=', '>', '==', '=', '!=', 'glob', 'iglob', 'contains', 'icontains', 'bcontains', 'startswith', 'bstartswith', 'endswith', 'regex', 'intersects', 'in', 'pmatch' [LANNER_RULE_BAD_OPERATOR]`);
-    expect(out.at(-1)).toMatch(/^1 file: 6 rules, 3 macros, 1 list; 8 errors, 3 warnings$/);
+    expect(out.at(-1)).toMatch(/^1 file: 6 rules, 3 macros, 1 list; 8 errors, 4 warnings$/);
   });
 
   it('runRulesLint --json prints counts and problems, exit 0 without errors', async () => {
