@@ -209,7 +209,14 @@ class Parser {
   private operator(): Operator | undefined {
     const s = this.s;
     for (const op of ['<=', '<', '>=', '>', '==', '=', '!='] as const) if (s.literal(op)) return op;
-    for (const op of WORD_STR_OPS) if (s.keyword(op)) return op;
+    for (const op of WORD_STR_OPS) {
+      if (!s.keyword(op)) continue;
+      // libsinsp's word operators are the word and a blank ("startswith "): `startswith"x"` is not one.
+      if (!/[ \t\b\r\n]/.test(s.text.charAt(s.pos))) {
+        throw new ConditionSyntaxError(s.pos, s.atEnd() ? `'${op}' needs a value` : `'${op}' needs a blank before its value`);
+      }
+      return op;
+    }
     for (const op of LIST_OPS) if (s.keyword(op)) return op;
     return undefined;
   }

@@ -79,6 +79,9 @@ describe('condition parser', () => {
   it('does not take words that start like keywords for keywords', () => {
     expect(parsed('notify and order')).toMatchObject({ kind: 'and', children: [{ name: 'notify' }, { name: 'order' }] });
     expect(parsed('proc.name = in')).toMatchObject({ op: '=', right: { text: 'in' } });
+    // symbol and list operators need no blank after them, as in libsinsp
+    expect(parsed('proc.name in(a,b)')).toMatchObject({ op: 'in' });
+    expect(parsed('proc.name="a"')).toMatchObject({ op: '=', right: { text: 'a' } });
   });
 
   it.each([
@@ -90,6 +93,8 @@ describe('condition parser', () => {
     ['proc.pid > abc', 11, true, /needs a number/],
     ['proc.name = sh )', 15, false, /unexpected '\)'/],
     ['proc.name = "abc', 12, false, /unterminated/],
+    ['proc.name = "abc\\\\"', 17, false, /cannot end in a backslash/],
+    ['proc.name startswith"ba"', 20, false, /needs a blank before its value/],
     ['', 0, false, /empty/],
   ])('reports %j at offset %i', (text, offset, badOperator, message) => {
     const r = parseCondition(text);
