@@ -5,10 +5,7 @@
  * matcher below serves patterns that only exist per event (`glob val(field)`).
  */
 
-const POSIX_CLASSES: Readonly<Record<string, string>> = {
-  alpha: 'a-zA-Z', digit: '0-9', alnum: 'a-zA-Z0-9', upper: 'A-Z', lower: 'a-z', space: '\\s',
-  xdigit: '0-9a-fA-F', punct: '!-\\/:-@\\[-`{-~', blank: ' \\t', cntrl: '\\x00-\\x1f\\x7f', print: ' -~', graph: '!-~',
-};
+import { POSIX_CLASSES } from './posix-classes.js';
 
 function escapeForClass(ch: string): string {
   return /[\\\]^-]/.test(ch) ? `\\${ch}` : ch;

@@ -7,11 +7,10 @@
  * checked against RE2's rules and translated before they become RegExps.
  */
 
-const POSIX_CLASSES: Readonly<Record<string, string>> = {
-  alpha: 'a-zA-Z', digit: '0-9', alnum: 'a-zA-Z0-9', upper: 'A-Z', lower: 'a-z', space: ' \\t\\n\\r\\f\\v',
-  xdigit: '0-9a-fA-F', punct: '!-\\/:-@\\[-`{-~', blank: ' \\t', cntrl: '\\x00-\\x1f\\x7f', print: ' -~', graph: '!-~',
-  word: '0-9A-Za-z_', ascii: '\\x00-\\x7f',
-};
+import { POSIX_CLASSES as FNMATCH_CLASSES } from './posix-classes.js';
+
+/** RE2 knows two classes more than fnmatch. */
+const POSIX_CLASSES: Readonly<Record<string, string>> = { ...FNMATCH_CLASSES, word: '0-9A-Za-z_', ascii: '\\x00-\\x7f' };
 
 const PERL_ESCAPES = new Set(['d', 'D', 'w', 'W', 's', 'S', 'b', 'B', 'A', 'z', 'Z', 'Q', 'E', 'C', 'G', 'K', 'p', 'P']);
 
