@@ -109,6 +109,72 @@ describe('SequenceMatcher', () => {
     expect(hits).toHaveLength(1);
   });
 
+  it('starts over on a new first step without losing a match further along', () => {
+    // execve -> connect -> dup2 by pid within 5 s: the second run completes although the first is stale
+    const m = new SequenceMatcher(
+      {
+        withinMs: 5000,
+        steps: [
+          { matches: typeIs('execve'), key: keyOf(['proc.pid']) },
+          { matches: typeIs('connect'), key: keyOf(['proc.pid']) },
+          { matches: typeIs('dup2'), key: keyOf(['proc.pid']) },
+        ],
+      },
+      { maxKeys: 100, ttlMs: 60_000 },
+      counting().observer,
+    );
+    const a = ev({ 'evt.type': 'execve', 'proc.pid': 7 });
+    const b = ev({ 'evt.type': 'connect', 'proc.pid': 7 });
+    const c = ev({ 'evt.type': 'dup2', 'proc.pid': 7 });
+    const hits: SequenceHit[] = [];
+    m.process(a, 0, hits);
+    m.process(b, 1000, hits);
+    m.process(a, 4000, hits);
+    m.process(b, 4500, hits);
+    m.process(c, 6000, hits);
+    expect(hits.map((h) => h.events.length)).toEqual([3]);
+    // the first run could still have completed until 5000
+    const early = tmpRace();
+    early.process(plant, 0, hits);
+    early.process(plant, 3000, hits);
+    early.process(rootOpen, 7000, hits);
+    expect(hits).toHaveLength(2);
+  });
+
+  it('ignores a later step stamped before the first step: out of order, it does not end the match', () => {
+    const hits: SequenceHit[] = [];
+    const m = tmpRace();
+    m.process(plant, 10, hits);
+    m.process(rootOpen, 7, hits);
+    m.process(rootOpen, 20, hits);
+    expect(hits).toHaveLength(1);
+  });
+
+  it('repeating the steps cannot push away an absence alert that is already waiting', () => {
+    const m = new SequenceMatcher(
+      {
+        withinMs: 5000,
+        steps: [
+          { matches: typeIs('execve'), key: keyOf(['proc.pid']) },
+          { matches: typeIs('connect'), key: keyOf(['proc.pid']) },
+        ],
+        absence: { matches: typeIs('close'), key: keyOf(['proc.pid']), withinMs: 10_000 },
+      },
+      { maxKeys: 100, ttlMs: 600_000 },
+      counting().observer,
+    );
+    const hits: SequenceHit[] = [];
+    // an attacker re-running execve and connect every few seconds, never closing
+    for (let t = 0; t < 30_000; t += 3000) {
+      m.process(ev({ 'evt.type': 'execve', 'proc.pid': 9 }), t, hits);
+      m.process(ev({ 'evt.type': 'connect', 'proc.pid': 9 }), t + 1000, hits);
+      m.expire(t + 1000, hits);
+    }
+    // the first completed match (connect at 1000) fires once its 10 s have passed
+    expect(hits.length).toBeGreaterThanOrEqual(1);
+    expect(hits[0]!.events.map((e) => e.fields['evt.type'])).toEqual(['execve', 'connect']);
+  });
+
   it('keeps no more keys than its limit and counts what it evicts', () => {
     const c = counting();
     const m = new SequenceMatcher(

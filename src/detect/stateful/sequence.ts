@@ -1,7 +1,8 @@
 /**
  * Sequence matching: ordered steps joined by key fields, all within a window of event time,
- * optionally ending with an absence step ("and no X within T"). One partial match is kept per
- * join key; state is bounded by BoundedState.
+ * optionally ending with an absence step ("and no X within T"). Each join key keeps at most one
+ * partial match per step it waits for, so a new first step starts over without losing a match
+ * that is further along; state is bounded by BoundedState.
  */
 import type { FalcoEvent } from '../../core/event.js';
 import { BoundedState, type StateLimits, type StateObserver } from './bounded-state.js';
@@ -24,13 +25,18 @@ export interface SequenceSpec {
 }
 
 interface Partial {
-  /** Index of the step this partial waits for (steps.length: waiting out the absence). */
-  next: number;
   readonly startMs: number;
   /** When the absence step is satisfied, in event time. */
   deadlineMs: number;
   readonly events: FalcoEvent[];
 }
+
+/**
+ * The partial matches of one join key, by the step each waits for: slot i waits for step i
+ * (slot 0 is unused), slot steps.length waits out the absence step. One match per slot: a
+ * newer one at the same step has the same progress and more time left, so it takes the place.
+ */
+type Slots = (Partial | undefined)[];
 
 export interface SequenceHit {
   readonly key: string;
@@ -38,7 +44,7 @@ export interface SequenceHit {
 }
 
 export class SequenceMatcher {
-  private readonly partials: BoundedState<Partial>;
+  private readonly partials: BoundedState<Slots>;
   private readonly maxEvidence: number;
   /** Scratch for `process`: which steps (and, last, the absence step) the event matches. */
   private readonly matched: Uint8Array;
@@ -83,49 +89,64 @@ export class SequenceMatcher {
    */
   processMatched(event: FalcoEvent, nowMs: number, hits: SequenceHit[], matched: ArrayLike<number>): void {
     const { steps, withinMs, absence } = this.spec;
-    if (absence && matched[steps.length] === 1) {
+    const n = steps.length;
+    if (absence && matched[n] === 1) {
       const key = absence.key(event);
-      const partial = key === undefined ? undefined : this.partials.get(key);
-      if (partial && partial.next === steps.length && nowMs <= partial.deadlineMs) this.partials.delete(key!);
+      const slots = key === undefined ? undefined : this.partials.get(key);
+      const waiting = slots?.[n];
+      if (waiting && nowMs <= waiting.deadlineMs) {
+        slots![n] = undefined;
+        this.store(key!, slots!, nowMs);
+      }
     }
     // Advance before starting, so one event cannot both open a partial and complete it.
-    for (let i = steps.length - 1; i >= 1; i--) {
+    for (let i = n - 1; i >= 1; i--) {
       if (matched[i] !== 1) continue;
       const key = steps[i]!.key(event);
       if (key === undefined) continue;
-      const partial = this.partials.get(key);
-      if (!partial || partial.next !== i) continue;
-      if (nowMs - partial.startMs > withinMs || nowMs < partial.startMs) {
-        this.partials.delete(key);
+      const slots = this.partials.get(key);
+      const partial = slots?.[i];
+      // An event stamped before the first step arrived out of order: it takes no part.
+      if (!partial || nowMs < partial.startMs) continue;
+      slots![i] = undefined;
+      if (nowMs - partial.startMs > withinMs) {
+        this.store(key, slots!, nowMs);
         continue;
       }
-      this.advance(key, partial, event, nowMs, hits);
+      this.advance(key, slots!, i, partial, event, nowMs, hits);
       return;
     }
     if (matched[0] === 1) {
       const key = steps[0]!.key(event);
       if (key === undefined) return;
-      const existing = this.partials.get(key);
-      // A newer first step restarts the window; a partial further along keeps its progress.
-      if (existing && existing.next > 1 && nowMs - existing.startMs <= withinMs) return;
-      const partial: Partial = { next: 0, startMs: nowMs, deadlineMs: 0, events: [] };
-      this.advance(key, partial, event, nowMs, hits);
+      // A newer first step restarts the match waiting for step 1; matches further along keep
+      // their progress in their own slots.
+      const slots = this.partials.get(key) ?? new Array<Partial | undefined>(n + 1).fill(undefined);
+      this.advance(key, slots, 0, { startMs: nowMs, deadlineMs: 0, events: [] }, event, nowMs, hits);
     }
   }
 
   /** Completes absence steps whose time ran out and drops partials that can no longer complete. */
   expire(watermarkMs: number, hits: SequenceHit[]): void {
     const { steps, withinMs, absence } = this.spec;
+    const n = steps.length;
     const done: string[] = [];
-    for (const [key, partial] of this.partials) {
-      if (absence && partial.next === steps.length) {
-        if (watermarkMs > partial.deadlineMs) {
-          hits.push({ key, events: partial.events });
-          done.push(key);
-        }
-      } else if (watermarkMs - partial.startMs > withinMs) {
-        done.push(key);
+    for (const [key, slots] of this.partials) {
+      let live = false;
+      for (let i = 1; i < n; i++) {
+        const p = slots[i];
+        if (!p) continue;
+        if (watermarkMs - p.startMs > withinMs) slots[i] = undefined;
+        else live = true;
       }
+      const waiting = slots[n];
+      if (absence && waiting) {
+        if (watermarkMs > waiting.deadlineMs) {
+          hits.push({ key, events: waiting.events });
+          slots[n] = undefined;
+        } else live = true;
+      }
+      if (!live) done.push(key);
     }
     for (const key of done) this.partials.delete(key);
     // The hard bound: nothing outlives the TTL, whatever step it is at.
@@ -136,19 +157,30 @@ export class SequenceMatcher {
     this.partials.clear();
   }
 
-  private advance(key: string, partial: Partial, event: FalcoEvent, nowMs: number, hits: SequenceHit[]): void {
+  /** Moves `partial`, which matched step `from` with `event`, on to the next slot. */
+  private advance(key: string, slots: Slots, from: number, partial: Partial, event: FalcoEvent, nowMs: number, hits: SequenceHit[]): void {
     const { steps, absence } = this.spec;
     if (partial.events.length < this.maxEvidence) partial.events.push(event);
     else partial.events[partial.events.length - 1] = event;
-    partial.next++;
-    if (partial.next < steps.length) {
-      this.partials.set(key, partial, nowMs);
+    const next = from + 1;
+    if (next < steps.length) {
+      slots[next] = partial;
     } else if (absence) {
-      partial.deadlineMs = nowMs + absence.withinMs;
-      this.partials.set(key, partial, nowMs);
+      // The match already waiting out the absence keeps its place and its deadline: repeating
+      // the steps must not push an alert away for ever.
+      if (!slots[next]) {
+        partial.deadlineMs = nowMs + absence.withinMs;
+        slots[next] = partial;
+      }
     } else {
-      this.partials.delete(key);
       hits.push({ key, events: partial.events });
     }
+    this.store(key, slots, nowMs);
+  }
+
+  /** Keeps the key while one of its slots holds a match. */
+  private store(key: string, slots: Slots, nowMs: number): void {
+    if (slots.some((p) => p !== undefined)) this.partials.set(key, slots, nowMs);
+    else this.partials.delete(key);
   }
 }
