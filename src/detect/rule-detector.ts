@@ -31,7 +31,7 @@ export function ruleDetector(holder: EngineHolder): Detector {
           error: (err: unknown) => subscriber.error(err),
           complete: () => {
             // The stream's end is the last moment of event time: let absence steps that ran out fire.
-            holder.current.sweep(out);
+            holder.current.end(out);
             flush();
             subscriber.complete();
           },

@@ -20,6 +20,11 @@ import { ThresholdCounter } from './stateful/threshold.js';
 export const DEFAULT_BOUNDS: StateBounds = { maxKeys: 10_000, ttlMs: 10 * 60_000 };
 /** How far event time advances between sweeps of expired state. */
 const SWEEP_EVERY_NS = 1_000_000_000n;
+/**
+ * A jump of the event clock larger than this is taken only when a second event confirms it:
+ * one event from a skewed clock days ahead must not expire every window and profile at once.
+ */
+const CLOCK_JUMP_NS = 10n * 60n * 1_000_000_000n;
 
 export interface EngineDeps {
   readonly metrics: LannerMetrics;
@@ -116,6 +121,8 @@ export class RuleEngine {
    * converting every event's time to milliseconds is not (only stateful rules need them).
    */
   private watermarkNs: bigint | undefined;
+  /** An event time beyond CLOCK_JUMP_NS ahead, waiting for a second event to confirm it. */
+  private aheadNs: bigint | undefined;
   /** Event time at which the next sweep is due; undefined until the first. */
   private nextSweepNs: bigint | undefined;
   private readonly hits: SequenceHit[] = [];
@@ -151,7 +158,7 @@ export class RuleEngine {
   process(event: FalcoEvent, out: Alert[]): void {
     if (!event.feed) return;
     const timeNs = event.timeNs;
-    if (this.watermarkNs === undefined || timeNs > this.watermarkNs) this.watermarkNs = timeNs;
+    this.advanceClock(timeNs);
     const plans = this.bySource.get(event.source);
     if (plans) {
       const type = event.fields['evt.type'];
@@ -159,6 +166,33 @@ export class RuleEngine {
       this.runPlan(plan, event, out);
     }
     if (this.nextSweepNs === undefined || this.watermarkNs! >= this.nextSweepNs) this.sweep(out);
+  }
+
+  private advanceClock(timeNs: bigint): void {
+    const w = this.watermarkNs;
+    if (w === undefined || timeNs - w <= CLOCK_JUMP_NS) {
+      if (w === undefined || timeNs > w) this.watermarkNs = timeNs;
+      if (w !== undefined && timeNs - w <= CLOCK_JUMP_NS) this.aheadNs = undefined;
+      return;
+    }
+    // Far ahead: a skewed source, or time that really moved on (a gap in a replayed capture).
+    // The second such event in a row confirms it, and the clock moves to the nearer of the two.
+    if (this.aheadNs === undefined) {
+      this.aheadNs = timeNs;
+      return;
+    }
+    this.watermarkNs = timeNs < this.aheadNs ? timeNs : this.aheadNs;
+    this.aheadNs = undefined;
+  }
+
+  /**
+   * The end of the input: the last moment of event time. A jump no second event could confirm
+   * is taken, so a replay or rule test ending with a later event fires what it passed.
+   */
+  end(out: Alert[]): void {
+    if (this.aheadNs !== undefined && (this.watermarkNs === undefined || this.aheadNs > this.watermarkNs)) this.watermarkNs = this.aheadNs;
+    this.aheadNs = undefined;
+    this.sweep(out);
   }
 
   /** Expires state up to the newest event time and fires absence steps that ran out. */

@@ -246,7 +246,7 @@ function runCase(places: Places, dir: string, item: TestCase, name: string, path
   const engine = new RuleEngine(rules, { metrics: createMetrics({ processMetrics: false }) });
   const alerts: Alert[] = [];
   for (const event of events) engine.process(event, alerts);
-  engine.sweep(alerts);
+  engine.end(alerts);
   const got = new Map<string, number>();
   for (const a of alerts) got.set(a.rule, (got.get(a.rule) ?? 0) + 1);
   const failures: string[] = [];

@@ -134,4 +134,48 @@ describe('RuleEngine', () => {
     rekeyed.process(exec(130_000, 'nc'), out);
     expect(out).toEqual([]);
   });
+  it('does not let one event from a clock days ahead expire windows and profiles, yet follows a real jump', () => {
+    const load = ruleFile();
+    const rules = load(`
+- rule: Shell connects and keeps the socket
+  sequence:
+    within: 5s
+    steps:
+      - { condition: evt.type = execve, by: proc.pid }
+      - { condition: evt.type = connect, by: proc.pid }
+    absent: { condition: evt.type = close, within: 10s }
+  output: shell %proc.pid kept its socket
+  priority: WARNING
+- rule: New process in workload
+  condition: evt.type = execve
+  baseline: { by: [container.image.repository], learn: [proc.name], period: 1h }
+  output: new process %proc.name
+  priority: NOTICE
+`);
+    const engine = new RuleEngine(rules, { metrics: createMetrics({ processMetrics: false }) });
+    const out: Alert[] = [];
+    const at = (ms: number, fields: Record<string, unknown>) => engine.process(feedEvent(ms, { 'container.image.repository': 'shop/api', ...fields }), out);
+    const DAY = 86_400_000;
+    at(0, { 'evt.type': 'execve', 'proc.pid': 1, 'proc.name': 'node' });
+    at(1000, { 'evt.type': 'connect', 'proc.pid': 1 });
+    at(8 * DAY, { 'evt.type': 'openat', 'proc.pid': 99 }); // one skewed event
+    at(3000, { 'evt.type': 'close', 'proc.pid': 1 }); // the close came in time
+    at(2 * 3_600_000, { 'evt.type': 'execve', 'proc.pid': 2, 'proc.name': 'nc' }); // the baseline still knows node
+    expect(out.map((a) => a.output)).toEqual(['new process nc (never seen for this workload: nc)']);
+    // Time that really jumps (a gap in a replay) is followed once a second event confirms it.
+    out.length = 0;
+    at(3 * DAY, { 'evt.type': 'execve', 'proc.pid': 3, 'proc.name': 'node' });
+    at(3 * DAY + 1, { 'evt.type': 'connect', 'proc.pid': 3 });
+    for (let ms = 3 * DAY + 1000; ms <= 3 * DAY + 20_000; ms += 1000) at(ms, { 'evt.type': 'openat', 'proc.pid': 98 });
+    expect(out.map((a) => a.output)).toEqual(['shell 3 kept its socket']);
+    // At the end of the input, a last event far ahead counts: nothing could confirm it later.
+    out.length = 0;
+    at(3 * DAY + 30_000, { 'evt.type': 'execve', 'proc.pid': 4, 'proc.name': 'node' });
+    at(3 * DAY + 30_001, { 'evt.type': 'connect', 'proc.pid': 4 });
+    at(3 * DAY + 3_600_000, { 'evt.type': 'openat', 'proc.pid': 98 });
+    engine.sweep(out);
+    expect(out).toEqual([]);
+    engine.end(out);
+    expect(out.map((a) => a.output)).toEqual(['shell 4 kept its socket']);
+  });
 });

@@ -110,7 +110,7 @@ describe('the shipped rules', () => {
         const r = normalizeJsonLine(line);
         if (r.ok) engine.process(r.event, alerts);
       }
-      engine.sweep(alerts);
+      engine.end(alerts);
       byTrace.set(name, alerts.map((a) => a.rule));
     }
     for (const [name, rules] of byTrace) {
