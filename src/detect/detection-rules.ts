@@ -175,9 +175,11 @@ class StatefulCompiler {
   }
 
   bounds(v: unknown, spec: StatefulSpec, defaults: StateBounds, at: SourceLocation): StateBounds | undefined {
-    const needed = spec.kind === 'sequence' ? spec.withinMs + (spec.absent?.withinMs ?? 0) : spec.kind === 'threshold' ? spec.withinMs : BASELINE_MIN_TTL_MS;
+    // What a ttl must cover: a window, or a baseline's learning period. Without a ttl of its
+    // own, a baseline keeps idle profiles at least a week.
+    const needed = spec.kind === 'sequence' ? spec.withinMs + (spec.absent?.withinMs ?? 0) : spec.kind === 'threshold' ? spec.withinMs : spec.learnMs;
     let { maxKeys, ttlMs } = defaults;
-    ttlMs = Math.max(ttlMs, needed);
+    ttlMs = Math.max(ttlMs, needed, spec.kind === 'baseline' ? BASELINE_MIN_TTL_MS : 0);
     if (v !== undefined) {
       if (!isRaw(v)) return this.error(at, 'state: must be a mapping with max_keys and/or ttl');
       if (v['max_keys'] !== undefined) {
@@ -188,7 +190,10 @@ class StatefulCompiler {
       if (v['ttl'] !== undefined) {
         const t = this.duration(v['ttl'], 'state.ttl', at);
         if (t === undefined) return undefined;
-        if (t < needed) return this.error(at, `state.ttl: ${JSON.stringify(v['ttl'])} is shorter than the rule's own window; state would expire before it could match`);
+        if (t < needed) {
+          const what = spec.kind === 'baseline' ? 'learning period; profiles would expire before they enforce anything' : 'window; state would expire before it could match';
+          return this.error(at, `state.ttl: ${JSON.stringify(v['ttl'])} is shorter than the rule's own ${what}`);
+        }
         ttlMs = t;
       }
     }

@@ -42,4 +42,20 @@ describe('stateful rule keys and outputs', () => {
       "r.yaml:6:22: warning: rule 'Burst': unknown field 'fd.nmae': it always renders as <NA> [LANNER_RULE_OUTPUT]",
     ]);
   });
+  it('lets a baseline keep idle profiles for a ttl of its choosing, at least its learning period', () => {
+    const baseline = (ttl: string) => `
+- rule: New process
+  desc: d
+  condition: evt.type = execve
+  baseline: { by: [container.image.repository], learn: [proc.name], period: 1h }
+  state: { ttl: ${ttl} }
+  output: new %proc.name
+  priority: NOTICE
+`;
+    expect(lint(baseline('48h'))).toEqual([]);
+    const d = mkdtempSync(join(tmpdir(), 'lanner-lint-'));
+    writeFileSync(join(d, 'r.yaml'), baseline('48h'));
+    expect(loadDetectionRules([d], DEFAULT_BOUNDS).rules[0]!.bounds?.ttlMs).toBe(48 * 3_600_000);
+    expect(lint(baseline('30m'))).toEqual([expect.stringContaining("state.ttl: \"30m\" is shorter than the rule's own learning period")]);
+  });
 });

@@ -217,6 +217,16 @@ describe('ThresholdCounter', () => {
     expect(t.add(connect('d'), 1500)).toMatchObject({ count: 3 });
   });
 
+  it('shows as evidence only events the window counts, as it slides', () => {
+    const t = new ThresholdCounter({ count: 3, withinMs: 1000, key: keyOf(['container.id']) }, { maxKeys: 100, ttlMs: 10_000 }, counting().observer);
+    const at = (ms: number) => ev({ 'evt.type': 'connect', 'container.id': 'c1', 'proc.pid': ms });
+    t.add(at(0), 0);
+    t.add(at(900), 900);
+    t.add(at(1500), 1500);
+    const hit = t.add(at(1800), 1800);
+    expect(hit?.events.map((e) => e.fields['proc.pid'])).toEqual([900, 1500, 1800]);
+  });
+
   it('keeps no more keys than its limit under a million distinct keys, and counts what it evicts', () => {
     const c = counting();
     const t = new ThresholdCounter({ count: 3, withinMs: 1000, key: keyOf(['fd.sip']) }, { maxKeys: 10_000, ttlMs: 60_000 }, c.observer);
@@ -269,6 +279,20 @@ describe('BaselineLearner', () => {
     expect(b.observe(exec('shop/api', 'b'), 60_004)).toBeUndefined();
     expect(b.observe(exec('shop/api', 'c'), 60_005)).toMatchObject({ value: 'c' });
     expect(b.snapshot()[0]!.values).toHaveLength(2);
+  });
+
+  it('orders values by last sight before the profile is ever full, and a smaller max_values keeps the latest', () => {
+    const b = new BaselineLearner({ ...spec, maxValues: 2 }, { maxKeys: 100, ttlMs: 86_400_000 }, counting().observer);
+    b.observe(exec('shop/api', 'a'), 0);
+    b.observe(exec('shop/api', 'b'), 1);
+    b.observe(exec('shop/api', 'a'), 2);
+    // c makes room by forgetting b, the value seen least recently, not a
+    expect(b.observe(exec('shop/api', 'c'), 60_000)).toMatchObject({ value: 'c' });
+    expect(b.observe(exec('shop/api', 'a'), 60_001)).toBeUndefined();
+    expect(b.observe(exec('shop/api', 'b'), 60_002)).toMatchObject({ value: 'b' });
+    const smaller = new BaselineLearner({ ...spec, maxValues: 1 }, { maxKeys: 100, ttlMs: 86_400_000 }, counting().observer);
+    smaller.restore(b.snapshot());
+    expect(smaller.snapshot()[0]!.values).toEqual(['b']);
   });
 
   it('keeps no more workloads than its limit under a million distinct ones, and counts what it evicts', () => {

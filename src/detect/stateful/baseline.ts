@@ -20,8 +20,8 @@ export interface BaselineSpec {
 
 interface Profile {
   readonly firstMs: number;
+  /** In order of last sight, oldest first. */
   readonly values: Set<string>;
-  saturated: boolean;
 }
 
 export interface BaselineHit {
@@ -60,7 +60,7 @@ export class BaselineLearner {
     const value = this.spec.value(event);
     if (workload === undefined || value === undefined) return undefined;
     let profile = this.profiles.get(workload);
-    if (!profile) profile = { firstMs: nowMs, values: new Set(), saturated: false };
+    if (!profile) profile = { firstMs: nowMs, values: new Set() };
     let hit: BaselineHit | undefined;
     const values = profile.values;
     if (!values.has(value)) {
@@ -69,14 +69,11 @@ export class BaselineLearner {
       }
       // A full profile makes room by forgetting the value seen least recently, so a new value
       // is still reported once and then learned rather than reported on every event.
-      if (values.size >= this.spec.maxValues) {
-        values.delete(values.values().next().value!);
-        profile.saturated = true;
-      }
+      if (values.size >= this.spec.maxValues) values.delete(values.values().next().value!);
       values.add(value);
-    } else if (profile.saturated) {
-      // Only a profile that has forgotten values keeps them in order of last sight: the
-      // common case, a value already known to a profile with room, costs one lookup.
+    } else {
+      // Values are kept in order of last sight, oldest first, so the one forgotten is the one
+      // seen least recently.
       values.delete(value);
       values.add(value);
     }
@@ -98,8 +95,9 @@ export class BaselineLearner {
   restore(profiles: readonly ProfileSnapshot[]): void {
     const ordered = [...profiles].sort((a, b) => a.lastMs - b.lastMs);
     for (const p of ordered) {
-      const values = new Set(p.values.slice(0, this.spec.maxValues));
-      this.profiles.set(p.workload, { firstMs: p.firstMs, values, saturated: p.values.length > this.spec.maxValues }, p.lastMs);
+      // Saved values are oldest first: a lower max_values keeps the ones seen last.
+      const values = new Set(p.values.slice(-this.spec.maxValues));
+      this.profiles.set(p.workload, { firstMs: p.firstMs, values }, p.lastMs);
     }
   }
 

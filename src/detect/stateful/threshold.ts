@@ -10,13 +10,15 @@ export interface ThresholdSpec {
   readonly count: number;
   readonly withinMs: number;
   readonly key: KeyOf;
-  /** Evidence kept: the first events of the burst and the one that crossed the threshold. */
+  /** Evidence kept: the earliest events the window counts and the one that crossed the threshold. */
   readonly maxEvidence?: number;
 }
 
 interface Window {
   readonly times: number[];
+  /** Evidence: the earliest events still in the window, with their times. */
   readonly events: FalcoEvent[];
+  readonly eventTimes: number[];
 }
 
 export interface ThresholdHit {
@@ -48,18 +50,24 @@ export class ThresholdCounter {
     const key = this.spec.key(event);
     if (key === undefined) return undefined;
     let window = this.windows.get(key);
-    if (!window) window = { times: [], events: [] };
-    const { times, events } = window;
+    if (!window) window = { times: [], events: [], eventTimes: [] };
+    const { times, events, eventTimes } = window;
     const from = nowMs - this.spec.withinMs;
     let drop = 0;
     while (drop < times.length && times[drop]! < from) drop++;
-    if (drop > 0) {
-      // Evidence keeps the first events of the current burst: start it over when the window emptied.
-      if (drop === times.length) events.length = 0;
-      times.splice(0, drop);
+    if (drop > 0) times.splice(0, drop);
+    // Evidence shows only events the window still counts.
+    let stale = 0;
+    while (stale < eventTimes.length && eventTimes[stale]! < from) stale++;
+    if (stale > 0) {
+      events.splice(0, stale);
+      eventTimes.splice(0, stale);
     }
     times.push(nowMs);
-    if (events.length < this.maxEvidence - 1) events.push(event);
+    if (events.length < this.maxEvidence - 1) {
+      events.push(event);
+      eventTimes.push(nowMs);
+    }
     if (times.length >= this.spec.count) {
       this.windows.delete(key);
       return { key, count: times.length, events: [...events, event] };
