@@ -25,6 +25,12 @@ const SWEEP_EVERY_NS = 1_000_000_000n;
  * one event from a skewed clock days ahead must not expire every window and profile at once.
  */
 const CLOCK_JUMP_NS = 10n * 60n * 1_000_000_000n;
+/**
+ * How far behind the newest event time state expires: events from several sources, or a
+ * source's own buffering, arrive a little out of order, and one that is late by less than this
+ * still counts, the same in a replay as live. Absence alerts wait this much longer.
+ */
+const ALLOWED_LATENESS_MS = 2000;
 
 export interface EngineDeps {
   readonly metrics: LannerMetrics;
@@ -192,14 +198,15 @@ export class RuleEngine {
   end(out: Alert[]): void {
     if (this.aheadNs !== undefined && (this.watermarkNs === undefined || this.aheadNs > this.watermarkNs)) this.watermarkNs = this.aheadNs;
     this.aheadNs = undefined;
-    this.sweep(out);
+    // Nothing can arrive late any more.
+    this.sweep(out, 0);
   }
 
   /** Expires state up to the newest event time and fires absence steps that ran out. */
-  sweep(out: Alert[]): void {
+  sweep(out: Alert[], lateMs = ALLOWED_LATENESS_MS): void {
     if (this.watermarkNs === undefined) return;
     this.nextSweepNs = this.watermarkNs + SWEEP_EVERY_NS;
-    const watermarkMs = Number(this.watermarkNs) / 1e6;
+    const watermarkMs = Number(this.watermarkNs) / 1e6 - lateMs;
     for (const runner of this.runners) {
       const m = runner.matcher;
       if (m instanceof SequenceMatcher) {

@@ -178,4 +178,31 @@ describe('RuleEngine', () => {
     engine.end(out);
     expect(out.map((a) => a.output)).toEqual(['shell 4 kept its socket']);
   });
+  it('counts a step that arrives a little out of order, whatever the other traffic did meanwhile', () => {
+    const load = ruleFile();
+    const rules = load(`
+- rule: Plant then open
+  sequence:
+    within: 5s
+    steps:
+      - { condition: evt.type = symlinkat and user.uid != 0, by: evt.arg.linkpath }
+      - { condition: evt.type = openat and user.uid = 0, by: fd.name }
+  output: root opened %fd.name
+  priority: CRITICAL
+`);
+    const run = (events: FalcoEvent[]): number => {
+      const engine = new RuleEngine(rules, { metrics: createMetrics({ processMetrics: false }) });
+      const out: Alert[] = [];
+      for (const e of events) engine.process(e, out);
+      engine.end(out);
+      return out.length;
+    };
+    const other = (ms: number) => feedEvent(ms, { 'evt.type': 'close' });
+    const lateOpen = feedEvent(4999, { 'evt.type': 'openat', 'user.uid': 0, 'fd.name': '/tmp/x' });
+    // the open, stamped within the window, arrives after an event of another source at 5002
+    expect(run([plant, other(5002), lateOpen])).toBe(1);
+    expect(run([plant, other(4500), other(5002), lateOpen])).toBe(1);
+    // beyond the allowed lateness it is too late, as the window has been swept
+    expect(run([plant, other(8000), lateOpen])).toBe(0);
+  });
 });
