@@ -1,7 +1,7 @@
 /** `lanner baseline show|reset`: inspect or forget learned baseline profiles in the state file. */
 import { LannerError } from '../core/errors.js';
 import { loadConfig } from '../config/config.js';
-import { readBaselines, writeBaselines } from '../detect/stateful/baseline-store.js';
+import { readBaselines, withStateLock, writeBaselines } from '../detect/stateful/baseline-store.js';
 import type { ProfileSnapshot } from '../detect/stateful/baseline.js';
 import { parseFlags } from './args.js';
 import { configFileFrom } from './config-file.js';
@@ -53,15 +53,26 @@ export async function runBaseline(argv: readonly string[]): Promise<number> {
     process.stderr.write(`${rows.length} profiles in ${file}\n`);
     return 0;
   }
-  let removed = 0;
-  const kept = new Map<string, ProfileSnapshot[]>();
-  for (const [rule, list] of profiles) {
-    const rest = list.filter((p) => !selected(rule, p));
-    removed += list.length - rest.length;
-    if (rest.length > 0) kept.set(rule, rest);
+  const forget = (all: ReadonlyMap<string, readonly ProfileSnapshot[]>): { removed: number; kept: Map<string, ProfileSnapshot[]> } => {
+    let removed = 0;
+    const kept = new Map<string, ProfileSnapshot[]>();
+    for (const [rule, list] of all) {
+      const rest = list.filter((p) => !selected(rule, p));
+      removed += list.length - rest.length;
+      if (rest.length > 0) kept.set(rule, rest);
+    }
+    return { removed, kept };
+  };
+  let { removed } = forget(profiles);
+  // Nothing to forget must not create a state file where there was none. Under the lock, a
+  // running Lanner's save cannot land between this read and this write.
+  if (removed > 0) {
+    removed = withStateLock(file, () => {
+      const now = forget(readProfiles(file));
+      writeBaselines(file, now.kept);
+      return now.removed;
+    });
   }
-  // Nothing to forget must not create a state file where there was none.
-  if (removed > 0) writeBaselines(file, kept);
   process.stderr.write(`removed ${removed} profiles from ${file}${removed > 0 ? '; a Lanner running on it forgets them at its next save' : ''}\n`);
   return 0;
 }

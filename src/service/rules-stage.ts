@@ -11,7 +11,7 @@ import { loadDetectionRules } from '../detect/detection-rules.js';
 import type { Detector } from '../detect/pipeline.js';
 import { ruleDetector, type EngineHolder } from '../detect/rule-detector.js';
 import { RuleEngine } from '../detect/rule-engine.js';
-import { readBaselines, writeBaselines } from '../detect/stateful/baseline-store.js';
+import { readBaselines, withStateLock, writeBaselines } from '../detect/stateful/baseline-store.js';
 import type { ProfileSnapshot } from '../detect/stateful/baseline.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
 import { formatProblem } from '../rules/problems.js';
@@ -134,13 +134,18 @@ export class RulesStage {
   private saveState(): void {
     const file = this.options.stateFile;
     if (!file) return;
-    this.takeResets(file);
-    const snapshots = this.holder.current.baselineSnapshots();
-    for (const [rule, p] of this.dormant) if (!snapshots.has(rule)) snapshots.set(rule, [...p]);
-    if (snapshots.size === 0) return;
+    // Nothing learned and nothing on file: leave the file system alone.
+    if (this.dormant.size === 0 && this.holder.current.baselineSnapshots().size === 0 && (this.known?.workloads.size ?? 0) === 0) return;
     try {
-      writeBaselines(file, snapshots);
-      this.known = { stamp: fileStamp(file), workloads: workloadsOf(snapshots) };
+      // Under the lock, a reset cannot land between taking up the file and writing it.
+      withStateLock(file, () => {
+        this.takeResets(file);
+        const snapshots = this.holder.current.baselineSnapshots();
+        for (const [rule, p] of this.dormant) if (!snapshots.has(rule)) snapshots.set(rule, [...p]);
+        if (snapshots.size === 0) return;
+        writeBaselines(file, snapshots);
+        this.known = { stamp: fileStamp(file), workloads: workloadsOf(snapshots) };
+      });
     } catch (err) {
       this.options.logger.error({ file, err: (err as Error).message }, 'saving learned baselines failed');
     }

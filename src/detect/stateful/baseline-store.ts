@@ -2,7 +2,7 @@
  * The state file where learned baseline profiles survive restarts. Written atomically (a
  * temporary file renamed over the old one) so a crash mid-write never leaves half a file.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ProfileSnapshot } from './baseline.js';
 
@@ -42,6 +42,46 @@ export function writeBaselines(file: string, profiles: Profiles, now: Date = new
   const temporary = `${file}.${process.pid}.tmp`;
   writeFileSync(temporary, JSON.stringify(state));
   renameSync(temporary, file);
+}
+
+/** A lock older than this was left by a process that died holding it. */
+const STALE_LOCK_MS = 10_000;
+const LOCK_WAIT_MS = 5_000;
+
+/**
+ * Runs `fn` holding the state file's lock, a `.lock` file beside it created exclusively, so the
+ * service's save and `lanner baseline reset` never interleave their reads and writes. A lock
+ * left by a crash is taken over once it is STALE_LOCK_MS old.
+ */
+export function withStateLock<T>(file: string, fn: () => T, waitMs = LOCK_WAIT_MS): T {
+  const lock = `${file}.lock`;
+  mkdirSync(dirname(file), { recursive: true });
+  const waitUntil = Date.now() + waitMs;
+  for (;;) {
+    try {
+      closeSync(openSync(lock, 'wx'));
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    try {
+      if (Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS) unlinkSync(lock);
+    } catch {
+      // gone meanwhile: try again
+    }
+    if (Date.now() > waitUntil) throw new Error(`baseline state ${file} is locked (${lock}); remove the lock if no Lanner is saving`);
+    // Saves and resets hold the lock for milliseconds: a short synchronous wait is enough.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+  }
+  try {
+    return fn();
+  } finally {
+    try {
+      unlinkSync(lock);
+    } catch {
+      // already taken over as stale; nothing to release
+    }
+  }
 }
 
 function isStateFile(v: unknown): v is BaselineStateFile {
