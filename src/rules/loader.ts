@@ -99,7 +99,7 @@ export function loadRuleSources(sources: readonly RuleSource[], extraProblems: r
 /**
  * Names every enabled rule whose condition reads fields the feed does not forward, with those
  * fields, and says what that does: checks on them never hold, so the rule either can never
- * match or matches only partly as written (a `not` around such a check always holds). It must
+ * match, or matches more or less than in Falco (a `not` around such a check always holds). It must
  * not happen unnoticed. Information, not a warning: Falco's own files have many such rules.
  */
 function reportUnevaluable(rules: readonly CompiledRule[], problems: Problem[]): void {
@@ -112,7 +112,7 @@ function reportUnevaluable(rules: readonly CompiledRule[], problems: Problem[]):
     const effect =
       folded.kind === 'const' && !folded.value
         ? 'so it can never match'
-        : 'so checks on them never hold and it matches only partly as written';
+        : 'so checks on them never hold and it may match more or less than in Falco';
     const message = `rule '${c.rule}' reads fields Lanner's feed does not forward, ${effect}: ${c.missing.join(', ')}`;
     problems.push(problem(rule.origin.at, 'info', 'LANNER_RULE_UNEVALUABLE', message));
   }

@@ -31,7 +31,7 @@ export const RULE_PROBLEM_CODES = {
   LANNER_RULE_NO_EVTTYPE: 'a syscall rule does not restrict evt.type, so it is evaluated for every event',
   LANNER_RULE_OUTPUT: 'an output template has a token that is not a field',
   LANNER_RULE_VERSION: 'a required_engine_version or required_plugin_versions item (accepted when it is a version, not checked against Falco)',
-  LANNER_RULE_UNEVALUABLE: "a rule reads fields Lanner's feed events do not carry, so it never matches or matches only partly as written",
+  LANNER_RULE_UNEVALUABLE: "a rule reads fields Lanner's feed events do not carry, so it never matches, or matches more or less than in Falco",
 } as const;
 
 export type RuleProblemCode = keyof typeof RULE_PROBLEM_CODES;

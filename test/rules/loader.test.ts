@@ -327,7 +327,7 @@ describe('lint', () => {
     expect(doc).toEqual({ rules: 2, lists: 1, macros: 1, problems: [] });
   });
 
-  it('says whether a rule reading fields the feed lacks can never match, or matches only partly', () => {
+  it('says whether a rule reading fields the feed lacks can never match, or may match more or less than in Falco', () => {
     const r = load(
       [
         '- rule: Long shell',
@@ -351,8 +351,8 @@ describe('lint', () => {
     const info = r.problems.filter((p) => p.code === 'LANNER_RULE_UNEVALUABLE').map((p) => [p.line, p.severity, p.message]);
     expect(info).toEqual([
       [1, 'info', "rule 'Long shell' reads fields Lanner's feed does not forward, so it can never match: proc.duration"],
-      [6, 'info', "rule 'Shell not under sshd' reads fields Lanner's feed does not forward, so checks on them never hold and it matches only partly as written: proc.aname[4]"],
-      [11, 'info', "rule 'Shell or capable' reads fields Lanner's feed does not forward, so checks on them never hold and it matches only partly as written: thread.cap_effective"],
+      [6, 'info', "rule 'Shell not under sshd' reads fields Lanner's feed does not forward, so checks on them never hold and it may match more or less than in Falco: proc.aname[4]"],
+      [11, 'info', "rule 'Shell or capable' reads fields Lanner's feed does not forward, so checks on them never hold and it may match more or less than in Falco: thread.cap_effective"],
     ]);
     // What the words say is what the rules do on a feed event without those fields.
     const bash = event({ 'evt.type': 'execve', 'proc.name': 'bash' });
