@@ -84,7 +84,7 @@ export function refusedGlob(pattern: string): string | undefined {
 }
 
 /** The RegExp equivalent of a glob pattern, anchored at both ends. */
-export function globToRegExp(pattern: string, ignoreCase = false): RegExp {
+export function globToRegExp(pattern: string): RegExp {
   if (refusedGlob(pattern) !== undefined) return NEVER;
   let src = '';
   let i = 0;
@@ -114,7 +114,7 @@ export function globToRegExp(pattern: string, ignoreCase = false): RegExp {
       i++;
     }
   }
-  return new RegExp(`^${src}$`, ignoreCase ? 'i' : '');
+  return new RegExp(`^${src}$`);
 }
 
 export function escapeRegExp(text: string): string {
@@ -129,16 +129,13 @@ const POSIX_TESTS: Readonly<Record<string, RegExp>> = Object.fromEntries(
  * Whether the character `c` matches the bracket expression at `pattern[start] === '['`, and
  * where the expression ends; undefined when it is not a terminated bracket expression.
  */
-function matchBracket(pattern: string, start: number, c: string, ignoreCase: boolean): { ok: boolean; end: number } | undefined {
+function matchBracket(pattern: string, start: number, c: string): { ok: boolean; end: number } | undefined {
   let i = start + 1;
   let negate = false;
   if (pattern[i] === '!' || pattern[i] === '^') {
     negate = true;
     i++;
   }
-  const lower = ignoreCase ? c.toLowerCase() : c;
-  const upper = ignoreCase ? c.toUpperCase() : c;
-  const same = (x: string): boolean => x === c || (ignoreCase && (x === lower || x === upper || x.toLowerCase() === lower));
   let hit = false;
   let first = true;
   while (i < pattern.length) {
@@ -155,17 +152,17 @@ function matchBracket(pattern: string, start: number, c: string, ignoreCase: boo
       }
     }
     if (ch === '\\' && i + 1 < pattern.length) {
-      if (same(pattern[i + 1]!)) hit = true;
+      if (pattern[i + 1] === c) hit = true;
       i += 2;
       continue;
     }
     const hi = pattern[i + 2];
     if (pattern[i + 1] === '-' && hi !== undefined && hi !== ']') {
-      if ((lower >= ch && lower <= hi) || (upper >= ch && upper <= hi)) hit = true;
+      if (c >= ch && c <= hi) hit = true;
       i += 3;
       continue;
     }
-    if (same(ch)) hit = true;
+    if (ch === c) hit = true;
     i++;
   }
   return undefined;
@@ -175,13 +172,12 @@ function matchBracket(pattern: string, start: number, c: string, ignoreCase: boo
  * fnmatch over a pattern known only per event. Backtracks over the last `*` only, which is
  * enough: a glob has no other construct that can match a variable length.
  */
-export function globMatch(pattern: string, text: string, ignoreCase = false): boolean {
+export function globMatch(pattern: string, text: string): boolean {
   if (refusedGlob(pattern) !== undefined) return false;
   let p = 0;
   let t = 0;
   let starP = -1;
   let starT = 0;
-  const eq = ignoreCase ? (a: string, b: string) => a.toLowerCase() === b.toLowerCase() : (a: string, b: string) => a === b;
   while (t < text.length) {
     const pc = pattern[p];
     let advanced = false;
@@ -195,7 +191,7 @@ export function globMatch(pattern: string, text: string, ignoreCase = false): bo
       t++;
       advanced = true;
     } else if (pc === '[') {
-      const m = matchBracket(pattern, p, text[t]!, ignoreCase);
+      const m = matchBracket(pattern, p, text[t]!);
       if (m) {
         if (m.ok) {
           p = m.end;
@@ -208,12 +204,12 @@ export function globMatch(pattern: string, text: string, ignoreCase = false): bo
         advanced = true;
       }
     } else if (pc === '\\' && p + 1 < pattern.length) {
-      if (eq(pattern[p + 1]!, text[t]!)) {
+      if (pattern[p + 1] === text[t]) {
         p += 2;
         t++;
         advanced = true;
       }
-    } else if (pc !== undefined && eq(pc, text[t]!)) {
+    } else if (pc !== undefined && pc === text[t]) {
       p++;
       t++;
       advanced = true;

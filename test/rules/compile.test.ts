@@ -317,8 +317,8 @@ describe('glob', () => {
     const pattern = fc.stringMatching(/^[ab/*?\\[\]!^-]{0,8}$/);
     const text = fc.stringMatching(/^[ab/[\]\\-]{0,8}$/);
     fc.assert(
-      fc.property(pattern, text, fc.boolean(), (p, t, i) => {
-        expect(globMatch(p, t, i)).toBe(globToRegExp(p, i).test(t));
+      fc.property(pattern, text, (p, t) => {
+        expect(globMatch(p, t)).toBe(globToRegExp(p).test(t));
       }),
       { numRuns: 2000 },
     );
