@@ -150,7 +150,6 @@ export function compareText(a: string, b: string): number {
   return a.length < b.length ? -1 : a.length > b.length ? 1 : 0;
 }
 
-/** Text of a scalar for the string operators. */
 const UPPER = /[A-Z]/;
 const UPPER_RUNS = /[A-Z]+/g;
 const LOWER = /[a-z]/;
@@ -169,6 +168,7 @@ export function asciiUpper(s: string): string {
   return LOWER.test(s) ? s.replace(LOWER_RUNS, (m) => m.toUpperCase()) : s;
 }
 
+/** Text of a scalar for the string operators. */
 export function textOf(v: Scalar): string {
   return typeof v === 'string' ? v : String(v);
 }

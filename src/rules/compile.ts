@@ -341,26 +341,11 @@ function textScalarTest(op: Operator, items: readonly LiteralNode[]): ScalarTest
     const set = new Set(items.map((i) => i.text));
     return (v) => set.has(textOf(v));
   }
+  const test = TEXT_PAIR_TESTS[op];
   const first = items[0];
-  if (!first) return undefined;
+  if (!test || !first) return undefined;
   const text = first.text;
-  switch (op) {
-    case '=':
-    case '==':
-      return (v) => textOf(v) === text;
-    case '!=':
-      return (v) => textOf(v) !== text;
-    case '<':
-      return (v) => compareText(textOf(v), text) < 0;
-    case '<=':
-      return (v) => compareText(textOf(v), text) <= 0;
-    case '>':
-      return (v) => compareText(textOf(v), text) > 0;
-    case '>=':
-      return (v) => compareText(textOf(v), text) >= 0;
-    default:
-      return undefined;
-  }
+  return (v) => test(v, text);
 }
 
 type ScalarPairTest = (a: Scalar, b: Scalar) => boolean;
@@ -385,7 +370,10 @@ const PAIR_TESTS: Partial<Record<Operator, ScalarPairTest>> = {
   intersects: equalValues,
 };
 
-/** Where a text field's comparisons with another field differ: text against text, as strcmp. */
+/**
+ * A text field's comparisons, with a literal or another field's value, where they differ from
+ * the adaptive ones: text against text, ordered as strcmp orders.
+ */
 const TEXT_PAIR_TESTS: Partial<Record<Operator, ScalarPairTest>> = {
   '=': (a, b) => textOf(a) === textOf(b),
   '==': (a, b) => textOf(a) === textOf(b),
