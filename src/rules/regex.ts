@@ -93,24 +93,28 @@ function translate(pattern: string): string {
   return out;
 }
 
+/** The RegExp matching the whole value as Falco's regex does, or why RE2 would refuse it. */
+function compile(pattern: string): RegExp | string {
+  const refused = re2PosixProblem(pattern);
+  if (refused) return refused;
+  const source = translate(pattern);
+  try {
+    // Checked as written, so a syntax error quotes the user's pattern, then anchored.
+    new RegExp(source);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  return new RegExp(`^(?:${source})$`);
+}
+
 /** A RegExp matching the whole value as Falco's regex does; undefined when RE2 would refuse it. */
 export function falcoRegExp(pattern: string): RegExp | undefined {
-  if (re2PosixProblem(pattern) !== undefined) return undefined;
-  try {
-    return new RegExp(`^(?:${translate(pattern)})$`);
-  } catch {
-    return undefined;
-  }
+  const re = compile(pattern);
+  return typeof re === 'string' ? undefined : re;
 }
 
 /** What lint says of a pattern: RE2's refusal, or the syntax error. */
 export function regexProblem(pattern: string): string | undefined {
-  const refused = re2PosixProblem(pattern);
-  if (refused) return refused;
-  try {
-    new RegExp(translate(pattern));
-    return undefined;
-  } catch (err) {
-    return (err as Error).message;
-  }
+  const re = compile(pattern);
+  return typeof re === 'string' ? re : undefined;
 }
