@@ -6,7 +6,7 @@
  * takes a flat list of values: `f in (v1, v2, ...)`. Values may name lists, which expand.
  */
 import type { Node, YAMLMap } from 'yaml';
-import { isListOperator, isOperator, type Expr, type ListNode, type LiteralNode, type Operator, type ValueNode } from './ast.js';
+import { isListOperator, isOperator, type Expr, type ListNode, type LiteralNode, type Operator } from './ast.js';
 import { unquoteItem } from './lexer.js';
 import { parseOperand } from './parser.js';
 import { problem, type Problem, type SourceLocation } from './problems.js';
@@ -233,7 +233,7 @@ export function exceptionExpr(ex: RuleException, problems: Problem[]): Expr | un
       return undefined;
     }
     const right = listOf(items);
-    validateNetworkValues(operands[0]!, op, right.items, true, locate, problems);
+    validateNetworkValues(operands[0]!, op, right, locate, problems);
     return { kind: 'check', left: operands[0]!, op, right, pos: -1, opPos: -1 };
   }
 
@@ -247,7 +247,7 @@ export function exceptionExpr(ex: RuleException, problems: Problem[]): Expr | un
     for (let k = 0; k < v.items.length; k++) {
       const item = v.items[k]!;
       const op = ops[k]!;
-      let right: ValueNode;
+      let right: LiteralNode | ListNode;
       if (typeof item !== 'string') {
         if (!isListOperator(op)) {
           problems.push(problem(ex.at, 'error', 'LANNER_RULE_EXCEPTION', `exception '${ex.name}': a list value needs a list operator for '${ex.fields.items[k]}', not '${op}'`));
@@ -256,8 +256,7 @@ export function exceptionExpr(ex: RuleException, problems: Problem[]): Expr | un
         right = listOf(item);
       } else if (isListOperator(op)) right = listOf([item]);
       else right = literal(item);
-      if (right.kind === 'literal') validateNetworkValues(operands[k]!, op, [right], false, locate, problems);
-      else if (right.kind === 'list') validateNetworkValues(operands[k]!, op, right.items, true, locate, problems);
+      validateNetworkValues(operands[k]!, op, right, locate, problems);
       checks.push({ kind: 'check', left: operands[k]!, op, right, pos: -1, opPos: -1 });
     }
     tuples.push(checks.length === 1 ? checks[0]! : { kind: 'and', children: checks, pos: -1 });

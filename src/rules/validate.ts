@@ -4,7 +4,7 @@
  * each condition as written (before macros are inlined), so every problem points into the text
  * that has it.
  */
-import { baseField, printOperand, walk, type Expr, type LiteralNode, type Operand, type Operator } from './ast.js';
+import { baseField, printOperand, walk, type Expr, type ListNode, type LiteralNode, type Operand, type Operator } from './ast.js';
 import { checkFieldName, operandType } from './field-catalog.js';
 import { refusedGlob } from './glob.js';
 import { PORT_FIELDS, servicePort } from './port-names.js';
@@ -31,11 +31,10 @@ export function validateExpr(expr: Expr, locate: Locate, problems: Problem[]): v
       continue;
     }
     if (networkField(node.left)) {
-      if (right.kind === 'literal') validateNetworkValues(node.left, node.op, [right], false, locate, problems);
-      else validateNetworkValues(node.left, node.op, right.items, true, locate, problems);
+      validateNetworkValues(node.left, node.op, right, locate, problems);
       continue;
     }
-    if (!mismatch && COMPARISONS.has(node.op)) validateTypedLiterals(node.left, right.kind === 'literal' ? [right] : right.items, right.kind === 'list', locate, problems);
+    if (!mismatch && COMPARISONS.has(node.op)) validateTypedLiterals(node.left, right, locate, problems);
     if (right.kind !== 'literal') continue;
     if (node.op === 'regex') {
       const bad = regexProblem(right.text);
@@ -54,14 +53,20 @@ export function validateExpr(expr: Expr, locate: Locate, problems: Problem[]): v
  * rule and refuses the rule for a bad one. In a list, a bare word may name a list (expanded
  * later); addresses and networks have a '.', ':' or '/'.
  */
-export function validateNetworkValues(left: Operand, op: Operator, items: readonly LiteralNode[], inList: boolean, locate: Locate, problems: Problem[]): void {
+export function validateNetworkValues(left: Operand, op: Operator, right: LiteralNode | ListNode, locate: Locate, problems: Problem[]): void {
   const network = networkField(left);
   if (!network || !NETWORK_OPERATORS.has(op)) return;
+  const { items, inList } = literalsOf(right);
   for (const item of items) {
     if (inList && !item.quoted && !/[.:/]/.test(item.text)) continue;
     const parsed = parseNetworkLiteral(item.text, network);
     if (!parsed.ok) problems.push(problem(locate(item.pos), 'error', 'LANNER_RULE_BAD_VALUE', parsed.error));
   }
+}
+
+/** A check's literals, and whether they stand in a list, where a bare word may name a list. */
+function literalsOf(right: LiteralNode | ListNode): { items: readonly LiteralNode[]; inList: boolean } {
+  return right.kind === 'literal' ? { items: [right], inList: false } : { items: right.items, inList: true };
 }
 
 const COMPARISONS: ReadonlySet<Operator> = new Set<Operator>(['=', '==', '!=', '<', '<=', '>', '>=', 'in', 'intersects']);
@@ -77,10 +82,11 @@ const REAL = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
  * else) and refuses the rule otherwise, so `proc.pid = 0x10` or `evt.failed = TRUE` is an error.
  * In a list, a bare word may name a list (expanded later) and is left to the list.
  */
-function validateTypedLiterals(left: Operand, items: readonly LiteralNode[], inList: boolean, locate: Locate, problems: Problem[]): void {
+function validateTypedLiterals(left: Operand, right: LiteralNode | ListNode, locate: Locate, problems: Problem[]): void {
   const type = operandType(left);
   if (type !== 'number' && type !== 'bool') return;
   const name = printOperand(left);
+  const { items, inList } = literalsOf(right);
   for (const item of items) {
     if (inList && !item.quoted && /^[A-Za-z_][\w.-]*$/.test(item.text) && item.text !== 'true' && item.text !== 'false') continue;
     if (type === 'bool') {
