@@ -178,7 +178,8 @@ export class RuleEngine {
     const w = this.watermarkNs;
     if (w === undefined || timeNs - w <= CLOCK_JUMP_NS) {
       if (w === undefined || timeNs > w) this.watermarkNs = timeNs;
-      if (w !== undefined && timeNs - w <= CLOCK_JUMP_NS) this.aheadNs = undefined;
+      // An event in step with the clock: a jump waiting for confirmation was a stray.
+      this.aheadNs = undefined;
       return;
     }
     // Far ahead: a skewed source, or time that really moved on (a gap in a replayed capture).
@@ -196,7 +197,8 @@ export class RuleEngine {
    * is taken, so a replay or rule test ending with a later event fires what it passed.
    */
   end(out: Alert[]): void {
-    if (this.aheadNs !== undefined && (this.watermarkNs === undefined || this.aheadNs > this.watermarkNs)) this.watermarkNs = this.aheadNs;
+    // A waiting jump is always ahead of the clock.
+    if (this.aheadNs !== undefined) this.watermarkNs = this.aheadNs;
     this.aheadNs = undefined;
     // Nothing can arrive late any more.
     this.sweep(out, 0);
