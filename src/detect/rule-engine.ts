@@ -228,6 +228,11 @@ export class RuleEngine {
     }
   }
 
+  /** Whether any rule is a baseline, whose profiles the state file keeps. */
+  hasBaselines(): boolean {
+    return this.runners.some((r) => r.matcher instanceof BaselineLearner);
+  }
+
   /** Every baseline rule's learned profiles, for the state file. */
   baselineSnapshots(): Map<string, ProfileSnapshot[]> {
     const out = new Map<string, ProfileSnapshot[]>();

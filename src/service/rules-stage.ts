@@ -46,7 +46,7 @@ export class RulesStage {
     if (unevaluable.length > 0) {
       logger.warn(
         { count: unevaluable.length, rules: unevaluable.map((p) => p.message) },
-        "rules that read fields Lanner's feed does not forward cannot match; `lanner rules lint` lists them",
+        "rules that read fields Lanner's feed does not forward do not match as written; `lanner rules lint` lists them",
       );
     }
     if (!first.ok) {
@@ -134,8 +134,8 @@ export class RulesStage {
   private saveState(): void {
     const file = this.options.stateFile;
     if (!file) return;
-    // Nothing learned and nothing on file: leave the file system alone.
-    if (this.dormant.size === 0 && this.holder.current.baselineSnapshots().size === 0 && (this.known?.workloads.size ?? 0) === 0) return;
+    // No baseline to keep and nothing on file: leave the file system alone.
+    if (this.dormant.size === 0 && !this.holder.current.hasBaselines() && (this.known?.workloads.size ?? 0) === 0) return;
     try {
       // Under the lock, a reset cannot land between taking up the file and writing it.
       withStateLock(file, () => {

@@ -71,7 +71,7 @@ describe('RulesStage', () => {
     const lines: string[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
     new RulesStage({ paths: [d], bounds: { maxKeys: 1000, ttlMs: 600_000 }, stateFile: '', saveIntervalMs: 60_000, logger, metrics: createMetrics({ processMetrics: false }) }).close();
-    const warned = lines.map((l) => JSON.parse(l) as { msg: string; rules?: string[] }).find((l) => l.msg.includes('cannot match'));
+    const warned = lines.map((l) => JSON.parse(l) as { msg: string; rules?: string[] }).find((l) => l.msg.includes('do not match as written'));
     expect(warned?.rules).toEqual([`rule 'Long running shell' reads fields Lanner's feed does not forward, so it can never match: proc.duration`]);
   });
 
