@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/alerts/alert.js';
 import { LannerError } from '../../src/core/errors.js';
-import { silentLogger } from '../../src/core/log.js';
+import { silentLogger, type Logger } from '../../src/core/log.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { runBaseline } from '../../src/cli/baseline.js';
 import { RulesStage } from '../../src/service/rules-stage.js';
@@ -35,13 +35,26 @@ function dir(files: Record<string, string>): string {
   return d;
 }
 
-function stage(paths: string[], stateFile = ''): RulesStage {
-  return new RulesStage({ paths, bounds: { maxKeys: 1000, ttlMs: 600_000 }, stateFile, saveIntervalMs: 60_000, logger: silentLogger(), metrics: createMetrics({ processMetrics: false }) });
+function stage(paths: string[], stateFile = '', options: { logger?: Logger; saveIntervalMs?: number } = {}): RulesStage {
+  return new RulesStage({
+    paths,
+    bounds: { maxKeys: 1000, ttlMs: 600_000 },
+    stateFile,
+    saveIntervalMs: options.saveIntervalMs ?? 60_000,
+    logger: options.logger ?? silentLogger(),
+    metrics: createMetrics({ processMetrics: false }),
+  });
+}
+
+/** A logger whose lines the test reads. */
+function capturingLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  return { logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }), lines };
 }
 
 const connect = (ms: number) => falcoEvent({ tags: ['lanner_feed'], timeNs: 1_000_000_000_000_000_000n + BigInt(ms) * 1_000_000n, fields: { 'evt.type': 'connect', 'container.id': 'c1' } });
-const exec = (ms: number, proc: string) =>
-  falcoEvent({ tags: ['lanner_feed'], timeNs: 1_000_000_000_000_000_000n + BigInt(ms) * 1_000_000n, fields: { 'evt.type': 'execve', 'proc.name': proc, 'container.image.repository': 'shop/api' } });
+const exec = (ms: number, proc: string, image = 'shop/api') =>
+  falcoEvent({ tags: ['lanner_feed'], timeNs: 1_000_000_000_000_000_000n + BigInt(ms) * 1_000_000n, fields: { 'evt.type': 'execve', 'proc.name': proc, 'container.image.repository': image } });
 
 describe('RulesStage', () => {
   it('refuses to start on broken rules, naming file, line and column', () => {
@@ -68,9 +81,8 @@ describe('RulesStage', () => {
   priority: NOTICE
 `,
     });
-    const lines: string[] = [];
-    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
-    new RulesStage({ paths: [d], bounds: { maxKeys: 1000, ttlMs: 600_000 }, stateFile: '', saveIntervalMs: 60_000, logger, metrics: createMetrics({ processMetrics: false }) }).close();
+    const { logger, lines } = capturingLogger();
+    stage([d], '', { logger }).close();
     const warned = lines.map((l) => JSON.parse(l) as { msg: string; rules?: string[] }).find((l) => l.msg.includes('do not match as written'));
     expect(warned?.rules).toEqual([`rule 'Long running shell' reads fields Lanner's feed does not forward, so it can never match: proc.duration`]);
   });
@@ -151,22 +163,19 @@ describe('RulesStage', () => {
   it('forgets, while running, the profiles `lanner baseline reset` removed from the state file, and keeps the rest', async () => {
     const d = dir({ 'drift.yaml': BASELINE_RULE });
     const stateFile = join(dir({}), 'baselines.json');
-    const lines: string[] = [];
-    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
-    const s = new RulesStage({ paths: [d], bounds: { maxKeys: 1000, ttlMs: 600_000 }, stateFile, saveIntervalMs: 20, logger, metrics: createMetrics({ processMetrics: false }) });
-    const execIn = (ms: number, image: string, proc: string) =>
-      falcoEvent({ tags: ['lanner_feed'], timeNs: 1_000_000_000_000_000_000n + BigInt(ms) * 1_000_000n, fields: { 'evt.type': 'execve', 'proc.name': proc, 'container.image.repository': image } });
+    const { logger, lines } = capturingLogger();
+    const s = stage([d], stateFile, { logger, saveIntervalMs: 20 });
     const out: Alert[] = [];
-    s.engine.process(execIn(0, 'shop/api', 'node'), out);
-    s.engine.process(execIn(0, 'shop/web', 'nginx'), out);
+    s.engine.process(exec(0, 'node', 'shop/api'), out);
+    s.engine.process(exec(0, 'nginx', 'shop/web'), out);
     s.start();
     try {
       await until(() => existsSync(stateFile) && readFileSync(stateFile, 'utf8').includes('shop/web'), 'the first save');
       expect(await runBaseline(['reset', '--state', stateFile, '--workload', 'shop/api'])).toBe(0);
       await until(() => lines.some((l) => l.includes('reset in the state file are forgotten')), 'the reset to be taken up');
       // shop/api learns again from its next event (no alert while learning); shop/web still enforces.
-      s.engine.process(execIn(120_000, 'shop/api', 'nc'), out);
-      s.engine.process(execIn(120_001, 'shop/web', 'nc'), out);
+      s.engine.process(exec(120_000, 'nc', 'shop/api'), out);
+      s.engine.process(exec(120_001, 'nc', 'shop/web'), out);
       expect(out.map((a) => a.output)).toEqual([expect.stringContaining('new process nc in shop/web')]);
       // A profile learned after the reset is not taken for a reset one at later saves.
       await until(() => readFileSync(stateFile, 'utf8').includes('"nc"'), 'a later save');
