@@ -233,18 +233,26 @@ export class PathPrefixSet {
   }
 
   matches(value: string): boolean {
-    const parts = components(value);
-    for (const prefix of this.prefixes) {
-      if (prefix.length > parts.length) continue;
-      let ok = true;
-      for (let i = 0; i < prefix.length && ok; i++) {
-        const c = prefix[i]!;
-        ok = typeof c === 'string' ? c === parts[i] : c.test(parts[i]!);
-      }
-      if (ok) return true;
-    }
+    for (const prefix of this.prefixes) if (below(value, prefix)) return true;
     return false;
   }
+}
+
+/**
+ * Whether `value`'s components start with `prefix`'s. Walks the value in place: pmatch runs on
+ * file events, and splitting every path would allocate per check.
+ */
+function below(value: string, prefix: readonly (string | RegExp)[]): boolean {
+  let pos = 0;
+  for (const c of prefix) {
+    while (value.charCodeAt(pos) === 0x2f /* / */) pos++;
+    if (pos >= value.length) return false;
+    let end = value.indexOf('/', pos);
+    if (end < 0) end = value.length;
+    if (typeof c === 'string' ? end - pos !== c.length || !value.startsWith(c, pos) : !c.test(value.slice(pos, end))) return false;
+    pos = end;
+  }
+  return true;
 }
 
 /** A path's components as libsinsp splits them: empty ones (`//`, a leading `/`) dropped. */

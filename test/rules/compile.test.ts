@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareText } from '../../src/rules/compare.js';
+import { compareText, PathPrefixSet } from '../../src/rules/compare.js';
 import { globMatch, globToRegExp } from '../../src/rules/glob.js';
 import { event, load, matches, ruleFor } from './helpers.js';
 
@@ -308,6 +308,24 @@ describe('operator semantics', () => {
       fc.property(fc.dictionary(fc.constantFrom('proc.name', 'proc.pid', 'fd.name', 'proc.cmdline', 'proc.pname'), value), (fields) => {
         expect(typeof r.matches(event(fields))).toBe('boolean');
       }),
+    );
+  });
+});
+
+describe('pmatch', () => {
+  it('agrees with comparing the split, non-empty components of both paths (property)', () => {
+    const path = fc.stringMatching(/^[ab/*]{0,10}$/);
+    const parts = (p: string) => p.split('/').filter((c) => c !== '');
+    const reference = (prefix: string, value: string): boolean => {
+      const want = parts(prefix);
+      const have = parts(value);
+      return want.length <= have.length && want.every((c, i) => (/[?*[]/.test(c) ? globToRegExp(c).test(have[i]!) : c === have[i]));
+    };
+    fc.assert(
+      fc.property(fc.array(path, { maxLength: 3 }), path, (prefixes, value) => {
+        expect(new PathPrefixSet(prefixes).matches(value)).toBe(prefixes.some((p) => reference(p, value)));
+      }),
+      { numRuns: 2000 },
     );
   });
 });
