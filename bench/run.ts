@@ -9,7 +9,7 @@ import { normalizeJsonLine } from '../src/ingest/json-lines.js';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadDetectionRules } from '../src/detect/detection-rules.js';
+import { loadDetectionRules } from '../src/rules/compiler/stateful.js';
 import { ruleDetector } from '../src/detect/rule-detector.js';
 import { DEFAULT_BOUNDS, RuleEngine } from '../src/detect/rule-engine.js';
 import { createMetrics } from '../src/metrics/metrics.js';

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { positiveDurationMs } from '../config/units.js';
+import { positiveDurationMs } from '../core/units.js';
 
 /**
  * The responders by name, in the order they run for one alert (the registry builds them in

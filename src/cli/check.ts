@@ -8,7 +8,7 @@ import { stringify } from 'yaml';
 import { requiredPermissions, findResponder, RESPONDERS } from '../actions/registry.js';
 import { loadConfig } from '../config/config.js';
 import { DEFAULT_BOUNDS } from '../detect/rule-engine.js';
-import { loadDetectionRules } from '../detect/detection-rules.js';
+import { loadDetectionRules } from '../rules/compiler/stateful.js';
 import { formatProblem } from '../rules/problems.js';
 import { parseFlags } from './args.js';
 import { configFileFrom } from './config-file.js';

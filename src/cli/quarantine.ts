@@ -9,7 +9,7 @@ import type { Decision } from '../actions/audit.js';
 import { ClientNodeKubeApi, loadKubeConfig } from '../actions/kube.js';
 import type { Alert } from '../alerts/alert.js';
 import { loadConfig } from '../config/config.js';
-import { parseDurationMs } from '../config/units.js';
+import { parseDurationMs } from '../core/units.js';
 import { LannerError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { createMetrics } from '../metrics/metrics.js';

@@ -5,7 +5,7 @@ import { LannerError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { loadConfig } from '../config/config.js';
 import { detectionPipeline, type Detector } from '../detect/pipeline.js';
-import { loadDetectionRules } from '../detect/detection-rules.js';
+import { loadDetectionRules } from '../rules/compiler/stateful.js';
 import { ruleDetector } from '../detect/rule-detector.js';
 import { RuleEngine } from '../detect/rule-engine.js';
 import { formatProblem } from '../rules/problems.js';

@@ -3,10 +3,10 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { LannerError } from '../core/errors.js';
 import { DEFAULT_BOUNDS } from '../detect/rule-engine.js';
-import { loadDetectionRules } from '../detect/detection-rules.js';
-import { runRuleTestFile, type CaseResult } from '../detect/rule-tests.js';
+import { loadDetectionRules } from '../rules/compiler/stateful.js';
+import { runRuleTestFile, type CaseResult } from './rules-test.js';
 import { formatProblem, type Problem } from '../rules/problems.js';
-import { runRulesLint } from '../rules/lint-command.js';
+import { runRulesLint } from './rules-lint.js';
 import { parseFlags } from './args.js';
 
 export const RULES_HELP = `Usage: lanner rules lint [--json] PATH...

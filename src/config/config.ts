@@ -14,7 +14,7 @@ import type { LifecycleOptions } from '../alerts/lifecycle/lifecycle.js';
 import { ACTIONS_DEFAULTS, actionsOptionsFrom, actionsSchema, ownNamespace, RESPONDER_NAMES, type ActionsOptions } from '../actions/options.js';
 import { findOutput } from '../outputs/registry.js';
 import type { OutputFactory } from '../outputs/output.js';
-import { parseDurationMs, parseSizeBytes } from './units.js';
+import { parseDurationMs, parseSizeBytes } from '../core/units.js';
 
 type Raw = { [key: string]: RawValue };
 type RawValue = string | number | boolean | null | RawValue[] | Raw;

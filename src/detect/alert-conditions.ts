@@ -5,7 +5,7 @@
 import type { Alert } from '../alerts/alert.js';
 import { setConditionCompiler } from '../alerts/condition.js';
 import type { FalcoEvent } from '../core/event.js';
-import { loadRuleSources } from '../rules/loader.js';
+import { loadRuleSources } from '../rules/load/loader.js';
 import { formatProblem } from '../rules/problems.js';
 
 export function registerAlertConditions(): void {

@@ -32,11 +32,11 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { LannerError } from '../core/errors.js';
-import { bearerCheck } from '../server/bearer.js';
+import { bearerCheck } from '../core/bearer.js';
 import { parseJsonExact, type JsonValue } from '../core/exact-json.js';
 import { LogLimiter, type Logger } from '../core/log.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
-import { listenOn, type HostPort } from '../server/listen.js';
+import { listenOn, type HostPort } from '../core/listen.js';
 import { normalizeFalcoJson, type InvalidReason } from './normalize.js';
 import type { EventSink, Source } from './source.js';
 

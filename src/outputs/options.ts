@@ -8,7 +8,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { z } from 'zod';
 import { compileCondition } from '../alerts/condition.js';
 import type { FormatName } from '../alerts/formats/index.js';
-import { parseDurationMs, parseSizeBytes } from '../config/units.js';
+import { parseDurationMs, parseSizeBytes } from '../core/units.js';
 import { PRIORITIES, type Priority } from '../core/event.js';
 import { parsePriority } from '../core/priority.js';
 import type { BatchQueueOptions } from './batch-queue.js';

@@ -13,9 +13,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ActionEngine } from '../actions/action-engine.js';
 import type { Decision } from '../actions/audit.js';
-import { parseDurationMs } from '../config/units.js';
+import { parseDurationMs } from '../core/units.js';
 import type { Logger } from '../core/log.js';
-import { bearerCheck } from './bearer.js';
+import { bearerCheck } from '../core/bearer.js';
 import type { ApiHandler } from './ops-server.js';
 
 const MAX_BODY = 64 * 1024;

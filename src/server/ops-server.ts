@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '../core/log.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
-import { listenOn, parseHostPort, type HostPort } from './listen.js';
+import { listenOn, parseHostPort, type HostPort } from '../core/listen.js';
 
 export interface Probe {
   /** Null when healthy/ready, else the reason it is not. */

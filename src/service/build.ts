@@ -15,7 +15,7 @@ import type { LannerMetrics } from '../metrics/metrics.js';
 import type { Output } from '../outputs/output.js';
 import { StdoutOutput } from '../outputs/stdout.js';
 import { actionApi } from '../server/action-api.js';
-import { parseHostPort } from '../server/listen.js';
+import { parseHostPort } from '../core/listen.js';
 import { LannerService } from './lanner-service.js';
 import { RulesStage } from './rules-stage.js';
 

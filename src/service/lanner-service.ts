@@ -15,7 +15,7 @@ import { deferredCount, type DeferredCount } from '../metrics/deferred.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
 import type { Output } from '../outputs/output.js';
 import { OpsServer, type ApiHandler } from '../server/ops-server.js';
-import type { HostPort } from '../server/listen.js';
+import type { HostPort } from '../core/listen.js';
 
 export interface ServiceParts {
   readonly logger: Logger;

@@ -6,8 +6,8 @@
 import { statSync } from 'node:fs';
 import { LannerError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import type { StateBounds } from '../detect/detection-rule.js';
-import { loadDetectionRules } from '../detect/detection-rules.js';
+import type { StateBounds } from '../rules/compiler/detection-rule.js';
+import { loadDetectionRules } from '../rules/compiler/stateful.js';
 import type { Detector } from '../detect/pipeline.js';
 import { ruleDetector, type EngineHolder } from '../detect/rule-detector.js';
 import { RuleEngine } from '../detect/rule-engine.js';

@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { Alert } from '../../src/alerts/alert.js';
 import { PRIORITIES } from '../../src/core/event.js';
-import { loadDetectionRules } from '../../src/detect/detection-rules.js';
+import { loadDetectionRules } from '../../src/rules/compiler/stateful.js';
 import { DEFAULT_BOUNDS, RuleEngine } from '../../src/detect/rule-engine.js';
-import { runRuleTestFile, type CaseResult } from '../../src/detect/rule-tests.js';
+import { runRuleTestFile, type CaseResult } from '../../src/cli/rules-test.js';
 import { normalizeJsonLine } from '../../src/ingest/json-lines.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { HAVE_SHARED, REPO_ROOT, sampleTraces } from '../support/shared.js';
@@ -124,14 +124,14 @@ describe('the Falco feed kit', () => {
   it('forwards exactly the field set rules are checked against', async () => {
     const { readFileSync } = await import('node:fs');
     const { parse } = await import('yaml');
-    const { FEED_FIELDS } = await import('../../src/rules/feed-fields.js');
+    const { FEED_FIELDS } = await import('../../src/rules/fields/feed-fields.js');
     const kit = parse(readFileSync(join(REPO_ROOT, 'deploy', 'falco', 'falco-feed.yaml'), 'utf8')) as { append_output: { extra_fields: string[] }[] };
     expect([...kit.append_output[0]!.extra_fields].sort()).toEqual([...FEED_FIELDS].sort());
   });
 
   it('lets every shipped rule read only fields the feed carries', async () => {
-    const { isEvaluable } = await import('../../src/rules/feed-fields.js');
-    const load = (await import('../../src/rules/loader.js')).loadRulesSync([join(REPO_ROOT, 'rules')]);
+    const { isEvaluable } = await import('../../src/rules/fields/feed-fields.js');
+    const load = (await import('../../src/rules/load/loader.js')).loadRulesSync([join(REPO_ROOT, 'rules')]);
     for (const rule of load.ruleSet.rules) {
       const missing = [...rule.fields].filter((f) => !isEvaluable(f));
       expect(missing, rule.name).toEqual([]);
@@ -140,7 +140,7 @@ describe('the Falco feed kit', () => {
 });
 
 describe('the Falco feed rules (deploy/falco/lanner-feed-rules.yaml)', async () => {
-  const { loadRulesSync } = await import('../../src/rules/loader.js');
+  const { loadRulesSync } = await import('../../src/rules/load/loader.js');
   const { falcoEvent } = await import('../support/events.js');
   const feed = loadRulesSync([join(REPO_ROOT, 'deploy', 'falco', 'lanner-feed-rules.yaml')]);
 

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { FIELD_KINDS, fieldKind } from '../../src/ingest/field-types.js';
-import { checkFieldName, fieldType } from '../../src/rules/field-catalog.js';
+import { checkFieldName, fieldType } from '../../src/rules/fields/field-catalog.js';
 
 /**
  * Falco renders these as numbers in JSON (nanoseconds) but declares them as time text; rules

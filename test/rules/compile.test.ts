@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareText, PathPrefixSet } from '../../src/rules/compare.js';
-import { globMatch, globToRegExp } from '../../src/rules/glob.js';
+import { compareText, PathPrefixSet } from '../../src/rules/compiler/compare.js';
+import { globMatch, globToRegExp } from '../../src/rules/compiler/glob.js';
 import { event, load, matches, ruleFor } from './helpers.js';
 
 describe('operator semantics', () => {

@@ -5,9 +5,9 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { normalizeFalcoJson } from '../../src/ingest/normalize.js';
-import { coverageOf } from '../../src/rules/coverage.js';
-import { FEED_FIELDS, isEvaluable } from '../../src/rules/feed-fields.js';
-import { loadRules, type LoadResult } from '../../src/rules/loader.js';
+import { coverageOf } from '../../src/rules/fields/coverage.js';
+import { FEED_FIELDS, isEvaluable } from '../../src/rules/fields/feed-fields.js';
+import { loadRules, type LoadResult } from '../../src/rules/load/loader.js';
 import { HAVE_SHARED, SHARED_DIR, sampleAlertLines, sampleTraces } from '../support/shared.js';
 
 const RULES = join(SHARED_DIR, 'falco-rules');

@@ -1,6 +1,6 @@
 import type { FalcoEvent, FieldValue } from '../../src/core/event.js';
-import { loadRuleSources, type LoadResult } from '../../src/rules/loader.js';
-import type { CompiledRule } from '../../src/rules/ruleset.js';
+import { loadRuleSources, type LoadResult } from '../../src/rules/load/loader.js';
+import type { CompiledRule } from '../../src/rules/load/ruleset.js';
 
 /** A feed event with the given output_fields. */
 export function event(fields: Record<string, FieldValue>, envelope: Partial<FalcoEvent> = {}): FalcoEvent {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runRulesLint } from '../../src/rules/lint-command.js';
-import { loadRules, loadRulesSync, lintText } from '../../src/rules/loader.js';
+import { runRulesLint } from '../../src/cli/rules-lint.js';
+import { loadRules, loadRulesSync, lintText } from '../../src/rules/load/loader.js';
 import { RULE_PROBLEM_CODES, formatProblem, type Problem } from '../../src/rules/problems.js';
 import { REPO_ROOT } from '../support/shared.js';
 import { event, load } from './helpers.js';

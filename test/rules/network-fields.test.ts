@@ -1,17 +1,17 @@
 /**
  * Falco's network fields (fd.net, fd.snet, fd.cnet, fd.lnet, fd.rnet) and address fields (fd.ip,
  * fd.sip, fd.cip, fd.lip, fd.rip), derived from the addresses the feed forwards and compared as libsinsp compares them (see
- * src/rules/network.ts for what Falco does and where).
+ * src/rules/compiler/network.ts for what Falco does and where).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FieldValue } from '../../src/core/event.js';
-import { compileExpr } from '../../src/rules/compile.js';
-import { PredicateCompiler } from '../../src/rules/codegen.js';
-import { parseIPv4 } from '../../src/rules/network.js';
-import { isEvaluable } from '../../src/rules/feed-fields.js';
-import { loadRuleSources } from '../../src/rules/loader.js';
+import { compileExpr } from '../../src/rules/compiler/compile.js';
+import { PredicateCompiler } from '../../src/rules/compiler/codegen.js';
+import { parseIPv4 } from '../../src/rules/compiler/network.js';
+import { isEvaluable } from '../../src/rules/fields/feed-fields.js';
+import { loadRuleSources } from '../../src/rules/load/loader.js';
 import { HAVE_SHARED, SHARED_DIR } from '../support/shared.js';
 import { event, load, ruleFor } from './helpers.js';
 

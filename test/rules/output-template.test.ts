@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileOutputTemplate } from '../../src/rules/output-template.js';
+import { compileOutputTemplate } from '../../src/rules/compiler/output-template.js';
 import { event } from './helpers.js';
 
 function render(text: string, fields: Parameters<typeof event>[0]): string {
@@ -33,7 +33,7 @@ describe('output templates', () => {
 
 describe('output templates from YAML block scalars', () => {
   it('drop the trailing newline a folded scalar adds', async () => {
-    const { compileOutputTemplate: compile } = await import('../../src/rules/output-template.js');
+    const { compileOutputTemplate: compile } = await import('../../src/rules/compiler/output-template.js');
     const { falcoEvent } = await import('../support/events.js');
     const { template } = compile('Shell %proc.name in %container.id\n');
     expect(template.render(falcoEvent({ fields: { 'proc.name': 'sh' } }))).toBe('Shell sh in <NA>');

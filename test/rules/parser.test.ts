@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { printExpr, TRANSFORMERS, type Expr, type FieldNode, type LiteralNode, type Operand, type ValueNode } from '../../src/rules/ast.js';
-import { parseCondition, parseOperand } from '../../src/rules/parser.js';
+import { printExpr, TRANSFORMERS, type Expr, type FieldNode, type LiteralNode, type Operand, type ValueNode } from '../../src/rules/language/ast.js';
+import { parseCondition, parseOperand } from '../../src/rules/language/parser.js';
 
 /** The tree without positions, for comparing parses. */
 function shape(e: unknown): unknown {

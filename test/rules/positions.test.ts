@@ -1,6 +1,6 @@
 /** Problems point at the text that has them, in every way YAML lets a condition be written. */
 import { describe, expect, it } from 'vitest';
-import { lintText } from '../../src/rules/loader.js';
+import { lintText } from '../../src/rules/load/loader.js';
 
 const at = (text: string): string[] => lintText(text, 'r.yaml').problems.filter((p) => p.severity === 'error').map((p) => `${p.line}:${p.col}`);
 

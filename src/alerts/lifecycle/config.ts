@@ -4,7 +4,7 @@
  * that turns the parsed block into LifecycleOptions, compiling suppression conditions once.
  */
 import { z } from 'zod';
-import { positiveDurationMs } from '../../config/units.js';
+import { positiveDurationMs } from '../../core/units.js';
 import { compileCondition } from '../condition.js';
 import type { LifecycleOptions } from './lifecycle.js';
 import type { Limit } from './rate-limit.js';

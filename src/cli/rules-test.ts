@@ -22,13 +22,13 @@ import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Docume
 import { z } from 'zod';
 import type { Alert } from '../alerts/alert.js';
 import type { FalcoEvent } from '../core/event.js';
-import { parseDurationMs } from '../config/units.js';
+import { parseDurationMs } from '../core/units.js';
 import { formatRfc3339Ns } from '../core/time.js';
 import { normalizeJsonLine } from '../ingest/json-lines.js';
 import { normalizeFalcoJson } from '../ingest/normalize.js';
 import { createMetrics } from '../metrics/metrics.js';
-import type { DetectionRule } from './detection-rule.js';
-import { RuleEngine } from './rule-engine.js';
+import type { DetectionRule } from '../rules/compiler/detection-rule.js';
+import { RuleEngine } from '../detect/rule-engine.js';
 
 export type RuleLoader = (paths: readonly string[]) => { readonly rules: readonly DetectionRule[]; readonly errors: readonly string[] };
 

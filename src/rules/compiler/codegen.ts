@@ -24,10 +24,10 @@
  * Where code generation is not allowed (node --disallow-code-generation-from-strings), the
  * closure tree is used instead; both give the same answers (tested).
  */
-import type { FalcoEvent, FieldValue } from '../core/event.js';
-import { printExpr, type CheckNode, type Expr, type Operand } from './ast.js';
+import type { FalcoEvent, FieldValue } from '../../core/event.js';
+import { printExpr, type CheckNode, type Expr, type Operand } from '../language/ast.js';
 import { checkPlan, compileExpr, type CheckPlan, type PairTest, type Predicate, type TextTest, type ValueTest } from './compile.js';
-import { operandAccess } from './fields.js';
+import { operandAccess } from '../fields/fields.js';
 
 type Finish = (raw: FieldValue | undefined, event: FalcoEvent) => FieldValue | undefined;
 

@@ -22,8 +22,8 @@
  * another field (`val()`) goes by the left field's type the same way. Address and network fields
  * compare as addresses (network.ts).
  */
-import type { FalcoEvent, FieldValue } from '../core/event.js';
-import { fieldKey, walk, type CheckNode, type Expr, type LiteralNode, type Operand, type Operator, type ValueNode } from './ast.js';
+import type { FalcoEvent, FieldValue } from '../../core/event.js';
+import { fieldKey, walk, type CheckNode, type Expr, type LiteralNode, type Operand, type Operator, type ValueNode } from '../language/ast.js';
 import {
   asciiLower,
   compareText,
@@ -37,10 +37,10 @@ import {
   textOf,
   type Scalar,
 } from './compare.js';
-import { operandType, type FieldType } from './field-catalog.js';
-import { operandReader } from './fields.js';
+import { operandType, type FieldType } from '../fields/field-catalog.js';
+import { operandReader } from '../fields/fields.js';
 import { globMatch, globToRegExp } from './glob.js';
-import { PORT_FIELDS, servicePort } from './port-names.js';
+import { PORT_FIELDS, servicePort } from '../fields/port-names.js';
 import { falcoRegExp } from './regex.js';
 import { addressPairTest, networkField, networkTest } from './network.js';
 

@@ -4,13 +4,13 @@
  * each condition as written (before macros are inlined), so every problem points into the text
  * that has it.
  */
-import { baseField, printOperand, walk, type Expr, type ListNode, type LiteralNode, type Operand, type Operator } from './ast.js';
-import { checkFieldName, operandType } from './field-catalog.js';
+import { baseField, printOperand, walk, type Expr, type ListNode, type LiteralNode, type Operand, type Operator } from '../language/ast.js';
+import { checkFieldName, operandType } from '../fields/field-catalog.js';
 import { refusedGlob } from './glob.js';
-import { PORT_FIELDS, servicePort } from './port-names.js';
+import { PORT_FIELDS, servicePort } from '../fields/port-names.js';
 import { regexProblem } from './regex.js';
 import { networkField, NETWORK_OPERATORS, parseNetworkLiteral } from './network.js';
-import { problem, type Problem } from './problems.js';
+import { problem, type Problem } from '../problems.js';
 import type { Locate } from './resolve.js';
 
 const HEX = /^(?:[0-9a-fA-F]{2})+$/;

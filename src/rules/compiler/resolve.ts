@@ -5,10 +5,10 @@
  * macros resolve by name against the final definitions, so a later file may define what an
  * earlier one uses.
  */
-import { printOperand, type CheckNode, type Expr, type ListNode, type LiteralNode } from './ast.js';
-import { unquoteItem } from './lexer.js';
+import { printOperand, type CheckNode, type Expr, type ListNode, type LiteralNode } from '../language/ast.js';
+import { unquoteItem } from '../language/lexer.js';
 import { networkField, NETWORK_OPERATORS, parseNetworkLiteral } from './network.js';
-import { problem, type Problem, type SourceLocation } from './problems.js';
+import { problem, type Problem, type SourceLocation } from '../problems.js';
 
 export type Locate = (pos: number) => SourceLocation;
 

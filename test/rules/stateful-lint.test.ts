@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadDetectionRules } from '../../src/detect/detection-rules.js';
+import { loadDetectionRules } from '../../src/rules/compiler/stateful.js';
 import { DEFAULT_BOUNDS } from '../../src/detect/rule-engine.js';
 import { formatProblem } from '../../src/rules/problems.js';
 

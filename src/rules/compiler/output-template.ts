@@ -4,11 +4,11 @@
  * `%20proc.name` pads or cuts the value to 20 characters, as libsinsp's formatter does. The
  * template is split into parts once; rendering only concatenates.
  */
-import type { FalcoEvent, FieldValue } from '../core/event.js';
-import { baseField, fieldKey, printOperand } from './ast.js';
-import { checkFieldName } from './field-catalog.js';
-import { operandReader, type FieldReader } from './fields.js';
-import { parseOperandPrefix } from './parser.js';
+import type { FalcoEvent, FieldValue } from '../../core/event.js';
+import { baseField, fieldKey, printOperand } from '../language/ast.js';
+import { checkFieldName } from '../fields/field-catalog.js';
+import { operandReader, type FieldReader } from '../fields/fields.js';
+import { parseOperandPrefix } from '../language/parser.js';
 
 export const NOT_AVAILABLE = '<NA>';
 

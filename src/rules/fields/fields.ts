@@ -5,9 +5,9 @@
  * event's envelope (`rule`, `priority`, ...) is readable as `falco.*` fields. Transformers
  * (`tolower(...)`) wrap a reader. Readers never throw.
  */
-import type { FalcoEvent, FieldValue, Fields } from '../core/event.js';
-import { fieldKey, type Operand } from './ast.js';
-import { asciiLower, asciiUpper } from './compare.js';
+import type { FalcoEvent, FieldValue, Fields } from '../../core/event.js';
+import { fieldKey, type Operand } from '../language/ast.js';
+import { asciiLower, asciiUpper } from '../compiler/compare.js';
 
 /** Reads one field; undefined when the event does not carry it, null when Falco had no value. */
 export type FieldReader = (event: FalcoEvent) => FieldValue | undefined;

@@ -5,7 +5,7 @@
  * out of the per-event path and out of the coverage report: a rule does not need `evt.num`
  * to say "nothing is known to be benign".
  */
-import { fieldKey, type Expr, type Operand } from './ast.js';
+import { fieldKey, type Expr, type Operand } from '../language/ast.js';
 
 const FALSE: Expr = { kind: 'const', value: false, pos: -1 };
 const TRUE: Expr = { kind: 'const', value: true, pos: -1 };

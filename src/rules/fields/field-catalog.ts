@@ -5,7 +5,7 @@
  * error: it can never match anything. A field's type decides how its values compare and which
  * operators Falco accepts on it (see FieldType).
  */
-import type { Operand } from './ast.js';
+import type { Operand } from '../language/ast.js';
 
 /** Classes whose every field is listed below: an unlisted field of these is a warning. */
 const LISTED: Readonly<Record<string, readonly string[]>> = {

@@ -4,7 +4,7 @@
  * module turns node ranges and offsets inside scalar values back into file:line:col.
  */
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair, type Scalar, type YAMLMap } from 'yaml';
-import { problem, type Problem, type SourceLocation } from './problems.js';
+import { problem, type Problem, type SourceLocation } from '../problems.js';
 
 export class SourceFile {
   private readonly lines = new LineCounter();

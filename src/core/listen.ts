@@ -1,5 +1,5 @@
 import type { Server } from 'node:net';
-import { LannerError } from '../core/errors.js';
+import { LannerError } from './errors.js';
 
 export interface HostPort {
   readonly host: string;

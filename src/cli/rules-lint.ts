@@ -4,8 +4,8 @@
  * problem is an error, 2 for a usage mistake, 0 otherwise. `--json` prints one JSON document
  * for CI: `{"rules":N,"lists":N,"macros":N,"problems":[...]}`.
  */
-import { loadRules, type LoadResult } from './loader.js';
-import { formatProblem } from './problems.js';
+import { loadRules, type LoadResult } from '../rules/load/loader.js';
+import { formatProblem } from '../rules/problems.js';
 
 export interface LintIo {
   readonly out: (line: string) => void;

@@ -2,7 +2,7 @@
  * Which event types a condition can match, for indexing rules by `evt.type` as Falco does.
  * Conservative: when it cannot be told, the answer is "any type".
  */
-import type { Expr } from './ast.js';
+import type { Expr } from '../language/ast.js';
 
 /** A set of types, or (negated) every type except a set. */
 interface TypeSet {

@@ -6,11 +6,11 @@
  * takes a flat list of values: `f in (v1, v2, ...)`. Values may name lists, which expand.
  */
 import type { Node, YAMLMap } from 'yaml';
-import { isListOperator, isOperator, type Expr, type ListNode, type LiteralNode, type Operator } from './ast.js';
-import { unquoteItem } from './lexer.js';
-import { parseOperand } from './parser.js';
-import { problem, type Problem, type SourceLocation } from './problems.js';
-import { operatorTypeProblem, validateNetworkValues, validateOperand } from './validate.js';
+import { isListOperator, isOperator, type Expr, type ListNode, type LiteralNode, type Operator } from '../language/ast.js';
+import { unquoteItem } from '../language/lexer.js';
+import { parseOperand } from '../language/parser.js';
+import { problem, type Problem, type SourceLocation } from '../problems.js';
+import { operatorTypeProblem, validateNetworkValues, validateOperand } from '../compiler/validate.js';
 import { entries, isScalarNode, scalarText, seqItems, type SourceFile } from './yaml-source.js';
 
 /** A string or a list of strings, as `fields` and `comps` may be written. */

@@ -3,7 +3,7 @@
  * event types it can match (for indexing), how to render its output, and, for stateful rules,
  * the compiled spec. The rule loader produces these; the detector runs them.
  */
-import type { FalcoEvent, Priority } from '../core/event.js';
+import type { FalcoEvent, Priority } from '../../core/event.js';
 
 export type Predicate = (event: FalcoEvent) => boolean;
 

@@ -9,14 +9,14 @@
  *   state: { max_keys: 10000, ttl: 10m }
  */
 import { isMap, type Node, type YAMLMap } from 'yaml';
-import { parseDurationMs } from '../config/units.js';
-import { printExpr } from '../rules/ast.js';
-import { conjunction } from '../rules/codegen.js';
-import { loadRulesSync, type LoadResult } from '../rules/loader.js';
-import { parseOperand } from '../rules/parser.js';
-import { problem, type Problem, type SourceLocation } from '../rules/problems.js';
-import type { CompiledRule, RuleSet } from '../rules/ruleset.js';
-import { validateOperand } from '../rules/validate.js';
+import { parseDurationMs } from '../../core/units.js';
+import { printExpr } from '../language/ast.js';
+import { conjunction } from './codegen.js';
+import { loadRulesSync, type LoadResult } from '../load/loader.js';
+import { parseOperand } from '../language/parser.js';
+import { problem, type Problem, type SourceLocation } from '../problems.js';
+import type { CompiledRule, RuleSet } from '../load/ruleset.js';
+import { validateOperand } from './validate.js';
 import type { DetectionRule, Predicate, StateBounds, StatefulSpec } from './detection-rule.js';
 
 export interface DetectionRulesResult {

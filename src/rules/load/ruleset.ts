@@ -4,13 +4,13 @@
  * candidates for an event is two map lookups and allocates nothing.
  */
 import type { Node, YAMLMap } from 'yaml';
-import type { FalcoEvent, Priority } from '../core/event.js';
-import type { Expr } from './ast.js';
+import type { FalcoEvent, Priority } from '../../core/event.js';
+import type { Expr } from '../language/ast.js';
 import type { RawKey, StatefulKey } from './collector.js';
-import type { Predicate } from './compile.js';
+import type { Predicate } from '../compiler/compile.js';
 import type { RuleException } from './exceptions.js';
-import type { OutputTemplate } from './output-template.js';
-import type { Problem, SourceLocation } from './problems.js';
+import type { OutputTemplate } from '../compiler/output-template.js';
+import type { Problem, SourceLocation } from '../problems.js';
 import type { SourceFile } from './yaml-source.js';
 
 /** Where a rule (or a change to it) came from: the file, the YAML item and its position. */
@@ -20,7 +20,7 @@ export interface RuleOrigin {
   readonly at: SourceLocation;
 }
 
-/** A rule ready to run. Structurally a `DetectionRule` (src/detect/detection-rule.ts). */
+/** A rule ready to run. Structurally a `DetectionRule` (src/rules/compiler/detection-rule.ts). */
 export interface CompiledRule {
   readonly name: string;
   readonly desc: string;

@@ -25,8 +25,8 @@
  * matches: `=` is false and `!=` true (flt_compare returns `op == CO_NE` when the sizes differ).
  * Values are parsed the same way; a value that is not an address counts as no value.
  */
-import type { FieldValue } from '../core/event.js';
-import type { Operand, Operator } from './ast.js';
+import type { FieldValue } from '../../core/event.js';
+import type { Operand, Operator } from '../language/ast.js';
 
 export type NetworkKind = 'net' | 'ip';
 

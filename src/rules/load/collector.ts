@@ -5,10 +5,10 @@
  * `enabled:` switches an existing rule on or off. Nothing is parsed or compiled here.
  */
 import type { Node, Scalar, YAMLMap } from 'yaml';
-import type { Priority } from '../core/event.js';
-import { parsePriority } from '../core/priority.js';
+import type { Priority } from '../../core/event.js';
+import { parsePriority } from '../../core/priority.js';
 import { mergeExceptions, readExceptions, type RuleException } from './exceptions.js';
-import { problem, type Problem, type SourceLocation } from './problems.js';
+import { problem, type Problem, type SourceLocation } from '../problems.js';
 import { entries, parseBool, scalarText, seqItems, toPlain, type SourceFile } from './yaml-source.js';
 
 /** A piece of text from one YAML scalar; appends make a condition of several. */
