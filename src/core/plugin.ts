@@ -1,0 +1,103 @@
+/**
+ * What every plug-in kind (source, output, responder, stateful matcher) says about itself. A
+ * descriptor sits next to the plug-in's code and is registered in its kind's one list; config
+ * validation, `lanner check`, the RBAC a config needs, `lanner plugins` and the reference tables
+ * in docs/plugins.md are all derived from descriptors, so a plug-in cannot be half-registered.
+ */
+import { z } from 'zod';
+
+export type PluginKind = 'source' | 'output' | 'responder' | 'stateful';
+
+/** One rule of a Kubernetes ClusterRole. */
+export interface PermissionRule {
+  readonly apiGroups: readonly string[];
+  readonly resources: readonly string[];
+  readonly verbs: readonly string[];
+}
+
+/** What a plug-in needs from where it runs, so an operator can grant it before a rollout. */
+export interface PluginNeeds {
+  /** Kubernetes API permissions. */
+  readonly rbac?: readonly PermissionRule[];
+  /** Addresses it listens on or connects to, each naming the config key that sets it. */
+  readonly ports?: readonly string[];
+  /** Files it reads or writes, each naming the config key that sets it. */
+  readonly files?: readonly string[];
+}
+
+export interface PluginDescriptor {
+  readonly kind: PluginKind;
+  /** The name a config or a rule uses for it. */
+  readonly name: string;
+  /** One line: what it does. */
+  readonly summary: string;
+  /** A YAML example of its config. */
+  readonly example: string;
+  /**
+   * The one description of its config keys: types, defaults (as a person writes them, with
+   * units: "5s", "1MiB") and a `.describe()` for every key. Validation uses it as it is.
+   */
+  readonly options: z.ZodType;
+  readonly needs: PluginNeeds;
+}
+
+/** One row of a plug-in's reference table. */
+export interface OptionRow {
+  readonly key: string;
+  readonly type: string;
+  readonly default: string;
+  readonly description: string;
+}
+
+interface JsonSchema {
+  type?: string | string[];
+  enum?: unknown[];
+  default?: unknown;
+  description?: string;
+  properties?: Record<string, JsonSchema>;
+  items?: JsonSchema;
+  anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+  additionalProperties?: boolean | JsonSchema;
+}
+
+/** The keys of an option schema as rows, nested keys by dotted path, in declaration order. */
+export function optionRows(schema: z.ZodType): OptionRow[] {
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  const rows: OptionRow[] = [];
+  const visit = (node: JsonSchema, prefix: string): void => {
+    for (const [key, child] of Object.entries(node.properties ?? {})) {
+      const path = prefix ? `${prefix}.${key}` : key;
+      const object = objectOf(child);
+      if (object && Object.keys(object.properties ?? {}).length > 0) {
+        if (child.description) rows.push({ key: path, type: 'mapping', default: '', description: child.description });
+        visit(object, path);
+        continue;
+      }
+      rows.push({ key: path, type: typeOf(child), default: child.default === undefined ? '' : render(child.default), description: child.description ?? '' });
+    }
+  };
+  visit(objectOf(json) ?? json, '');
+  return rows;
+}
+
+function objectOf(node: JsonSchema): JsonSchema | undefined {
+  if (node.properties) return node;
+  for (const alt of [...(node.anyOf ?? []), ...(node.oneOf ?? [])]) if (alt.properties) return alt;
+  return undefined;
+}
+
+function typeOf(node: JsonSchema): string {
+  if (node.enum) return node.enum.map((v) => JSON.stringify(v)).join(' \\| ');
+  const alts = node.anyOf ?? node.oneOf;
+  if (alts) return [...new Set(alts.map(typeOf))].join(' or ');
+  if (node.type === 'array') return `list of ${node.items ? typeOf(node.items) : 'any'}`;
+  if (Array.isArray(node.type)) return node.type.includes('string') && node.type.includes('number') ? 'duration or size' : node.type.join(' or ');
+  if (node.type === 'object') return 'mapping';
+  return node.type ?? 'any';
+}
+
+function render(value: unknown): string {
+  if (typeof value === 'string') return value === '' ? '""' : value;
+  return JSON.stringify(value);
+}
