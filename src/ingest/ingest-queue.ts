@@ -8,11 +8,20 @@
 import { Subject, type Observable } from 'rxjs';
 import type { FalcoEvent, Transport } from '../core/event.js';
 import { LogLimiter, type Logger } from '../core/log.js';
+import { ChildCache } from '../metrics/child-cache.js';
 import { EventTypeCounter } from '../metrics/event-types.js';
 import { deferredCount, type DeferredCount } from '../metrics/deferred.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
 import type { InvalidReason } from './normalize.js';
 import type { EventSink } from './source.js';
+
+/**
+ * Distinct (transport, Falco source) pairs counted apart. Falco has a handful of sources
+ * (syscall, k8s_audit and one per plug-in), but an HTTP sender chooses `source` freely.
+ */
+export const MAX_SOURCE_SERIES = 64;
+/** Transports are a fixed set; the bound only makes that explicit. */
+const MAX_TRANSPORT_SERIES = 8;
 
 export interface IngestQueueOptions {
   readonly capacity: number;
@@ -29,9 +38,9 @@ export class IngestQueue implements EventSink {
   private completed = false;
   private idleWaiters: (() => void)[] = [];
   private readonly subject = new Subject<FalcoEvent>();
-  private readonly receivedChildren = new Map<string, DeferredCount>();
+  private readonly received: ChildCache<[transport: string, source: string], DeferredCount>;
   private readonly types: EventTypeCounter;
-  private readonly shedChildren = new Map<Transport, { inc(): void }>();
+  private readonly shed: ChildCache<[transport: string], { inc(): void }>;
   private readonly logLimiter = new LogLimiter();
   private readonly sliceSize: number;
   private current = 0;
@@ -48,6 +57,10 @@ export class IngestQueue implements EventSink {
     this.ingestedAt = new Float64Array(options.capacity);
     this.sliceSize = options.sliceSize ?? 512;
     this.types = new EventTypeCounter(metrics.eventsByType);
+    this.received = new ChildCache((transport: string, source: string) => deferredCount(metrics.eventsReceived, { transport, source }), {
+      maxChildren: MAX_SOURCE_SERIES,
+    });
+    this.shed = new ChildCache((transport: string) => metrics.eventsShed.labels(transport), { maxChildren: MAX_TRANSPORT_SERIES });
   }
 
   get depth(): number {
@@ -73,14 +86,14 @@ export class IngestQueue implements EventSink {
 
   accept(event: FalcoEvent): boolean {
     if (this.completed || this.size === this.options.capacity) {
-      this.shedCounter(event.transport).inc();
+      this.shed.get(event.transport).inc();
       return false;
     }
     const tail = (this.head + this.size) % this.options.capacity;
     this.events[tail] = event;
     this.ingestedAt[tail] = performance.now();
     this.size++;
-    this.receivedCounter(event.transport, event.source).inc();
+    this.received.get(event.transport, event.source).inc();
     this.types.count(event);
     this.schedule();
     return true;
@@ -131,24 +144,5 @@ export class IngestQueue implements EventSink {
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();
-  }
-
-  private receivedCounter(transport: Transport, source: string): { inc(): void } {
-    const key = `${transport}\u0000${source}`;
-    let child = this.receivedChildren.get(key);
-    if (!child) {
-      child = deferredCount(this.metrics.eventsReceived, { transport, source });
-      this.receivedChildren.set(key, child);
-    }
-    return child;
-  }
-
-  private shedCounter(transport: Transport): { inc(): void } {
-    let child = this.shedChildren.get(transport);
-    if (!child) {
-      child = this.metrics.eventsShed.labels(transport);
-      this.shedChildren.set(transport, child);
-    }
-    return child;
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { Counter } from 'prom-client';
 import type { FalcoEvent } from '../core/event.js';
+import { ChildCache } from './child-cache.js';
 import { deferredCount, type DeferredCount } from './deferred.js';
 
 /** The syscalls of Lanner's feed kit, and the others Falco's own rules alert on most. */
@@ -21,19 +22,17 @@ export const KNOWN_EVENT_TYPES: readonly string[] = [
 ];
 
 export class EventTypeCounter {
-  private readonly children = new Map<string, DeferredCount>();
   private readonly known = new Set(KNOWN_EVENT_TYPES);
+  private readonly children: ChildCache<[type: string], DeferredCount>;
 
-  constructor(private readonly counter: Counter<'type'>) {}
+  constructor(counter: Counter<'type'>) {
+    // Room for every known name plus `other` and `none`: the fixed list is the bound, never the overflow.
+    this.children = new ChildCache((type: string) => deferredCount(counter, { type }), { maxChildren: this.known.size + 2 });
+  }
 
   count(event: FalcoEvent): void {
     const raw = event.fields['evt.type'];
     const type = typeof raw !== 'string' ? 'none' : this.known.has(raw) ? raw : 'other';
-    let child = this.children.get(type);
-    if (!child) {
-      child = deferredCount(this.counter, { type });
-      this.children.set(type, child);
-    }
-    child.inc();
+    this.children.get(type).inc();
   }
 }

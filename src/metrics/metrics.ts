@@ -5,7 +5,9 @@
  *
  * Naming follows Prometheus conventions: `lanner_` prefix, `_total` on counters, base units
  * (seconds) in the name. Labels have small, fixed value sets (transport, source, reason,
- * priority, status, output); `rule` is the only label that grows, bounded by the rules loaded.
+ * priority, status, output); `rule` is the only label that grows, with the rules loaded and
+ * the rule names of Falco's own alerts. Where a label value comes from event data, its
+ * children are held in a bounded ChildCache (child-cache.ts).
  * Nothing per node, pod, container, process or address: which node a series comes from is the
  * scrape target's `node` label (deploy/kubernetes, deploy/prometheus), not ours.
  * docs/operating.md says what each metric means to an operator; a test keeps it complete.
@@ -49,6 +51,13 @@ export interface LannerMetrics {
   readonly quarantinedPods: Gauge;
   readonly buildInfo: Gauge<'version' | 'node_version'>;
 }
+
+/**
+ * Rule-labelled children one cache keeps apart before further rules share the overflow child.
+ * Far above any real rule set (Falco's default rules and Lanner's together are a few hundred),
+ * yet a sender posting alerts under made-up rule names cannot add series without end.
+ */
+export const MAX_RULE_SERIES = 1000;
 
 export interface MetricsOptions {
   /** Process metrics (CPU, memory, event loop); off in unit tests that only read our own. */

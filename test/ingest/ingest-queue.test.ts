@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/log.js';
 import type { FalcoEvent } from '../../src/core/event.js';
-import { IngestQueue } from '../../src/ingest/ingest-queue.js';
+import { IngestQueue, MAX_SOURCE_SERIES } from '../../src/ingest/ingest-queue.js';
+import { OVERFLOW_LABEL_VALUE } from '../../src/metrics/child-cache.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { falcoEvent } from '../support/events.js';
 
@@ -37,6 +38,18 @@ describe('IngestQueue', () => {
     await queue.idle();
     expect(seen.map((e) => e.timeNs)).toEqual([1n, 2n, 3n]);
     expect(queue.accept(falcoEvent({ timeNs: 6n }))).toBe(true);
+  });
+
+  it('counts events under made-up sources without a series for each', async () => {
+    const metrics = createMetrics({ processMetrics: false });
+    const queue = new IngestQueue({ capacity: 1000 }, metrics, silentLogger());
+    const sent = MAX_SOURCE_SERIES + 100;
+    for (let i = 0; i < sent; i++) expect(queue.accept({ ...falcoEvent({ timeNs: BigInt(i) }), source: `made-up-${i}` })).toBe(true);
+    const series = (await metrics.eventsReceived.get()).values;
+    expect(series).toHaveLength(MAX_SOURCE_SERIES + 1);
+    expect(series.reduce((sum, v) => sum + v.value, 0)).toBe(sent);
+    expect(await metricValue(metrics, 'lanner_events_received_total', { transport: OVERFLOW_LABEL_VALUE, source: OVERFLOW_LABEL_VALUE })).toBe(100);
+    expect(await metricValue(metrics, 'lanner_events_received_total', { transport: 'http', source: 'made-up-0' })).toBe(1);
   });
 
   it('hands over in slices so other work runs during a burst', async () => {

@@ -8,7 +8,8 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { Counter } from 'prom-client';
 import { nowNs } from '../../core/time.js';
-import type { LannerMetrics } from '../../metrics/metrics.js';
+import { ChildCache } from '../../metrics/child-cache.js';
+import { MAX_RULE_SERIES, type LannerMetrics } from '../../metrics/metrics.js';
 import type { Alert } from '../alert.js';
 import { enrichAlert, type EnrichOptions } from '../enrich.js';
 import { Deduplicator, type DedupOptions } from './dedup.js';
@@ -173,22 +174,19 @@ export function alertLifecycle(lifecycle: AlertLifecycle, options: LifecycleOper
     });
 }
 
-/** Binds lifecycle reports to Lanner's metrics, resolving each label child once. */
+/**
+ * Binds lifecycle reports to Lanner's metrics, resolving each label child once. Rule names
+ * come from alerts (Falco's own included), so the children are bounded by MAX_RULE_SERIES.
+ */
 export function lifecycleMetrics(metrics: LannerMetrics, suppressed?: Counter<'rule' | 'suppression'>): LifecycleMetrics {
-  const folded = new Map<string, { inc(): void }>();
-  const limited = new Map<string, { inc(): void }>();
-  const child = <L extends string>(cache: Map<string, { inc(): void }>, counter: Counter<L>, rule: string) => {
-    let c = cache.get(rule);
-    if (!c) {
-      c = counter.labels(rule);
-      cache.set(rule, c);
-    }
-    return c;
-  };
+  const bound = { maxChildren: MAX_RULE_SERIES };
+  const folded = new ChildCache((rule: string) => metrics.alertsFolded.labels(rule), bound);
+  const limited = new ChildCache((rule: string) => metrics.alertsRateLimited.labels(rule), bound);
+  const suppressedBy = suppressed && new ChildCache((rule: string, name: string) => suppressed.labels(rule, name), bound);
   return {
-    folded: (rule) => child(folded, metrics.alertsFolded, rule).inc(),
-    rateLimited: (rule) => child(limited, metrics.alertsRateLimited, rule).inc(),
-    suppressed: (rule, name) => suppressed?.labels(rule, name).inc(),
+    folded: (rule) => folded.get(rule).inc(),
+    rateLimited: (rule) => limited.get(rule).inc(),
+    suppressed: (rule, name) => suppressedBy?.get(rule, name).inc(),
     openIncidents: () => {},
   };
 }
