@@ -1,8 +1,8 @@
 /**
  * The seam between alerts and the rule language. Suppressions and output routes may say
- * `condition: <Falco condition>`; compiling one is the rule engine's job (src/rules/), so this
- * module only holds the compiler it registers. Until one is registered, a config that uses
- * `condition:` is refused with a clear problem rather than silently matching nothing.
+ * `condition: <Falco condition>`; compiling one is the rule language's job, so whoever loads the
+ * config passes a compiler in (src/detect/alert-conditions.ts builds the real one). Without one,
+ * a config that uses `condition:` is refused with a clear problem rather than matching nothing.
  */
 import type { Alert } from './alert.js';
 
@@ -11,15 +11,5 @@ export type AlertPredicate = (alert: Alert) => boolean;
 
 export type ConditionCompiler = (source: string) => { ok: true; predicate: AlertPredicate } | { ok: false; problem: string };
 
-let compiler: ConditionCompiler | undefined;
-
-/** Called once by the rule engine at start, before the config is loaded. */
-export function setConditionCompiler(c: ConditionCompiler | undefined): void {
-  compiler = c;
-}
-
-/** Compiles `source` with the registered compiler; a problem line when there is none or it fails. */
-export function compileCondition(source: string): { ok: true; predicate: AlertPredicate } | { ok: false; problem: string } {
-  if (!compiler) return { ok: false, problem: 'conditions need the rule engine, which is not available in this build' };
-  return compiler(source);
-}
+/** The compiler of a build without the rule language: every condition is a problem. */
+export const NO_CONDITIONS: ConditionCompiler = () => ({ ok: false, problem: 'conditions need the rule engine, which is not available here' });

@@ -38,12 +38,7 @@ export async function runCheck(argv: readonly string[]): Promise<number> {
     return 0;
   }
   say(`config: ${file ?? '(defaults)'}: valid`);
-  const g = config.falcoGrpc;
-  const sources = [
-    ...(g.address ? [`Falco gRPC ${g.address} (${g.mode})`] : []),
-    ...(config.ingest.http.listen ? [`HTTP ingest on ${config.ingest.http.listen}${config.ingest.http.path}`] : []),
-    ...config.ingest.files.map((f) => `JSON lines from ${f}`),
-  ];
+  const sources = config.sources.map((s) => s.label);
   say(`sources: ${sources.length > 0 ? sources.join('; ') : 'none (lanner run needs one: --falco-grpc, --ingest-listen or --input)'}`);
   say(`outputs: ${config.outputs.length > 0 ? config.outputs.map((o) => `${o.name} (${o.type})`).join(', ') : 'stdout (native JSON lines)'}`);
 

@@ -24,8 +24,8 @@ import { FalcoGrpcSource } from '../ingest/falco-grpc.js';
 import { createMetrics, type LannerMetrics } from '../metrics/metrics.js';
 import { StdoutOutput } from '../outputs/stdout.js';
 import { LannerService } from '../service/lanner-service.js';
-import { RulesStage } from '../service/rules-stage.js';
-import { DEFAULT_BOUNDS } from '../detect/rule-engine.js';
+import { assemble } from '../service/assemble.js';
+import { loadConfig } from '../config/config.js';
 import { parseFlags } from './args.js';
 import { DEMO_HELP } from './usage.js';
 
@@ -50,13 +50,13 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
   const falco = new FalcoStandIn({ address, version: '0.43.0' });
   await falco.start();
   const kube = await demoCluster();
-  const source = new FalcoGrpcSource({ address, pollIntervalMs: 100, backoff: { initialMs: 100, maxMs: 1000 }, logger, metrics });
   const human = process.stdout.isTTY === true;
   const say = (text: string): void => void (human ? process.stdout : process.stderr).write(text + '\n');
 
   let service: LannerService | undefined;
   try {
-    service = await startService(source, logger, metrics, values['metrics-listen'], kube);
+    service = await startService(address, logger, metrics, values['metrics-listen'], kube);
+    const source = falcoSource(service);
     const ops = service.opsAddress;
     say(`Lanner ${version()} demo: a Falco stand-in (Falco 0.43.0 gRPC API) on ${address}`);
     if (ops) say(`metrics: http://${ops.host}:${ops.port}/metrics`);
@@ -132,25 +132,36 @@ function demoActions(kube: KubeApiStandIn, logger: Logger, metrics: LannerMetric
   return new ActionEngine(defaultActionsOptions({ dryRun: true }), { logger, metrics, kube: new ClientNodeKubeApi(kc), node: 'worker-2', cluster: 'demo' });
 }
 
-async function startService(source: FalcoGrpcSource, logger: Logger, metrics: LannerMetrics, listen: string | undefined, kube: KubeApiStandIn): Promise<LannerService> {
-  const make = (opsListen: string): LannerService => {
-    const rules = new RulesStage({ paths: [shippedRules()], bounds: DEFAULT_BOUNDS, stateFile: '', saveIntervalMs: 60_000, logger, metrics });
-    return new LannerService({
+/**
+ * The service `lanner run` would start with the shipped rules and a Falco gRPC source, from a
+ * config of the demo's own (environment overrides do not leak into a demo), with the demo's
+ * responders. Assembled as every mode is, so the demo shows the pipeline that runs in a cluster.
+ */
+async function startService(address: string, logger: Logger, metrics: LannerMetrics, listen: string | undefined, kube: KubeApiStandIn): Promise<LannerService> {
+  const make = (opsListen: string): Promise<LannerService> => {
+    const config = loadConfig({
+      env: {},
+      overrides: {
+        'falco.grpc.address': address,
+        'falco.grpc.poll_interval': '100ms',
+        'falco.grpc.backoff.initial': '100ms',
+        'falco.grpc.backoff.max': '1s',
+        rules: [shippedRules()],
+        // The stand-in plays Falco on node worker-2; Lanner runs beside it there.
+        node_name: 'worker-2',
+        cluster: 'demo',
+      },
+    });
+    return assemble(config, {
+      mode: 'live',
       logger,
       metrics,
-      sources: [source],
-      outputs: [new StdoutOutput('stdout', { format: 'auto', maxBacklogBytes: 16 * 1024 * 1024 }, { logger, metrics })],
-      detectors: [rules.detector],
-      stages: [rules],
-      queueSize: 65536,
       opsListen,
-      // The stand-in plays Falco on node worker-2; Lanner runs beside it there.
-      context: { node: 'worker-2', cluster: 'demo' },
-      sourcesReady: () => (source.connected ? null : 'not connected to Falco'),
+      outputs: [new StdoutOutput('stdout', { format: 'auto', maxBacklogBytes: 16 * 1024 * 1024 }, { logger, metrics })],
       actions: demoActions(kube, logger, metrics),
     });
   };
-  const first = make(listen ?? DEFAULT_METRICS_LISTEN);
+  const first = await make(listen ?? DEFAULT_METRICS_LISTEN);
   try {
     await first.start();
     return first;
@@ -158,10 +169,17 @@ async function startService(source: FalcoGrpcSource, logger: Logger, metrics: La
     // A second demo, or a running Lanner, may hold the default port: any free port serves a demo.
     if (listen !== undefined || !isLannerError(err) || err.code !== 'LANNER_LISTEN') throw err;
     await first.close();
-    const fallback = make('127.0.0.1:0');
+    const fallback = await make('127.0.0.1:0');
     await fallback.start();
     return fallback;
   }
+}
+
+/** The service's Falco gRPC source, whose connection the demo waits for. */
+function falcoSource(service: LannerService): FalcoGrpcSource {
+  const source = service.sources.find((s): s is FalcoGrpcSource => s instanceof FalcoGrpcSource);
+  if (!source) throw new Error('the demo service has no Falco gRPC source');
+  return source;
 }
 
 async function play(falco: FalcoStandIn, scenario: readonly ScenarioEvent[], fast: boolean): Promise<void> {

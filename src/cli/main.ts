@@ -29,10 +29,6 @@ export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command !== 'run') ignoreClosedStdout();
   try {
-    if (command === 'run' || command === 'replay' || command === 'demo' || command === 'check') {
-      // Suppressions and routes in the config may use rule-language conditions.
-      (await import('../detect/alert-conditions.js')).registerAlertConditions();
-    }
     switch (command) {
       // Each command loads only what it uses: replay and --help start without gRPC or TLS.
       case 'run':
@@ -47,6 +43,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await (await import('./baseline.js')).runBaseline(rest);
       case 'check':
         return await (await import('./check.js')).runCheck(rest);
+      case 'plugins':
+        return (await import('./plugins.js')).runPlugins(rest);
       case 'quarantine':
       case 'release':
         return await (await import('./quarantine.js')).runQuarantine(command, rest);

@@ -1,34 +1,54 @@
-/** `lanner replay FILE|-`: Falco JSON lines through detection, alerts on stdout, summary on stderr. */
-import { Subject } from 'rxjs';
-import type { FalcoEvent } from '../core/event.js';
+/**
+ * `lanner replay FILE|-`: Falco JSON lines through the same pipeline `lanner run` assembles, in
+ * replay mode (event time alone, no learned state): alerts on stdout, a summary on stderr.
+ */
 import { LannerError } from '../core/errors.js';
-import { createLogger } from '../core/log.js';
+import type { FalcoEvent } from '../core/event.js';
+import { createLogger, type Logger } from '../core/log.js';
 import { loadConfig } from '../config/config.js';
-import { detectionPipeline, type Detector } from '../detect/pipeline.js';
-import { loadDetectionRules } from '../rules/compiler/stateful.js';
-import { ruleDetector } from '../detect/rule-detector.js';
-import { RuleEngine } from '../detect/rule-engine.js';
-import { formatProblem } from '../rules/problems.js';
-import type { LannerConfig } from '../config/config.js';
-import type { LannerMetrics } from '../metrics/metrics.js';
-import { AlertLifecycle, alertLifecycle, lifecycleMetrics } from '../alerts/lifecycle/lifecycle.js';
-import { openInput, readJsonLines } from '../ingest/json-lines.js';
+import { JsonLinesSource } from '../ingest/json-lines.js';
+import type { InvalidReason } from '../ingest/normalize.js';
+import type { EventSink, Source } from '../ingest/source.js';
 import { createMetrics } from '../metrics/metrics.js';
 import { StdoutOutput } from '../outputs/stdout.js';
 import { FORMAT_NAMES, isFormatName } from '../alerts/formats/index.js';
+import { assemble } from '../service/assemble.js';
 import { parseFlags } from './args.js';
 import { configFileFrom } from './config-file.js';
 import { REPLAY_HELP } from './usage.js';
 
-/** The configured rules, compiled; a replay starts with no learned state, so it is repeatable. */
-function replayDetectors(config: LannerConfig, metrics: LannerMetrics): Detector[] {
-  if (config.rules.length === 0) return [];
-  const loaded = loadDetectionRules(config.rules, { maxKeys: config.state.maxKeys, ttlMs: config.state.ttlMs });
-  if (!loaded.ok) {
-    const errors = loaded.problems.filter((p) => p.severity === 'error').map(formatProblem);
-    throw new LannerError('LANNER_RULES_INVALID', `the rules do not load:\n${errors.map((e) => `  ${e}`).join('\n')}`, errors);
-  }
-  return [ruleDetector({ current: new RuleEngine(loaded.rules, { metrics }) })];
+/** What a replay read, for its summary. */
+interface Tally {
+  read: number;
+  feed: number;
+  readonly invalid: Map<InvalidReason, number>;
+}
+
+/** The input as a source whose sink counts what it reads, and names the first bad lines of each kind. */
+function counted(input: JsonLinesSource, tally: Tally, logger: Logger): Source {
+  return {
+    name: input.name,
+    ready: () => input.ready(),
+    close: () => input.close(),
+    start: (sink: EventSink) =>
+      input.start({
+        accept(event: FalcoEvent): boolean {
+          tally.read++;
+          if (event.feed) tally.feed++;
+          return sink.accept(event);
+        },
+        reject(reason, detail, transport) {
+          const n = (tally.invalid.get(reason) ?? 0) + 1;
+          tally.invalid.set(reason, n);
+          if (n <= 3) logger.warn({ reason, detail }, 'invalid event skipped');
+          sink.reject(reason, detail, transport);
+        },
+        whenRoom: () => sink.whenRoom?.() ?? Promise.resolve(),
+        get full() {
+          return sink.full ?? false;
+        },
+      }),
+  };
 }
 
 export async function runReplay(argv: readonly string[]): Promise<number> {
@@ -58,42 +78,23 @@ export async function runReplay(argv: readonly string[]): Promise<number> {
     file: configFileFrom(values.config),
     overrides: values.rules ? { rules: values.rules } : {},
   });
-  const logger = createLogger(config.logLevel);
+  // A replay's stderr is its summary: the service's own start-up lines would bury it.
+  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const metrics = createMetrics({ processMetrics: false });
   const output = new StdoutOutput('stdout', { format, maxBacklogBytes: Number.MAX_SAFE_INTEGER }, { logger, metrics });
-  const input = await openInput(positionals[0]!);
+  const input = new JsonLinesSource(positionals[0]!, logger);
+  const tally: Tally = { read: 0, feed: 0, invalid: new Map() };
+  const service = await assemble(config, { mode: 'replay', logger, metrics, sources: [counted(input, tally, logger)], outputs: [output] });
+  await service.start();
+  await input.finished();
+  await service.drain();
+  await service.close();
 
-  const events = new Subject<FalcoEvent>();
-  const alertsByRule = new Map<string, number>();
-  let alerts = 0;
-  // No wall-clock ticks: cooldowns and windows run on event time alone, then flush at the end.
-  const lifecycle = new AlertLifecycle(config.alerts, lifecycleMetrics(metrics, metrics.alertsSuppressed));
-  detectionPipeline(events, { detectors: replayDetectors(config, metrics) }).pipe(alertLifecycle(lifecycle, { tickMs: 0 })).subscribe((alert) => {
-    alerts++;
-    alertsByRule.set(alert.rule, (alertsByRule.get(alert.rule) ?? 0) + 1);
-    output.send(alert);
-  });
-
-  let read = 0;
-  let feed = 0;
-  const invalid = new Map<string, number>();
-  for await (const { line, result } of readJsonLines(input)) {
-    if (!result.ok) {
-      invalid.set(result.reason, (invalid.get(result.reason) ?? 0) + 1);
-      if ((invalid.get(result.reason) ?? 0) <= 3) logger.warn({ line, reason: result.reason, detail: result.detail }, 'invalid event skipped');
-      continue;
-    }
-    read++;
-    if (result.event.feed) feed++;
-    events.next(result.event);
-  }
-  events.complete();
-  await output.close();
-
-  const invalidTotal = [...invalid.values()].reduce((a, b) => a + b, 0);
+  const { alerts, alertsByRule } = service.stats;
+  const invalidTotal = [...tally.invalid.values()].reduce((a, b) => a + b, 0);
   const lines = [
-    `lanner replay: ${read} events (${feed} feed, ${read - feed} Falco alerts), ${invalidTotal} invalid, ${alerts} alerts`,
-    ...[...invalid].map(([reason, n]) => `  invalid ${reason}: ${n}`),
+    `lanner replay: ${tally.read} events (${tally.feed} feed, ${tally.read - tally.feed} Falco alerts), ${invalidTotal} invalid, ${alerts} alerts`,
+    ...[...tally.invalid].map(([reason, n]) => `  invalid ${reason}: ${n}`),
     ...[...alertsByRule].sort((a, b) => b[1] - a[1]).map(([rule, n]) => `  ${String(n).padStart(6)}  ${rule}`),
   ];
   process.stderr.write(lines.join('\n') + '\n');

@@ -2,12 +2,11 @@
 import { loadConfig, type ConfigOverrides } from '../config/config.js';
 import { createLogger } from '../core/log.js';
 import { createMetrics } from '../metrics/metrics.js';
-import { buildService } from '../service/build.js';
+import { assemble } from '../service/assemble.js';
 import { parseFlags } from './args.js';
 import { configFileFrom } from './config-file.js';
 import { version } from '../core/version.js';
 import { RUN_HELP } from './usage.js';
-
 
 export async function runService(argv: readonly string[]): Promise<number> {
   const { values } = parseFlags('run', argv, {
@@ -33,7 +32,7 @@ export async function runService(argv: readonly string[]): Promise<number> {
 
   const logger = createLogger(config.logLevel);
   const metrics = createMetrics({ version: version() });
-  const service = buildService(config, { logger, metrics });
+  const service = await assemble(config, { mode: 'live', logger, metrics });
   logger.info({ version: version(), node: config.nodeName }, 'lanner starting');
   await service.start();
 

@@ -7,6 +7,7 @@ Usage:
   lanner replay FILE|- [flags] run Falco JSON lines through detection, alerts on stdout
   lanner demo [--follow]       run the detector end to end against a built-in Falco stand-in
   lanner check [--config F]    check the config and its rules together, offline, before a rollout
+  lanner plugins [--markdown]  list the sources, outputs, responders and stateful rule kinds
   lanner rules lint PATH...    check rule files: every problem as file:line:col
   lanner rules test PATH...    run rule tests: attack and benign events, the alerts expected
   lanner baseline show|reset   inspect or forget learned baseline profiles

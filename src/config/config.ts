@@ -12,40 +12,28 @@ import { LannerError } from '../core/errors.js';
 import { ALERTS_DEFAULTS, alertsSchema, lifecycleOptionsFrom } from '../alerts/lifecycle/config.js';
 import type { LifecycleOptions } from '../alerts/lifecycle/lifecycle.js';
 import { ACTIONS_DEFAULTS, actionsOptionsFrom, actionsSchema, ownNamespace, RESPONDER_NAMES, type ActionsOptions } from '../actions/options.js';
+import type { ConditionCompiler } from '../alerts/condition.js';
+import { defaultsOf } from '../core/plugin.js';
+import { readSecret } from '../core/secret.js';
+import { durationMs, listenAddress, parseDurationMs } from '../core/units.js';
+import { alertConditionCompiler } from '../detect/alert-conditions.js';
+import { SOURCES } from '../ingest/registry.js';
+import type { SourcePlan } from '../ingest/source.js';
 import { findOutput } from '../outputs/registry.js';
 import type { OutputFactory } from '../outputs/output.js';
-import { parseDurationMs, parseSizeBytes } from '../core/units.js';
 
 type Raw = { [key: string]: RawValue };
 type RawValue = string | number | boolean | null | RawValue[] | Raw;
 
-/** Every key a config may set, with its default; also the list of environment overrides. */
-export const DEFAULTS: Raw = {
+/**
+ * The keys Lanner itself owns. Sources own their blocks (`falco.grpc`, `ingest.http`,
+ * `ingest.files`, ...): their descriptors say where, with their own schemas and defaults.
+ */
+const CORE_DEFAULTS: Raw = {
   node_name: '',
   cluster: '',
   log_level: 'info',
-  falco: {
-    grpc: {
-      address: '',
-      mode: 'sub',
-      poll_interval: '1s',
-      keepalive: '5m',
-      tls: { ca: '', cert: '', key: '', server_name: '' },
-      backoff: { initial: '500ms', max: '30s', reset_after: '60s' },
-    },
-  },
-  ingest: {
-    queue_size: 65536,
-    http: {
-      listen: '',
-      path: '/',
-      body_limit: '1MiB',
-      token: '',
-      token_file: '',
-      tls: { cert: '', key: '', ca: '', client_auth: false },
-    },
-    files: [],
-  },
+  ingest: { queue_size: 65536 },
   server: { listen: '127.0.0.1:9376' },
   rules: [],
   state: { file: '', save_interval: '1m', max_keys: 10000, ttl: '10m' },
@@ -54,6 +42,29 @@ export const DEFAULTS: Raw = {
   actions: structuredClone(ACTIONS_DEFAULTS) as Raw,
   shutdown: { grace: '5s' },
 };
+
+/** Every key a config may set, with its default; also the list of environment overrides. */
+export const DEFAULTS: Raw = withSourceBlocks(CORE_DEFAULTS, (d) => defaultsOf(d.options) as RawValue);
+
+/** A copy of `core` with each source's block put at the source's path. */
+function withSourceBlocks<T>(core: { [key: string]: T | RawValue }, block: (d: (typeof SOURCES)[number]) => T): { [key: string]: T | RawValue } {
+  const out = copyMappings(core) as { [key: string]: unknown };
+  for (const d of SOURCES) {
+    let node = out;
+    for (const key of d.path.slice(0, -1)) {
+      if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
+      node = node[key] as { [key: string]: unknown };
+    }
+    node[d.path[d.path.length - 1]!] = block(d);
+  }
+  return out as { [key: string]: T | RawValue };
+}
+
+/** Copies nested plain mappings, so placing blocks leaves `value` alone; other values are shared. */
+function copyMappings(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, copyMappings(v)]));
+}
 
 const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
   const ms = parseDurationMs(v);
@@ -64,71 +75,48 @@ const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
   return ms;
 });
 
-const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  const bytes = parseSizeBytes(v);
-  if (bytes === undefined || bytes === 0) {
-    ctx.addIssue({ code: 'custom', message: 'expected a size such as 1048576, 512KiB or 1MiB' });
-    return z.NEVER;
-  }
-  return bytes;
-});
+/** The schema of the keys Lanner owns, with a placeholder where each source's block goes. */
+const coreShape = {
+  node_name: z.string(),
+  cluster: z.string(),
+  log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  ingest: { queue_size: z.number().int().min(1).max(10_000_000) },
+  server: { listen: listenAddress },
+  rules: z.array(z.string().min(1)),
+  state: z.object({ file: z.string(), save_interval: duration, max_keys: z.number().int().min(1), ttl: duration }).strict(),
+  alerts: alertsSchema,
+  outputs: z.array(z.record(z.string(), z.unknown())),
+  actions: actionsSchema,
+  shutdown: z.object({ grace: duration }).strict(),
+};
 
-const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/;
-const listen = z.string().refine((v) => v === '' || (HOST_PORT.test(v) && Number(HOST_PORT.exec(v)![2]) <= 65535), {
-  message: 'expected HOST:PORT such as 127.0.0.1:9376, or empty to turn it off',
-});
-const falcoAddress = z.string().refine((v) => v === '' || v.startsWith('unix://') || HOST_PORT.test(v), {
-  message: 'expected unix:///path/to/falco.sock or HOST:PORT, or empty to turn it off',
-});
+type ShapeNode = z.ZodType | { readonly [key: string]: ShapeNode };
 
-const schema = z
-  .object({
-    node_name: z.string(),
-    cluster: z.string(),
-    log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
-    falco: z
-      .object({
-        grpc: z
-          .object({
-            address: falcoAddress,
-            mode: z.enum(['sub', 'get']),
-            poll_interval: duration,
-            keepalive: duration,
-            tls: z.object({ ca: z.string(), cert: z.string(), key: z.string(), server_name: z.string() }).strict(),
-            backoff: z.object({ initial: duration, max: duration, reset_after: duration }).strict(),
-          })
-          .strict(),
-      })
-      .strict(),
-    ingest: z
-      .object({
-        queue_size: z.number().int().min(1).max(10_000_000),
-        http: z
-          .object({
-            listen,
-            path: z.string().startsWith('/'),
-            body_limit: size,
-            token: z.string(),
-            token_file: z.string(),
-            tls: z.object({ cert: z.string(), key: z.string(), ca: z.string(), client_auth: z.boolean() }).strict(),
-          })
-          .strict(),
-        files: z.array(z.string().min(1)),
-      })
-      .strict(),
-    server: z.object({ listen }).strict(),
-    rules: z.array(z.string().min(1)),
-    state: z
-      .object({ file: z.string(), save_interval: duration, max_keys: z.number().int().min(1), ttl: duration })
-      .strict(),
-    alerts: alertsSchema,
-    outputs: z.array(z.record(z.string(), z.unknown())),
-    actions: actionsSchema,
-    shutdown: z.object({ grace: duration }).strict(),
-  })
-  .strict();
+function strictObject(shape: { readonly [key: string]: ShapeNode }): z.ZodType {
+  return z.object(Object.fromEntries(Object.entries(shape).map(([k, v]) => [k, v instanceof z.ZodType ? v : strictObject(v)]))).strict();
+}
 
-type Parsed = z.infer<typeof schema>;
+const schema = strictObject(withSourceBlocks(coreShape as { [key: string]: ShapeNode }, () => z.unknown()) as { [key: string]: ShapeNode }) as z.ZodType<Parsed>;
+
+interface Parsed {
+  node_name: string;
+  cluster: string;
+  log_level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  ingest: { queue_size: number };
+  server: { listen: string };
+  rules: string[];
+  state: { file: string; save_interval: number; max_keys: number; ttl: number };
+  alerts: z.infer<typeof alertsSchema>;
+  outputs: Record<string, unknown>[];
+  actions: z.infer<typeof actionsSchema>;
+  shutdown: { grace: number };
+}
+
+
+export interface SourceConfig extends SourcePlan {
+  /** The source kind's name in the registry. */
+  readonly kind: string;
+}
 
 export interface OutputConfig {
   readonly name: string;
@@ -140,25 +128,9 @@ export interface LannerConfig {
   readonly nodeName: string;
   readonly cluster: string;
   readonly logLevel: Parsed['log_level'];
-  readonly falcoGrpc: {
-    readonly address: string;
-    readonly mode: 'sub' | 'get';
-    readonly pollIntervalMs: number;
-    readonly keepaliveMs: number;
-    readonly tls: { readonly ca: string; readonly cert: string; readonly key: string; readonly serverName: string };
-    readonly backoff: { readonly initialMs: number; readonly maxMs: number; readonly resetAfterMs: number };
-  };
-  readonly ingest: {
-    readonly queueSize: number;
-    readonly http: {
-      readonly listen: string;
-      readonly path: string;
-      readonly bodyLimitBytes: number;
-      readonly token: string;
-      readonly tls: { readonly cert: string; readonly key: string; readonly ca: string; readonly clientAuth: boolean };
-    };
-    readonly files: readonly string[];
-  };
+  /** The sources the config turns on, in registry order; built only when the service starts. */
+  readonly sources: readonly SourceConfig[];
+  readonly ingest: { readonly queueSize: number };
   readonly server: { readonly listen: string };
   readonly rules: readonly string[];
   readonly state: {
@@ -186,6 +158,8 @@ export interface LoadOptions {
   readonly file?: string;
   readonly env?: NodeJS.ProcessEnv;
   readonly overrides?: ConfigOverrides;
+  /** Compiles `condition:` in suppressions and output routes; the rule language's by default. */
+  readonly conditions?: ConditionCompiler;
 }
 
 /** Loads, merges and validates the configuration; throws one LannerError listing every problem. */
@@ -198,9 +172,11 @@ export function loadConfig(options: LoadOptions = {}): LannerConfig {
   if (!result.success) {
     for (const issue of result.error.issues) problems.push(describeIssue(issue));
   }
+  const sources = sourcesOf(raw, problems);
+  const conditions = options.conditions ?? alertConditionCompiler();
   if (result.success) problems.push(...crossKeyProblems(result.data));
-  const alerts = result.success ? lifecycleOptionsFrom(result.data.alerts, problems) : undefined;
-  const outputs = result.success ? buildOutputs(result.data.outputs, problems, result.data.shutdown.grace) : [];
+  const alerts = result.success ? lifecycleOptionsFrom(result.data.alerts, problems, conditions) : undefined;
+  const outputs = result.success ? buildOutputs(result.data.outputs, problems, result.data.shutdown.grace, conditions) : [];
   if (problems.length > 0 || !result.success || !alerts) {
     throw new LannerError(
       'LANNER_CONFIG_INVALID',
@@ -208,7 +184,28 @@ export function loadConfig(options: LoadOptions = {}): LannerConfig {
       problems,
     );
   }
-  return Object.freeze(toConfig(result.data, alerts, outputs, options.env ?? process.env));
+  return Object.freeze(toConfig(result.data, alerts, sources, outputs, options.env ?? process.env));
+}
+
+/** Each source's block validated by its own descriptor; problems carry the block's path. */
+function sourcesOf(raw: Raw, problems: string[]): SourceConfig[] {
+  const sources: SourceConfig[] = [];
+  for (const d of SOURCES) {
+    let block: RawValue | undefined = raw;
+    for (const key of d.path) block = isRaw(block) ? block[key] : undefined;
+    const parsed = d.options.safeParse(block, { reportInput: true });
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) problems.push(describeIssue(issue, d.path));
+      continue;
+    }
+    const plan = d.plan(parsed.data);
+    if (!plan.ok) {
+      for (const p of plan.problems) problems.push(`${d.path.join('.')}.${p}`);
+      continue;
+    }
+    for (const source of plan.sources) sources.push({ kind: d.name, ...source });
+  }
+  return sources;
 }
 
 function readConfigFile(file: string): Raw {
@@ -295,8 +292,8 @@ function fromEnvText(text: string, sample: RawValue): RawValue {
   return text;
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const path = issue.path.join('.') || '(top level)';
+function describeIssue(issue: z.core.$ZodIssue, prefix: readonly string[] = []): string {
+  const path = [...prefix, ...issue.path.map(String)].join('.') || '(top level)';
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((k) => `${path === '(top level)' ? k : `${path}.${k}`}: unknown key`).join('; ');
   }
@@ -308,18 +305,6 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 /** Rules that tie keys together, which a per-key schema cannot say. */
 function crossKeyProblems(p: Parsed): string[] {
   const problems: string[] = [];
-  const g = p.falco.grpc;
-  if (g.address !== '' && !g.address.startsWith('unix:')) {
-    for (const key of ['ca', 'cert', 'key'] as const) {
-      if (g.tls[key] === '') problems.push(`falco.grpc.tls.${key}: is required: Falco serves gRPC over TCP only with mutual TLS (${g.address})`);
-    }
-  }
-  const t = p.ingest.http.tls;
-  if ((t.cert === '') !== (t.key === '')) problems.push(`ingest.http.tls: cert and key go together: set both to serve HTTPS, or neither`);
-  if (t.client_auth && t.ca === '') {
-    problems.push('ingest.http.tls.ca: is required when client_auth is true: without our own CA any publicly signed client certificate would pass');
-  }
-  if (t.client_auth && t.cert === '') problems.push('ingest.http.tls.client_auth: needs HTTPS: set ingest.http.tls.cert and key');
   const a = p.actions;
   if (a.webhook.enabled && a.webhook.url === '') problems.push('actions.webhook.url: is required when actions.webhook.enabled is true');
   if (a.webhook.secret !== '' && a.webhook.secret_file !== '') problems.push('actions.webhook: set secret or secret_file, not both');
@@ -342,7 +327,7 @@ function crossKeyProblems(p: Parsed): string[] {
   return problems;
 }
 
-function buildOutputs(blocks: Record<string, unknown>[], problems: string[], graceMs: number): OutputConfig[] {
+function buildOutputs(blocks: Record<string, unknown>[], problems: string[], graceMs: number, conditions: ConditionCompiler): OutputConfig[] {
   const outputs: OutputConfig[] = [];
   const names = new Set<string>();
   blocks.forEach((block, i) => {
@@ -362,7 +347,7 @@ function buildOutputs(blocks: Record<string, unknown>[], problems: string[], gra
     if (closeMs !== undefined && closeMs >= graceMs) {
       problems.push(`outputs.${i}.close_timeout: ${JSON.stringify(block['close_timeout'] ?? '4s')} is invalid: must be shorter than shutdown.grace (${graceMs}ms), or alerts still queued at shutdown would be lost uncounted`);
     }
-    const parsed = descriptor.parse(block);
+    const parsed = descriptor.parse(block, { conditions });
     if (!parsed.ok) {
       for (const p of parsed.problems) problems.push(`outputs.${i}.${p}`);
       return;
@@ -374,32 +359,13 @@ function buildOutputs(blocks: Record<string, unknown>[], problems: string[], gra
 
 const KNOWN_ACTIONS: ReadonlySet<string> = new Set(RESPONDER_NAMES);
 
-function toConfig(p: Parsed, alerts: LifecycleOptions, outputs: OutputConfig[], env: NodeJS.ProcessEnv): LannerConfig {
-  const g = p.falco.grpc;
-  const h = p.ingest.http;
+function toConfig(p: Parsed, alerts: LifecycleOptions, sources: SourceConfig[], outputs: OutputConfig[], env: NodeJS.ProcessEnv): LannerConfig {
   return {
     nodeName: p.node_name || env['NODE_NAME'] || hostname(),
     cluster: p.cluster,
     logLevel: p.log_level,
-    falcoGrpc: {
-      address: g.address,
-      mode: g.mode,
-      pollIntervalMs: g.poll_interval,
-      keepaliveMs: g.keepalive,
-      tls: { ca: g.tls.ca, cert: g.tls.cert, key: g.tls.key, serverName: g.tls.server_name },
-      backoff: { initialMs: g.backoff.initial, maxMs: g.backoff.max, resetAfterMs: g.backoff.reset_after },
-    },
-    ingest: {
-      queueSize: p.ingest.queue_size,
-      http: {
-        listen: h.listen,
-        path: h.path,
-        bodyLimitBytes: h.body_limit,
-        token: secret(h.token, h.token_file, 'ingest.http.token_file'),
-        tls: { cert: h.tls.cert, key: h.tls.key, ca: h.tls.ca, clientAuth: h.tls.client_auth },
-      },
-      files: p.ingest.files,
-    },
+    sources,
+    ingest: { queueSize: p.ingest.queue_size },
     server: { listen: p.server.listen },
     rules: p.rules,
     alerts,
@@ -408,22 +374,11 @@ function toConfig(p: Parsed, alerts: LifecycleOptions, outputs: OutputConfig[], 
     actions: actionsOptionsFrom(
       p.actions,
       {
-        webhookSecret: secret(p.actions.webhook.secret, p.actions.webhook.secret_file, 'actions.webhook.secret_file'),
-        apiToken: secret(p.actions.api.token, p.actions.api.token_file, 'actions.api.token_file'),
+        webhookSecret: readSecret(p.actions.webhook.secret, p.actions.webhook.secret_file, 'actions.webhook.secret_file'),
+        apiToken: readSecret(p.actions.api.token, p.actions.api.token_file, 'actions.api.token_file'),
       },
       ownNamespace(p.actions.own_namespace, env),
     ),
     shutdownGraceMs: p.shutdown.grace,
   };
-}
-
-/** A secret given inline, else read from its file (named by `fileKey` in errors), else empty. */
-function secret(inline: string, file: string, fileKey: string): string {
-  if (inline !== '') return inline;
-  if (file === '') return '';
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch (err) {
-    throw new LannerError('LANNER_CONFIG_INVALID', `${fileKey}: cannot read ${file}: ${(err as Error).message}`);
-  }
 }

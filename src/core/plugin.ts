@@ -51,6 +51,8 @@ export interface OptionRow {
 
 interface JsonSchema {
   type?: string | string[];
+  /** `duration` or `size` for values people write with units ("5s", "1MiB"). */
+  format?: string;
   enum?: unknown[];
   default?: unknown;
   description?: string;
@@ -88,11 +90,12 @@ function objectOf(node: JsonSchema): JsonSchema | undefined {
 }
 
 function typeOf(node: JsonSchema): string {
+  if (node.format === 'duration' || node.format === 'size') return node.format;
   if (node.enum) return node.enum.map((v) => JSON.stringify(v)).join(' \\| ');
   const alts = node.anyOf ?? node.oneOf;
   if (alts) return [...new Set(alts.map(typeOf))].join(' or ');
   if (node.type === 'array') return `list of ${node.items ? typeOf(node.items) : 'any'}`;
-  if (Array.isArray(node.type)) return node.type.includes('string') && node.type.includes('number') ? 'duration or size' : node.type.join(' or ');
+  if (Array.isArray(node.type)) return node.type.join(' or ');
   if (node.type === 'object') return 'mapping';
   return node.type ?? 'any';
 }
@@ -100,4 +103,25 @@ function typeOf(node: JsonSchema): string {
 function render(value: unknown): string {
   if (typeof value === 'string') return value === '' ? '""' : value;
   return JSON.stringify(value);
+}
+
+/**
+ * The defaults of an option schema as a person writes them ("5s", not 5000): a mapping for an
+ * object schema, the default for a leaf. Config files and LANNER_* overrides start from these.
+ */
+export function defaultsOf(schema: z.ZodType): unknown {
+  return defaultOfNode(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema);
+}
+
+function defaultOfNode(node: JsonSchema): unknown {
+  const object = objectOf(node);
+  if (object && Object.keys(object.properties ?? {}).length > 0) {
+    const out: Record<string, unknown> = {};
+    for (const [key, child] of Object.entries(object.properties ?? {})) {
+      const value = defaultOfNode(child);
+      if (value !== undefined) out[key] = value;
+    }
+    return out;
+  }
+  return node.default === undefined ? undefined : structuredClone(node.default);
 }

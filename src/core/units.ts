@@ -32,11 +32,57 @@ export function parseSizeBytes(value: unknown): number | undefined {
 }
 
 /** A config value that must be a duration above zero, validated to milliseconds. */
-export const positiveDurationMs = z.union([z.number(), z.string()]).transform((v, ctx) => {
+export const positiveDurationMs = z.union([z.number(), z.string()]).meta({ format: 'duration' }).transform((v, ctx) => {
   const ms = parseDurationMs(v);
   if (ms === undefined || ms <= 0) {
     ctx.addIssue({ code: 'custom', message: 'expected a positive duration such as 500ms, 5s, 2m or 1h' });
     return z.NEVER;
   }
   return ms;
+});
+
+/**
+ * A config duration in milliseconds, written "500ms", "5s", "2m", "1h" or as a number of ms;
+ * `fallback` is the default as a person writes it, so the reference shows its unit.
+ */
+export const durationMs = (fallback: string) =>
+  z
+    .union([z.number(), z.string()])
+    .meta({ format: 'duration' })
+    .default(fallback)
+    .transform((v, ctx) => {
+      const ms = parseDurationMs(v);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: 'expected a duration such as 500ms, 5s, 2m or 1h' });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+/** A config size in bytes above zero, written "512KiB", "1MiB" or as a number of bytes. */
+export const sizeBytes = (fallback: string) =>
+  z
+    .union([z.number(), z.string()])
+    .meta({ format: 'size' })
+    .default(fallback)
+    .transform((v, ctx) => {
+      const bytes = parseSizeBytes(v);
+      if (bytes === undefined || bytes === 0) {
+        ctx.addIssue({ code: 'custom', message: 'expected a size such as 1048576, 512KiB or 1MiB' });
+        return z.NEVER;
+      }
+      return bytes;
+    });
+
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/;
+
+/** True for HOST:PORT with a port in range ("[::1]:9376" for IPv6). */
+export function isHostPort(value: string): boolean {
+  const m = HOST_PORT.exec(value);
+  return m !== null && Number(m[2]) <= 65535;
+}
+
+/** An address to listen on, HOST:PORT, or empty for off. */
+export const listenAddress = z.string().refine((v) => v === '' || isHostPort(v), {
+  message: 'expected HOST:PORT such as 127.0.0.1:9376, or empty to turn it off',
 });

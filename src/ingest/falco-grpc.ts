@@ -18,12 +18,14 @@ import {
   type StatusObject,
 } from '@grpc/grpc-js';
 import { BehaviorSubject, distinctUntilChanged, type Observable } from 'rxjs';
+import { z } from 'zod';
 import { LannerError } from '../core/errors.js';
 import { LogLimiter, type Logger } from '../core/log.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
 import { falcoOutputsService, falcoVersionService, type FalcoRequest, type FalcoVersion } from './falco-proto.js';
 import { normalizeGrpcResponse, type GrpcResponse } from './normalize.js';
-import type { EventSink, Source } from './source.js';
+import { defineSource, type EventSink, type Source } from './source.js';
+import { durationMs, isHostPort } from '../core/units.js';
 
 /** PEM file paths for mutual TLS to Falco's TCP gRPC endpoint. */
 export interface FalcoGrpcTls {
@@ -128,6 +130,10 @@ export class FalcoGrpcSource implements Source {
   /** True while a stream to Falco is up (what /readyz reports). */
   get connected(): boolean {
     return this.state.value;
+  }
+
+  ready(): string | null {
+    return this.connected ? null : 'not connected to Falco';
   }
 
   /** Falco's version as it reported it on the latest connection. */
@@ -290,3 +296,74 @@ function readTlsFile(path: string, what: string): Buffer {
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+const tlsFile = (what: string) => z.string().default('').describe(what);
+
+/** `falco.grpc` in lanner.yaml: Falco 0.43 and older, over its gRPC output API. */
+export const falcoGrpcDescriptor = defineSource({
+  name: 'falco-grpc',
+  path: ['falco', 'grpc'],
+  summary: "Subscribes to Falco's gRPC output API (Falco 0.43 and older): a unix socket, or TCP with mutual TLS; reconnects with backoff",
+  example: 'falco:\n  grpc:\n    address: unix:///run/falco/falco.sock\n',
+  options: z
+    .object({
+      address: z
+        .string()
+        .refine((v) => v === '' || v.startsWith('unix://') || isHostPort(v), { message: 'expected unix:///path/to/falco.sock or HOST:PORT, or empty to turn it off' })
+        .default('')
+        .describe("Falco's gRPC endpoint: unix:///run/falco/falco.sock (no auth) or HOST:PORT (mutual TLS); empty: off"),
+      mode: z.enum(['sub', 'get']).default('sub').describe('`sub` streams (Falco sends what it has queued each time Lanner writes); `get` polls'),
+      poll_interval: durationMs('1s').describe('How often Lanner writes an empty request on `sub`, or calls `get`'),
+      keepalive: durationMs('5m').describe('HTTP/2 keepalive ping interval on the channel'),
+      tls: z
+        .object({
+          ca: tlsFile("CA file that signed Falco's server certificate"),
+          cert: tlsFile("Lanner's client certificate file, checked by Falco"),
+          key: tlsFile("Lanner's client key file"),
+          server_name: z.string().default('').describe("Name to verify Falco's certificate against when it differs from the address's host"),
+        })
+        .strict()
+        .prefault({})
+        .describe('Mutual TLS, required over TCP'),
+      backoff: z
+        .object({
+          initial: durationMs('500ms').describe('First wait before reconnecting; doubles on each failure'),
+          max: durationMs('30s').describe('Longest wait between reconnect attempts'),
+          reset_after: durationMs('60s').describe('A connection that lasted this long starts the next series of attempts from `initial`'),
+        })
+        .strict()
+        .prefault({})
+        .describe('Reconnect pacing, with full jitter'),
+    })
+    .strict(),
+  needs: { ports: ['connects to address (a unix socket, or TCP with mutual TLS)'], files: ['tls.ca, tls.cert, tls.key'] },
+  plan(g) {
+    if (g.address === '') return { ok: true, sources: [] };
+    if (!g.address.startsWith('unix:')) {
+      const missing = (['ca', 'cert', 'key'] as const).filter((k) => g.tls[k] === '');
+      if (missing.length > 0) {
+        return { ok: false, problems: missing.map((k) => `tls.${k}: is required: Falco serves gRPC over TCP only with mutual TLS (${g.address})`) };
+      }
+    }
+    const tls = g.tls.ca || g.tls.cert || g.tls.key ? { ca: g.tls.ca, cert: g.tls.cert, key: g.tls.key, ...(g.tls.server_name ? { serverName: g.tls.server_name } : {}) } : undefined;
+    return {
+      ok: true,
+      sources: [
+        {
+          label: `Falco gRPC ${g.address} (${g.mode}, every ${g.poll_interval}ms)`,
+          create: (deps) =>
+            new FalcoGrpcSource({
+              address: g.address,
+              ...(tls ? { tls } : {}),
+              mode: g.mode,
+              pollIntervalMs: g.poll_interval,
+              keepaliveMs: g.keepalive,
+              backoff: { initialMs: g.backoff.initial, maxMs: g.backoff.max, resetAfterMs: g.backoff.reset_after },
+              logger: deps.logger,
+              metrics: deps.metrics,
+            }),
+        },
+      ],
+    };
+  },
+});

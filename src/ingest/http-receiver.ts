@@ -38,7 +38,11 @@ import { LogLimiter, type Logger } from '../core/log.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
 import { listenOn, type HostPort } from '../core/listen.js';
 import { normalizeFalcoJson, type InvalidReason } from './normalize.js';
-import type { EventSink, Source } from './source.js';
+import { z } from 'zod';
+import { readSecret } from '../core/secret.js';
+import { listenAddress, sizeBytes } from '../core/units.js';
+import { parseHostPort } from '../core/listen.js';
+import { defineSource, type EventSink, type Source } from './source.js';
 
 /** TLS for the receiver; file paths of PEM files, read when the receiver starts. */
 export interface HttpIngestTls {
@@ -154,6 +158,10 @@ export class HttpIngestSource implements Source {
     if (!this.bound) return undefined;
     const host = this.bound.host.includes(':') ? `[${this.bound.host}]` : this.bound.host;
     return `${this.options.tls ? 'https' : 'http'}://${host}:${this.bound.port}${this.path}`;
+  }
+
+  ready(): string | null {
+    return this.bound ? null : 'HTTP ingest not listening';
   }
 
   async start(sink: EventSink): Promise<void> {
@@ -475,3 +483,63 @@ function errorText(err: unknown): string {
 }
 
 function noop(): void {}
+
+/** `ingest.http` in lanner.yaml: Falco 0.44 and later, through its http_output. */
+export const httpIngestDescriptor = defineSource({
+  name: 'http',
+  path: ['ingest', 'http'],
+  summary: "Receives Falco's http_output (Falco 0.44 and later) and Falcosidekick-style posts: one event, a JSON array or NDJSON per POST",
+  example: 'ingest:\n  http:\n    listen: 127.0.0.1:9377\n',
+  options: z
+    .object({
+      listen: listenAddress.default('').describe('HOST:PORT to listen on for posted events; empty: off'),
+      path: z.string().startsWith('/').default('/').describe('The one path events are posted to'),
+      body_limit: sizeBytes('1MiB').describe('Largest request body; reading stops at the limit with 413'),
+      token: z.string().default('').describe('Bearer token posts must carry (Falco itself cannot send one: use mutual TLS with Falco)'),
+      token_file: z.string().default('').describe('File holding the bearer token, read at start'),
+      tls: z
+        .object({
+          cert: z.string().default('').describe('Server certificate file: set with key to serve HTTPS'),
+          key: z.string().default('').describe('Server key file'),
+          ca: z.string().default('').describe('CA file client certificates must chain to'),
+          client_auth: z.boolean().default(false).describe('Mutual TLS: refuse clients without a certificate from ca'),
+        })
+        .strict()
+        .prefault({})
+        .describe('HTTPS and mutual TLS'),
+    })
+    .strict(),
+  needs: { ports: ['listens on listen (HTTP or HTTPS)'], files: ['token_file, tls.cert, tls.key, tls.ca'] },
+  plan(h) {
+    const problems: string[] = [];
+    const t = h.tls;
+    if ((t.cert === '') !== (t.key === '')) problems.push('tls: cert and key go together: set both to serve HTTPS, or neither');
+    if (t.client_auth && t.ca === '') problems.push('tls.ca: is required when client_auth is true: without our own CA any publicly signed client certificate would pass');
+    if (t.client_auth && t.cert === '') problems.push('tls.client_auth: needs HTTPS: set ingest.http.tls.cert and key');
+    if (h.token !== '' && h.token_file !== '') problems.push('token_file: set token or token_file, not both');
+    if (problems.length > 0) return { ok: false, problems };
+    if (h.listen === '') return { ok: true, sources: [] };
+    const { host, port } = parseHostPort(h.listen);
+    return {
+      ok: true,
+      sources: [
+        {
+          label: `HTTP ingest on ${h.listen}${h.path}${t.cert ? ' (HTTPS' + (t.client_auth ? ', mutual TLS)' : ')') : ''}`,
+          create: (deps) => {
+            const token = readSecret(h.token, h.token_file, 'ingest.http.token_file');
+            return new HttpIngestSource({
+              host,
+              port,
+              path: h.path,
+              bodyLimitBytes: h.body_limit,
+              ...(token ? { token } : {}),
+              ...(t.cert || t.key ? { tls: { cert: t.cert, key: t.key, ...(t.ca ? { ca: t.ca } : {}), requireClientCert: t.client_auth } } : {}),
+              logger: deps.logger,
+              metrics: deps.metrics,
+            });
+          },
+        },
+      ],
+    };
+  },
+});

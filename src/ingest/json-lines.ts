@@ -10,7 +10,8 @@ import { LannerError } from '../core/errors.js';
 import { ExactIntegers, type JsonValue } from '../core/exact-json.js';
 import type { Logger } from '../core/log.js';
 import { normalizeFalcoJson, type Normalized } from './normalize.js';
-import type { EventSink, Source } from './source.js';
+import { z } from 'zod';
+import { defineSource, type EventSink, type Source } from './source.js';
 
 export interface NumberedResult {
   readonly line: number;
@@ -70,6 +71,10 @@ export class JsonLinesSource implements Source {
     this.done = this.pump(this.stream, sink);
   }
 
+  ready(): string | null {
+    return null;
+  }
+
   /** Resolves when the whole input has been read and queued. */
   finished(): Promise<void> {
     return this.done;
@@ -100,3 +105,16 @@ export class JsonLinesSource implements Source {
     }
   }
 }
+
+/** `ingest.files` in lanner.yaml: Falco's file output, captures, replays. */
+export const jsonLinesDescriptor = defineSource({
+  name: 'json-lines',
+  path: ['ingest', 'files'],
+  summary: "Reads Falco JSON lines from files or stdin (`-`): Falco's file_output, captures, replays; waits for room rather than shed",
+  example: 'ingest:\n  files: [/var/log/falco/events.json]\n',
+  options: z.array(z.string().min(1)).default([]).describe('Files of Falco JSON lines to read, `-` for stdin'),
+  needs: { files: ['ingest.files'] },
+  plan(files) {
+    return { ok: true, sources: files.map((file) => ({ label: `JSON lines from ${file}`, create: (deps) => new JsonLinesSource(file, deps.logger) })) };
+  },
+});

@@ -32,8 +32,11 @@ export interface ServiceParts {
   readonly stages?: readonly { start(): void; close(): void | Promise<void> }[];
   /** Where Lanner runs, stamped on every alert. */
   readonly context?: { readonly node: string; readonly cluster: string };
-  /** Says whether the sources are delivering, for /readyz. */
-  readonly sourcesReady?: () => string | null;
+  /**
+   * `wall`: the alert lifecycle also ticks on the wall clock, so cooldowns end while nothing
+   * arrives, and latency is measured; `event`: event time alone (a replay), flushed at the end.
+   */
+  readonly clock?: 'wall' | 'event';
   /** Response actions for alerts that ask for them; the service sends their audit records to the outputs. */
   readonly actions?: ActionEngine;
   /** Extra routes on the operations server (the action API). */
@@ -72,6 +75,11 @@ export class LannerService {
       : undefined;
   }
 
+  /** The sources, started with the service (the demo waits on its Falco connection). */
+  get sources(): readonly Source[] {
+    return this.parts.sources;
+  }
+
   /** The response engine, when the service has one (the demo waits on its decisions). */
   get actions(): ActionEngine | undefined {
     return this.parts.actions;
@@ -92,12 +100,13 @@ export class LannerService {
 
   async start(): Promise<void> {
     const { logger, metrics } = this.parts;
+    const wall = (this.parts.clock ?? 'wall') === 'wall';
     const detected$ = detectionPipeline(this.queue.events$, {
       detectors: this.parts.detectors,
-      ingestedAtMs: () => this.queue.currentIngestedAtMs,
+      ...(wall ? { ingestedAtMs: () => this.queue.currentIngestedAtMs } : {}),
     });
     const alerts$ = this.parts.alerts
-      ? detected$.pipe(alertLifecycle(new AlertLifecycle(this.parts.alerts, lifecycleMetrics(metrics, metrics.alertsSuppressed)), { tickMs: 1000 }))
+      ? detected$.pipe(alertLifecycle(new AlertLifecycle(this.parts.alerts, lifecycleMetrics(metrics, metrics.alertsSuppressed)), { tickMs: wall ? 1000 : 0 }))
       : detected$;
     this.pipelineDone = new Promise<void>((resolve) => {
       this.subscription = alerts$.subscribe({
@@ -190,6 +199,13 @@ export class LannerService {
   private readiness(): string | null {
     if (!this.started) return 'starting';
     if (this.pipelineError) return 'detection pipeline failed';
-    return this.parts.sourcesReady?.() ?? null;
+    // Ready when some source can deliver: Falco's stream is up, or Falco can post to us.
+    let reason: string | null = 'no source';
+    for (const source of this.parts.sources) {
+      const why = source.ready();
+      if (why === null) return null;
+      reason = why;
+    }
+    return reason;
   }
 }

@@ -4,7 +4,7 @@ import { parseAlertsConfig } from '../../src/alerts/lifecycle/config.js';
 import { AlertLifecycle, alertLifecycle, type LifecycleOptions } from '../../src/alerts/lifecycle/lifecycle.js';
 import { LIMIT_RULE } from '../../src/alerts/lifecycle/rate-limit.js';
 import { compileSuppression } from '../../src/alerts/lifecycle/suppress.js';
-import { setConditionCompiler } from '../../src/alerts/condition.js';
+import type { ConditionCompiler } from '../../src/alerts/condition.js';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { SECOND, shellAlert, T0 } from '../support/alerts.js';
 
@@ -148,17 +148,16 @@ describe('suppressions', () => {
     expect(lc.stats.suppressed).toBe(1);
   });
 
-  it('takes a rule-language condition through the compiler the rule engine registers', () => {
-    setConditionCompiler((src) => (src === 'proc.pname = runc' ? { ok: true, predicate: (a) => a.process.parent === 'runc' } : { ok: false, problem: `cannot compile ${src}` }));
-    try {
-      const lc = lifecycle({ suppress: [{ condition: 'proc.pname = runc' }] });
-      expect(run(lc, [shellAlert()])).toEqual([]);
-      const bad = parseAlertsConfig({ suppress: [{ condition: 'nonsense' }] });
-      expect(bad).toEqual({ ok: false, problems: ['alerts.suppress.0.condition: cannot compile nonsense'] });
-    } finally {
-      setConditionCompiler(undefined);
-    }
-    expect(parseAlertsConfig({ suppress: [{ condition: 'x' }] })).toMatchObject({ ok: false, problems: [expect.stringContaining('rule engine')] });
+  it('takes a rule-language condition through the compiler it is given, and refuses one without', () => {
+    const compiler: ConditionCompiler = (src) => (src === 'proc.pname = runc' ? { ok: true, predicate: (a) => a.process.parent === 'runc' } : { ok: false, problem: `cannot compile ${src}` });
+    const parsed = parseAlertsConfig({ suppress: [{ condition: 'proc.pname = runc' }] }, compiler);
+    if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+    const lc = new AlertLifecycle(parsed.options);
+    expect(run(lc, [shellAlert()])).toEqual([]);
+    expect(run(lc, [shellAlert({ fields: { 'proc.pname': 'bash' }, container: 'x9' })]).length).toBe(1);
+    const bad = parseAlertsConfig({ suppress: [{ condition: 'nonsense' }] }, compiler);
+    expect(bad).toEqual({ ok: false, problems: ['alerts.suppress.0.condition: cannot compile nonsense'] });
+    expect(parseAlertsConfig({ suppress: [{ condition: 'proc.pname = runc' }] })).toMatchObject({ ok: false, problems: [expect.stringContaining('rule engine')] });
   });
 
   it('refuses a suppression with no criteria, and unknown keys', () => {

@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ENVIRONMENT_VARIABLES, loadConfig } from '../../src/config/config.js';
 import { LannerError } from '../../src/core/errors.js';
+import { falcoGrpcDescriptor } from '../../src/ingest/falco-grpc.js';
+import { httpIngestDescriptor } from '../../src/ingest/http-receiver.js';
 import { REPO_ROOT } from '../support/shared.js';
 
 function file(text: string): string {
@@ -28,9 +30,13 @@ describe('loadConfig', () => {
   it('has working defaults with units resolved', () => {
     const c = loadConfig({ env: {} });
     expect(c.server.listen).toBe('127.0.0.1:9376');
-    expect(c.falcoGrpc.pollIntervalMs).toBe(1000);
-    expect(c.falcoGrpc.backoff).toEqual({ initialMs: 500, maxMs: 30_000, resetAfterMs: 60_000 });
-    expect(c.ingest.http.bodyLimitBytes).toBe(1024 * 1024);
+    expect(c.sources).toEqual([]);
+    expect(c.ingest.queueSize).toBe(65536);
+    // Each source's block takes its defaults from its own descriptor, units resolved.
+    const grpc = falcoGrpcDescriptor.options.parse({});
+    expect(grpc.poll_interval).toBe(1000);
+    expect(grpc.backoff).toEqual({ initial: 500, max: 30_000, reset_after: 60_000 });
+    expect(httpIngestDescriptor.options.parse({}).body_limit).toBe(1024 * 1024);
     expect(c.shutdownGraceMs).toBe(5000);
     expect(Object.isFrozen(c)).toBe(true);
   });
@@ -44,9 +50,10 @@ describe('loadConfig', () => {
       env: { LANNER_INGEST_HTTP_LISTEN: '127.0.0.1:9999', LANNER_INGEST_QUEUE_SIZE: '100', LANNER_RULES: `${rulesA}, ${rulesB}` },
       overrides: { 'server.listen': '127.0.0.1:19376' },
     });
-    expect(c.falcoGrpc.address).toBe('unix:///run/falco/falco.sock');
-    expect(c.falcoGrpc.pollIntervalMs).toBe(250);
-    expect(c.ingest.http.listen).toBe('127.0.0.1:9999');
+    expect(c.sources.map((s) => `${s.kind}: ${s.label}`)).toEqual([
+      'falco-grpc: Falco gRPC unix:///run/falco/falco.sock (sub, every 250ms)',
+      'http: HTTP ingest on 127.0.0.1:9999/',
+    ]);
     expect(c.ingest.queueSize).toBe(100);
     expect(c.rules).toEqual([rulesA, rulesB]);
     expect(c.server.listen).toBe('127.0.0.1:19376');

@@ -1,19 +1,18 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { setConditionCompiler } from '../../src/alerts/condition.js';
+import { describe, expect, it } from 'vitest';
 import { AlertLifecycle } from '../../src/alerts/lifecycle/lifecycle.js';
 import { parseAlertsConfig } from '../../src/alerts/lifecycle/config.js';
-import { registerAlertConditions } from '../../src/detect/alert-conditions.js';
+import { alertConditionCompiler } from '../../src/detect/alert-conditions.js';
 import { SECOND, T0, shellAlert } from '../support/alerts.js';
-
-afterAll(() => setConditionCompiler(undefined));
 
 describe('rule-language conditions in alert suppressions', () => {
   it('suppress by a Falco condition over the alert and its evidence', () => {
-    registerAlertConditions();
-    const parsed = parseAlertsConfig({
-      dedup: { enabled: false, cooldown: '5m', max_keys: 100, keys: {} },
-      suppress: [{ name: 'debug shells in ops', condition: 'k8s.ns.name = ops and proc.pname = runc and falco.rule = "Terminal shell in container"' }],
-    });
+    const parsed = parseAlertsConfig(
+      {
+        dedup: { enabled: false, cooldown: '5m', max_keys: 100, keys: {} },
+        suppress: [{ name: 'debug shells in ops', condition: 'k8s.ns.name = ops and proc.pname = runc and falco.rule = "Terminal shell in container"' }],
+      },
+      alertConditionCompiler(),
+    );
     expect(parsed.ok).toBe(true);
     if (!parsed.ok) return;
     const suppressed: string[] = [];
@@ -33,8 +32,7 @@ describe('rule-language conditions in alert suppressions', () => {
   });
 
   it('refuses a condition that does not parse, naming where', () => {
-    registerAlertConditions();
-    const parsed = parseAlertsConfig({ suppress: [{ condition: 'k8s.ns.name = = ops' }] });
+    const parsed = parseAlertsConfig({ suppress: [{ condition: 'k8s.ns.name = = ops' }] }, alertConditionCompiler());
     expect(parsed.ok).toBe(false);
     if (parsed.ok) return;
     expect(parsed.problems[0]).toMatch(/^alerts\.suppress\.0\.condition: /);

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { positiveDurationMs } from '../../core/units.js';
-import { compileCondition } from '../condition.js';
+import { NO_CONDITIONS, type ConditionCompiler } from '../condition.js';
 import type { LifecycleOptions } from './lifecycle.js';
 import type { Limit } from './rate-limit.js';
 import { compileSuppression } from './suppress.js';
@@ -73,8 +73,11 @@ export const alertsSchema = z
 
 export type AlertsConfig = z.infer<typeof alertsSchema>;
 
-/** Runtime options from the parsed block; `problems` gets `alerts.suppress.N.condition: ...` lines. */
-export function lifecycleOptionsFrom(c: AlertsConfig, problems: string[]): LifecycleOptions {
+/**
+ * Runtime options from the parsed block, suppression conditions compiled by `conditions`;
+ * `problems` gets `alerts.suppress.N.condition: ...` lines.
+ */
+export function lifecycleOptionsFrom(c: AlertsConfig, problems: string[], conditions: ConditionCompiler): LifecycleOptions {
   const toLimit = (l: { count: number; per: number }): Limit | undefined => (l.count > 0 ? { count: l.count, perMs: l.per } : undefined);
   const rules = new Map<string, Limit>();
   // A rule listed with count 0 is exempt from the per-rule default; modelled as an unreachable limit.
@@ -84,7 +87,7 @@ export function lifecycleOptionsFrom(c: AlertsConfig, problems: string[]): Lifec
   const suppressions = c.suppress.map((s, i) => {
     let condition;
     if (s.condition !== undefined) {
-      const compiled = compileCondition(s.condition);
+      const compiled = conditions(s.condition);
       if (compiled.ok) condition = compiled.predicate;
       else problems.push(`alerts.suppress.${i}.condition: ${compiled.problem}`);
     }
@@ -116,12 +119,12 @@ export function lifecycleOptionsFrom(c: AlertsConfig, problems: string[]): Lifec
 }
 
 /** Parses a raw `alerts:` block on its own (tests, tools); defaults fill what it leaves out. */
-export function parseAlertsConfig(raw: unknown): { ok: true; options: LifecycleOptions } | { ok: false; problems: string[] } {
+export function parseAlertsConfig(raw: unknown, conditions: ConditionCompiler = NO_CONDITIONS): { ok: true; options: LifecycleOptions } | { ok: false; problems: string[] } {
   const merged = mergeDefaults(ALERTS_DEFAULTS, raw);
   const r = alertsSchema.safeParse(merged);
   if (!r.success) return { ok: false, problems: r.error.issues.map((i) => `alerts.${i.path.join('.')}: ${i.message}`) };
   const problems: string[] = [];
-  const options = lifecycleOptionsFrom(r.data, problems);
+  const options = lifecycleOptionsFrom(r.data, problems, conditions);
   return problems.length > 0 ? { ok: false, problems } : { ok: true, options };
 }
 
