@@ -1,7 +1,8 @@
 /**
- * Runs compiled rules over feed events: stateless matches, sequences, thresholds and
- * baselines, indexed by `evt.type` so an event meets only the rules that can match it.
- * Windows run on event time; the engine's clock is the newest event time it has seen.
+ * Runs compiled rules over feed events: stateless matches, and stateful rules through the
+ * matcher their kind builds (sequences, thresholds, baselines: STATEFUL_KINDS), indexed by
+ * `evt.type` so an event meets only the rules that can match it. Windows run on event time;
+ * the engine's clock is the newest event time it has seen.
  */
 import { randomUUID } from 'node:crypto';
 import type { Alert } from '../alerts/alert.js';
@@ -11,11 +12,11 @@ import { deferredCount, deferredLevel, removeDeferredSeries, type DeferredCount 
 import type { LannerMetrics } from '../metrics/metrics.js';
 import { predicateBatch, type BatchEvaluator } from '../rules/compiler/codegen.js';
 import type { DetectionRule, Predicate, StateBounds } from '../rules/compiler/detection-rule.js';
-import { BaselineLearner, type ProfileSnapshot } from './stateful/baseline.js';
+import type { ProfileSnapshot } from './stateful/baseline.js';
 import type { StateObserver } from './stateful/bounded-state.js';
-import { eventTimeMs, keyOf } from './stateful/keys.js';
-import { SequenceMatcher, type SequenceHit } from './stateful/sequence.js';
-import { ThresholdCounter } from './stateful/threshold.js';
+import { eventTimeMs } from './stateful/keys.js';
+import type { StatefulHit, StatefulMatcher } from './stateful/matcher.js';
+import { findStatefulKind } from './stateful/registry.js';
 
 export const DEFAULT_BOUNDS: StateBounds = { maxKeys: 10_000, ttlMs: 10 * 60_000 };
 /** How far event time advances between sweeps of expired state. */
@@ -40,8 +41,6 @@ export interface EngineDeps {
   readonly ingestedAtMs?: () => number;
 }
 
-type Matcher = SequenceMatcher | ThresholdCounter | BaselineLearner | undefined;
-
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
@@ -50,20 +49,13 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
  */
 interface Runner {
   readonly rule: DetectionRule;
-  readonly matcher: Matcher;
-  /** The matcher's kind, so the loop need not test classes in turn. */
-  readonly kind: RunnerKind;
+  /** Undefined for a stateless rule: a match is an alert. */
+  readonly matcher: StatefulMatcher | undefined;
+  /** Whether `matched` counts every event a predicate held for, or only completed matches. */
+  readonly countsEvents: boolean;
   readonly matched: DeferredCount;
-  /** What the rule evaluates per event: its condition, or a sequence's steps and absence step. */
+  /** What the rule evaluates per event: its condition, or its matcher's predicates. */
   readonly predicates: readonly Predicate[];
-}
-
-type RunnerKind = 'single' | 'sequence' | 'threshold' | 'baseline';
-
-function kindOf(matcher: Matcher): RunnerKind {
-  if (matcher === undefined) return 'single';
-  if (matcher instanceof SequenceMatcher) return 'sequence';
-  return matcher instanceof ThresholdCounter ? 'threshold' : 'baseline';
 }
 
 /**
@@ -131,7 +123,8 @@ export class RuleEngine {
   private aheadNs: bigint | undefined;
   /** Event time at which the next sweep is due; undefined until the first. */
   private nextSweepNs: bigint | undefined;
-  private readonly hits: SequenceHit[] = [];
+  /** Scratch: what a matcher completed, emptied as alerts before the next matcher runs. */
+  private readonly hits: StatefulHit[] = [];
 
   constructor(
     readonly rules: readonly DetectionRule[],
@@ -144,9 +137,9 @@ export class RuleEngine {
       this.runners.push({
         rule,
         matcher,
-        kind: kindOf(matcher),
+        countsEvents: matcher === undefined || matcher.counts === 'event',
         matched: deferredCount(deps.metrics.ruleMatches, { rule: rule.name }),
-        predicates: matcher instanceof SequenceMatcher ? matcher.predicates : [rule.matches],
+        predicates: matcher ? matcher.predicates : [rule.matches],
       });
     }
     this.index();
@@ -210,13 +203,9 @@ export class RuleEngine {
     this.nextSweepNs = this.watermarkNs + SWEEP_EVERY_NS;
     const watermarkMs = Number(this.watermarkNs) / 1e6 - lateMs;
     for (const runner of this.runners) {
-      const m = runner.matcher;
-      if (m instanceof SequenceMatcher) {
-        m.expire(watermarkMs, this.hits);
-        this.emitHits(runner, out);
-      } else if (m) {
-        m.expire(watermarkMs);
-      }
+      if (runner.matcher === undefined) continue;
+      runner.matcher.expire(watermarkMs, this.hits);
+      this.emitHits(runner, out);
     }
   }
 
@@ -224,19 +213,20 @@ export class RuleEngine {
   forgetBaselines(workloads: ReadonlyMap<string, ReadonlySet<string>>): void {
     for (const r of this.runners) {
       const forget = workloads.get(r.rule.name);
-      if (forget && r.matcher instanceof BaselineLearner) for (const w of forget) r.matcher.forget(w);
+      const m = r.matcher;
+      if (forget && m?.forget) for (const w of forget) m.forget(w);
     }
   }
 
-  /** Whether any rule is a baseline, whose profiles the state file keeps. */
+  /** Whether any rule is a baseline (a matcher with saved state), whose profiles the state file keeps. */
   hasBaselines(): boolean {
-    return this.runners.some((r) => r.matcher instanceof BaselineLearner);
+    return this.runners.some((r) => r.matcher?.snapshot !== undefined);
   }
 
   /** Every baseline rule's learned profiles, for the state file. */
   baselineSnapshots(): Map<string, ProfileSnapshot[]> {
     const out = new Map<string, ProfileSnapshot[]>();
-    for (const r of this.runners) if (r.matcher instanceof BaselineLearner) out.set(r.rule.name, r.matcher.snapshot());
+    for (const r of this.runners) if (r.matcher?.snapshot) out.set(r.rule.name, r.matcher.snapshot());
     return out;
   }
 
@@ -250,40 +240,34 @@ export class RuleEngine {
     while (i < n) {
       const r = plan.ownerOf(hits[i]!);
       const runner = plan.runners[r]!;
-      if (runner.kind !== 'sequence') {
-        this.act(runner, event, nowMs, out);
+      const matcher = runner.matcher;
+      if (matcher === undefined) {
+        runner.matched.inc();
+        out.push(this.alert(runner.rule, [event], runner.rule.render(event)));
         i++;
         continue;
       }
-      // A sequence takes all its step results at once: its predicates' hits are consecutive.
+      // A matcher takes all its predicates' results at once: their hits are consecutive.
       for (let j = 0; j < runner.predicates.length; j++) matched[j] = 0;
       for (; i < n && plan.ownerOf(hits[i]!) === r; i++) matched[plan.placeOf(hits[i]!)] = 1;
-      (runner.matcher as SequenceMatcher).processMatched(event, nowMs, this.hits, matched);
+      if (runner.countsEvents) runner.matched.inc();
+      // One call site for every kind: polymorphic over the few registered matcher classes (V8
+      // keeps up to four receiver shapes inline, not megamorphic), and reached only by events
+      // one of the rule's predicates held for; most feed events never get here.
+      matcher.feed(event, nowMs, matched, this.hits);
       this.emitHits(runner, out);
     }
   }
 
-  /** A matching event for a rule that is not a sequence. */
-  private act(runner: Runner, event: FalcoEvent, nowMs: number, out: Alert[]): void {
-    runner.matched.inc();
-    const { rule, kind } = runner;
-    if (kind === 'single') {
-      out.push(this.alert(rule, [event], rule.render(event)));
-    } else if (kind === 'threshold') {
-      const hit = (runner.matcher as ThresholdCounter).add(event, nowMs);
-      if (hit) out.push(this.alert(rule, hit.events, `${rule.render(event)} (${hit.count} events within the window)`));
-    } else {
-      const hit = (runner.matcher as BaselineLearner).observe(event, nowMs);
-      if (hit) out.push(this.alert(rule, [event], `${rule.render(event)} (never seen for this workload: ${hit.value.replaceAll('\u001f', ' ')})`));
-    }
-  }
-
+  /** Turns what the runner's matcher completed into alerts, in the order it completed them. */
   private emitHits(runner: Runner, out: Alert[]): void {
     if (this.hits.length === 0) return;
+    const { rule } = runner;
     for (const hit of this.hits) {
-      runner.matched.inc();
+      if (!runner.countsEvents) runner.matched.inc();
       const last = hit.events[hit.events.length - 1]!;
-      out.push(this.alert(runner.rule, hit.events, runner.rule.render(last)));
+      const output = hit.detail === undefined ? rule.render(last) : `${rule.render(last)} (${hit.detail})`;
+      out.push(this.alert(rule, hit.events, output));
     }
     this.hits.length = 0;
   }
@@ -313,31 +297,16 @@ export class RuleEngine {
     return alert;
   }
 
-  private matcherFor(rule: DetectionRule): Matcher {
+  private matcherFor(rule: DetectionRule): StatefulMatcher | undefined {
     const spec = rule.stateful;
     if (!spec) return undefined;
-    const bounds = rule.bounds ?? DEFAULT_BOUNDS;
-    const observer = this.observerFor(rule.name);
-    switch (spec.kind) {
-      case 'sequence':
-        return new SequenceMatcher(
-          {
-            withinMs: spec.withinMs,
-            steps: spec.steps.map((s) => ({ matches: s.matches, key: keyOf(s.by) })),
-            ...(spec.absent ? { absence: { matches: spec.absent.matches, key: keyOf(spec.absent.by), withinMs: spec.absent.withinMs } } : {}),
-          },
-          bounds,
-          observer,
-        );
-      case 'threshold':
-        return new ThresholdCounter({ count: spec.count, withinMs: spec.withinMs, key: keyOf(spec.by) }, bounds, observer);
-      case 'baseline': {
-        const learner = new BaselineLearner({ workload: keyOf(spec.by), value: keyOf(spec.learn), learnMs: spec.learnMs, maxValues: spec.maxValues }, bounds, observer);
-        const saved = this.deps.baselines?.get(rule.name);
-        if (saved) learner.restore(saved);
-        return learner;
-      }
-    }
+    const kind = findStatefulKind(spec.kind);
+    // The compiler makes specs only of kinds it knows: a missing one is a kind left unregistered.
+    if (!kind) throw new Error(`rule '${rule.name}': no stateful kind '${spec.kind}' is registered`);
+    const matcher = kind.create(spec, rule.bounds ?? DEFAULT_BOUNDS, { condition: rule.matches, observer: this.observerFor(rule.name) });
+    const saved = this.deps.baselines?.get(rule.name);
+    if (saved && matcher.restore) matcher.restore(saved);
+    return matcher;
   }
 
   private observerFor(rule: string): StateObserver {

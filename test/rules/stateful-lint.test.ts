@@ -42,6 +42,27 @@ describe('stateful rule keys and outputs', () => {
       "r.yaml:6:22: warning: rule 'Burst': unknown field 'fd.nmae': it always renders as <NA> [LANNER_RULE_OUTPUT]",
     ]);
   });
+  it('refuses a rule of two stateful kinds at once, and state bounds on a rule of none', () => {
+    expect(lint(`
+- rule: Both
+  desc: d
+  condition: evt.type = connect
+  threshold: { count: 3, within: 10s, by: fd.name }
+  baseline: { by: [container.id], learn: [fd.name], period: 1h }
+  output: o
+  priority: WARNING
+- rule: Stateless
+  desc: d
+  condition: evt.type = connect
+  state: { max_keys: 10 }
+  output: o
+  priority: WARNING
+`)).toEqual([
+      "r.yaml:2:3: error: rule 'Both': a rule can be one of sequence, threshold or baseline, not several [LANNER_RULE_SCHEMA]",
+      "r.yaml:9:3: error: rule 'Stateless': state: only applies to a rule with sequence, threshold or baseline [LANNER_RULE_SCHEMA]",
+    ]);
+  });
+
   it('lets a baseline keep idle profiles for a ttl of its choosing, at least its learning period', () => {
     const baseline = (ttl: string) => `
 - rule: New process

@@ -3,11 +3,16 @@
  * learning period; after it, a value never seen is an anomaly (reported once, then learned).
  * Profiles survive restarts through a snapshot the caller saves and restores.
  */
+import { z } from 'zod';
 import type { FalcoEvent } from '../../core/event.js';
+import type { BaselineRuleSpec, Predicate } from '../../rules/compiler/detection-rule.js';
 import { BoundedState, type StateLimits, type StateObserver } from './bounded-state.js';
-import type { KeyOf } from './keys.js';
+import { keyOf, type KeyOf } from './keys.js';
+import { durationOption, fieldsOption, type StatefulHit, type StatefulKindDescriptor, type StatefulMatcher } from './matcher.js';
 
 export interface BaselineSpec {
+  /** Which events are learned and checked (the rule's condition); omitted, every event fed. */
+  readonly matches?: Predicate;
   /** The workload a profile belongs to (e.g. namespace + image). */
   readonly workload: KeyOf;
   /** The learned value (e.g. proc.name, or fd.sip + fd.sport). */
@@ -39,7 +44,12 @@ export interface ProfileSnapshot {
   readonly values: readonly string[];
 }
 
-export class BaselineLearner {
+const EVERY_EVENT: Predicate = () => true;
+
+export class BaselineLearner implements StatefulMatcher {
+  readonly kind = 'baseline';
+  readonly counts = 'event';
+  readonly predicates: readonly Predicate[];
   private readonly profiles: BoundedState<Profile>;
 
   constructor(
@@ -48,6 +58,7 @@ export class BaselineLearner {
     observer: StateObserver,
   ) {
     this.profiles = new BoundedState(limits, observer);
+    this.predicates = [spec.matches ?? EVERY_EVENT];
   }
 
   get liveKeys(): number {
@@ -81,6 +92,12 @@ export class BaselineLearner {
     return hit;
   }
 
+  /** The one predicate is the rule's condition: an event fed here is one to learn or check. */
+  feed(event: FalcoEvent, nowMs: number, _held: ArrayLike<number>, hits: StatefulHit[]): void {
+    const hit = this.observe(event, nowMs);
+    if (hit !== undefined) hits.push({ key: hit.workload, events: [event], detail: `never seen for this workload: ${hit.value.replaceAll('\u001f', ' ')}` });
+  }
+
   expire(watermarkMs: number): void {
     this.profiles.expire(watermarkMs);
   }
@@ -110,3 +127,33 @@ export class BaselineLearner {
     this.profiles.clear();
   }
 }
+
+export const baselineKind: StatefulKindDescriptor<BaselineRuleSpec> = {
+  kind: 'stateful',
+  name: 'baseline',
+  summary: "learns, per workload, the values of some fields in the events matching the rule's condition, then reports each value never seen once",
+  example: `- rule: Unexpected process in workload
+  desc: a workload ran a process it did not run while its baseline was learned
+  condition: evt.type = execve and container.id != host
+  baseline:
+    by: [k8s.ns.name, container.image.repository]
+    learn: [proc.name]
+    period: 24h
+    max_values: 1000
+  state: { ttl: 168h }
+  output: unexpected process %proc.name in %container.image.repository
+  priority: NOTICE
+`,
+  options: z
+    .object({
+      by: fieldsOption.describe('field(s) naming the workload a profile belongs to, e.g. namespace and image'),
+      learn: fieldsOption.describe('field(s) whose combined value is learned, e.g. proc.name, or fd.sip and fd.sport'),
+      period: durationOption.describe("how long, from a workload's first event, its profile is learned before a new value is reported"),
+      max_values: z.number().int().min(1).default(1000).describe('most values a profile holds; beyond it the value seen least recently is forgotten'),
+    })
+    .strict(),
+  // Learned profiles survive restarts in the state file.
+  needs: { files: ['state.file'] },
+  create: (spec, bounds, deps) =>
+    new BaselineLearner({ matches: deps.condition, workload: keyOf(spec.by), value: keyOf(spec.learn), learnMs: spec.learnMs, maxValues: spec.maxValues }, bounds, deps.observer),
+};

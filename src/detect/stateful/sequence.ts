@@ -4,9 +4,12 @@
  * partial match per step it waits for, so a new first step starts over without losing a match
  * that is further along; state is bounded by BoundedState.
  */
+import { z } from 'zod';
 import type { FalcoEvent } from '../../core/event.js';
+import type { Predicate, SequenceRuleSpec } from '../../rules/compiler/detection-rule.js';
 import { BoundedState, type StateLimits, type StateObserver } from './bounded-state.js';
-import type { KeyOf } from './keys.js';
+import { keyOf, type KeyOf } from './keys.js';
+import { durationOption, fieldsOption, type StatefulHit, type StatefulKindDescriptor, type StatefulMatcher } from './matcher.js';
 
 export interface SequenceStep {
   readonly matches: (event: FalcoEvent) => boolean;
@@ -38,12 +41,13 @@ interface Partial {
  */
 type Slots = (Partial | undefined)[];
 
-export interface SequenceHit {
-  readonly key: string;
-  readonly events: readonly FalcoEvent[];
-}
+export type SequenceHit = StatefulHit;
 
-export class SequenceMatcher {
+export class SequenceMatcher implements StatefulMatcher {
+  readonly kind = 'sequence';
+  readonly counts = 'hit';
+  /** The step predicates in the order `feed` takes their results: steps, then absence. */
+  readonly predicates: readonly Predicate[];
   private readonly partials: BoundedState<Slots>;
   private readonly maxEvidence: number;
   /** Scratch for `process`: which steps (and, last, the absence step) the event matches. */
@@ -58,12 +62,8 @@ export class SequenceMatcher {
     this.partials = new BoundedState(limits, observer);
     this.maxEvidence = spec.maxEvidence ?? 16;
     this.matched = new Uint8Array(spec.steps.length + 1);
-  }
-
-  /** The step predicates in the order `processMatched` takes their results: steps, then absence. */
-  get predicates(): readonly ((event: FalcoEvent) => boolean)[] {
-    const { steps, absence } = this.spec;
-    return absence ? [...steps.map((s) => s.matches), absence.matches] : steps.map((s) => s.matches);
+    const { steps, absence } = spec;
+    this.predicates = absence ? [...steps.map((s) => s.matches), absence.matches] : steps.map((s) => s.matches);
   }
 
   get liveKeys(): number {
@@ -79,7 +79,7 @@ export class SequenceMatcher {
     const matched = this.matched;
     for (let i = 0; i < steps.length; i++) matched[i] = steps[i]!.matches(event) ? 1 : 0;
     matched[steps.length] = absence && absence.matches(event) ? 1 : 0;
-    this.processMatched(event, nowMs, hits, matched);
+    this.feed(event, nowMs, matched, hits);
   }
 
   /**
@@ -87,7 +87,7 @@ export class SequenceMatcher {
    * predicate of an event type in one batch): `matched[i]` is 1 when step i matches, and
    * `matched[steps.length]` when the absence step does.
    */
-  processMatched(event: FalcoEvent, nowMs: number, hits: SequenceHit[], matched: ArrayLike<number>): void {
+  feed(event: FalcoEvent, nowMs: number, matched: ArrayLike<number>, hits: SequenceHit[]): void {
     const { steps, withinMs, absence } = this.spec;
     const n = steps.length;
     if (absence && matched[n] === 1) {
@@ -184,3 +184,59 @@ export class SequenceMatcher {
     else this.partials.delete(key);
   }
 }
+
+const stepOptions = z
+  .object({
+    condition: z.string().min(1).describe("the step's condition, in the rule language; the rule's own condition, if any, narrows it"),
+    by: fieldsOption.optional().describe("field(s) joining this step to the others (default: the sequence's by)"),
+  })
+  .strict();
+
+export const sequenceKind: StatefulKindDescriptor<SequenceRuleSpec> = {
+  kind: 'stateful',
+  name: 'sequence',
+  summary: 'ordered steps joined by key fields, all within a window of event time, optionally followed by the absence of an event',
+  example: `- rule: Symlink planted in tmp then opened by root
+  desc: a symlink created in /tmp was opened by root within five seconds
+  sequence:
+    within: 5s
+    steps:
+      - condition: evt.type in (symlink, symlinkat) and evt.arg.linkpath startswith /tmp/
+        by: [evt.arg.linkpath]
+      - condition: evt.type in (open, openat) and user.uid = 0
+        by: [fd.name]
+  state: { max_keys: 10000, ttl: 1m }
+  output: root opened %fd.name after another user planted a symlink there
+  priority: CRITICAL
+`,
+  options: z
+    .object({
+      within: durationOption.describe('every step must happen within this long of the first'),
+      by: fieldsOption.optional().describe('join field(s) of every step that names none of its own'),
+      steps: z
+        .array(stepOptions)
+        .min(1)
+        .describe('the steps in order, each a mapping of condition and optionally by: at least two, or one followed by absent; steps join where their by values are equal'),
+      absent: z
+        .object({
+          condition: z.string().min(1).describe('the event that must not follow the last step'),
+          within: durationOption.describe('how long after the last step it must not happen; the alert comes once this has passed'),
+          by: fieldsOption.optional().describe("field(s) joining it to the steps (default: the sequence's by, else the last step's)"),
+        })
+        .strict()
+        .optional()
+        .describe('"and no such event within": the sequence matches only if this does not follow'),
+    })
+    .strict(),
+  needs: {},
+  create: (spec, bounds, deps) =>
+    new SequenceMatcher(
+      {
+        withinMs: spec.withinMs,
+        steps: spec.steps.map((s) => ({ matches: s.matches, key: keyOf(s.by) })),
+        ...(spec.absent ? { absence: { matches: spec.absent.matches, key: keyOf(spec.absent.by), withinMs: spec.absent.withinMs } } : {}),
+      },
+      bounds,
+      deps.observer,
+    ),
+};

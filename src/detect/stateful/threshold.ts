@@ -2,11 +2,16 @@
  * Thresholds: at least `count` matching events with the same key within a window of event time.
  * One alert per burst: a key's window starts over after it fires.
  */
+import { z } from 'zod';
 import type { FalcoEvent } from '../../core/event.js';
+import type { Predicate, ThresholdRuleSpec } from '../../rules/compiler/detection-rule.js';
 import { BoundedState, type StateLimits, type StateObserver } from './bounded-state.js';
-import type { KeyOf } from './keys.js';
+import { keyOf, type KeyOf } from './keys.js';
+import { durationOption, fieldsOption, type StatefulHit, type StatefulKindDescriptor, type StatefulMatcher } from './matcher.js';
 
 export interface ThresholdSpec {
+  /** Which events count (the rule's condition); omitted, every event fed counts. */
+  readonly matches?: Predicate;
   readonly count: number;
   readonly withinMs: number;
   readonly key: KeyOf;
@@ -21,13 +26,16 @@ interface Window {
   readonly eventTimes: number[];
 }
 
-export interface ThresholdHit {
-  readonly key: string;
+export interface ThresholdHit extends StatefulHit {
   readonly count: number;
-  readonly events: readonly FalcoEvent[];
 }
 
-export class ThresholdCounter {
+const EVERY_EVENT: Predicate = () => true;
+
+export class ThresholdCounter implements StatefulMatcher {
+  readonly kind = 'threshold';
+  readonly counts = 'event';
+  readonly predicates: readonly Predicate[];
   private readonly windows: BoundedState<Window>;
   private readonly maxEvidence: number;
 
@@ -39,6 +47,7 @@ export class ThresholdCounter {
     if (spec.count < 1) throw new Error('a threshold count must be at least 1');
     this.windows = new BoundedState(limits, observer);
     this.maxEvidence = Math.min(spec.maxEvidence ?? 10, spec.count);
+    this.predicates = [spec.matches ?? EVERY_EVENT];
   }
 
   get liveKeys(): number {
@@ -70,10 +79,16 @@ export class ThresholdCounter {
     }
     if (times.length >= this.spec.count) {
       this.windows.delete(key);
-      return { key, count: times.length, events: [...events, event] };
+      return { key, count: times.length, events: [...events, event], detail: `${times.length} events within the window` };
     }
     this.windows.set(key, window, nowMs);
     return undefined;
+  }
+
+  /** The one predicate is the rule's condition: an event fed here is one that counts. */
+  feed(event: FalcoEvent, nowMs: number, _held: ArrayLike<number>, hits: StatefulHit[]): void {
+    const hit = this.add(event, nowMs);
+    if (hit !== undefined) hits.push(hit);
   }
 
   expire(watermarkMs: number): void {
@@ -84,3 +99,28 @@ export class ThresholdCounter {
     this.windows.clear();
   }
 }
+
+export const thresholdKind: StatefulKindDescriptor<ThresholdRuleSpec> = {
+  kind: 'stateful',
+  name: 'threshold',
+  summary: "at least `count` events matching the rule's condition with the same key within a window; one alert per burst",
+  example: `- rule: Connection burst from one container
+  desc: a container opened many connections within a minute
+  condition: evt.type = connect and container.id != host
+  threshold:
+    count: 20
+    within: 1m
+    by: [container.id]
+  output: many connections from %container.name
+  priority: WARNING
+`,
+  options: z
+    .object({
+      count: z.number().int().min(1).describe('events within the window that raise the alert; the window starts over after it'),
+      within: durationOption.describe('the sliding window of event time the events must fall in'),
+      by: fieldsOption.optional().describe('field(s) whose values key the count: each value counts on its own (omitted: one count for every event)'),
+    })
+    .strict(),
+  needs: {},
+  create: (spec, bounds, deps) => new ThresholdCounter({ matches: deps.condition, count: spec.count, withinMs: spec.withinMs, key: keyOf(spec.by) }, bounds, deps.observer),
+};

@@ -38,6 +38,9 @@ export interface BaselineRuleSpec {
 
 export type StatefulSpec = SequenceRuleSpec | ThresholdRuleSpec | BaselineRuleSpec;
 
+/** The YAML key of a stateful kind, as a rule writes it. */
+export type StatefulKindName = StatefulSpec['kind'];
+
 export interface DetectionRule {
   readonly name: string;
   readonly priority: Priority;

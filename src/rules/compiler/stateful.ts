@@ -7,11 +7,17 @@
  *   threshold: { count: 20, within: 1m, by: [container.id] }
  *   baseline: { by: [k8s.ns.name, container.image.repository], learn: [proc.name], period: 24h, max_values: 1000 }
  *   state: { max_keys: 10000, ttl: 10m }
+ *
+ * Each kind's keys are documented by its descriptor (`options`, STATEFUL_KINDS in
+ * src/detect/stateful/registry.ts), which also builds its matcher; the checks here report with
+ * file positions of their own. A new kind is a key in STATEFUL_KEYS, its spec in
+ * detection-rule.ts, and an entry in KIND_COMPILERS.
  */
 import { isMap, type Node, type YAMLMap } from 'yaml';
 import { parseDurationMs } from '../../core/units.js';
 import { printExpr } from '../language/ast.js';
 import { conjunction } from './codegen.js';
+import { STATEFUL_KEYS, type RawKey, type StatefulKey } from '../load/collector.js';
 import { loadRulesSync, type LoadResult } from '../load/loader.js';
 import { parseOperand } from '../language/parser.js';
 import { problem, type Problem, type SourceLocation } from '../problems.js';
@@ -28,6 +34,56 @@ export interface DetectionRulesResult {
 
 /** Baselines learn for hours or days: their profiles outlive the short default TTL of windows. */
 const BASELINE_MIN_TTL_MS = 7 * 24 * 3_600_000;
+
+type SpecOf<K extends StatefulKey> = Extract<StatefulSpec, { kind: K }>;
+
+/** How the compiler takes one stateful kind's YAML key: one entry per key in STATEFUL_KEYS. */
+interface KindCompiler<S extends StatefulSpec> {
+  /**
+   * Checks and compiles the key; with the event types the rule can match (a sequence's steps
+   * have their own conditions, and so their own types; other kinds keep the rule's).
+   */
+  compile(c: StatefulCompiler, key: RawKey, ruleTypes: ReadonlySet<string> | undefined): { spec: S; types: ReadonlySet<string> | undefined } | undefined;
+  /** How long the rule's state must live to match at all: the shortest ttl it accepts. */
+  neededMs(spec: S): number;
+  /** The least ttl it gets when it sets none, beyond `neededMs`. */
+  readonly defaultMinTtlMs: number;
+  /** What a ttl shorter than `neededMs` is shorter than, and what that would cost. */
+  readonly tooShort: string;
+}
+
+const WINDOW_TOO_SHORT = 'window; state would expire before it could match';
+
+const KIND_COMPILERS: { readonly [K in StatefulKey]: KindCompiler<SpecOf<K>> } = {
+  sequence: {
+    compile: (c, key) => c.sequence(key.value, key.node, key.at),
+    neededMs: (spec) => spec.withinMs + (spec.absent?.withinMs ?? 0),
+    defaultMinTtlMs: 0,
+    tooShort: WINDOW_TOO_SHORT,
+  },
+  threshold: {
+    compile: (c, key, ruleTypes) => {
+      const spec = c.threshold(key.value, key.at);
+      return spec && { spec, types: ruleTypes };
+    },
+    neededMs: (spec) => spec.withinMs,
+    defaultMinTtlMs: 0,
+    tooShort: WINDOW_TOO_SHORT,
+  },
+  baseline: {
+    compile: (c, key, ruleTypes) => {
+      const spec = c.baseline(key.value, key.at);
+      return spec && { spec, types: ruleTypes };
+    },
+    neededMs: (spec) => spec.learnMs,
+    // Without a ttl of its own, a baseline keeps idle profiles at least a week.
+    defaultMinTtlMs: BASELINE_MIN_TTL_MS,
+    tooShort: 'learning period; profiles would expire before they enforce anything',
+  },
+};
+
+/** "sequence, threshold or baseline". */
+const KIND_LIST = `${STATEFUL_KEYS.slice(0, -1).join(', ')} or ${STATEFUL_KEYS[STATEFUL_KEYS.length - 1]}`;
 
 /** Loads rule files and compiles them, stateful keys included, for the rule engine. */
 export function loadDetectionRules(paths: readonly string[], defaults: StateBounds): DetectionRulesResult {
@@ -106,7 +162,7 @@ class StatefulCompiler {
     return { matches: r.condition.matches, types: r.condition.eventTypes };
   }
 
-  sequence(v: unknown, node: Node | null, at: SourceLocation): { spec: StatefulSpec; types: ReadonlySet<string> | undefined } | undefined {
+  sequence(v: unknown, node: Node | null, at: SourceLocation): { spec: SpecOf<'sequence'>; types: ReadonlySet<string> | undefined } | undefined {
     if (!isRaw(v)) return this.error(at, 'sequence: must be a mapping with within, steps and optionally by and absent');
     const withinMs = this.duration(v['within'], 'sequence.within', at);
     const defaultBy = v['by'] === undefined ? undefined : this.keyFields(at, v['by']);
@@ -150,7 +206,7 @@ class StatefulCompiler {
     return { spec: { kind: 'sequence', withinMs, steps, ...(absent ? { absent } : {}) }, types: anyType ? undefined : types };
   }
 
-  threshold(v: unknown, at: SourceLocation): StatefulSpec | undefined {
+  threshold(v: unknown, at: SourceLocation): SpecOf<'threshold'> | undefined {
     if (!isRaw(v)) return this.error(at, 'threshold: must be a mapping with count, within and by');
     const count = v['count'];
     if (typeof count !== 'number' || !Number.isInteger(count) || count < 1) return this.error(at, `threshold.count: ${JSON.stringify(count)} must be a whole number of at least 1`);
@@ -161,7 +217,7 @@ class StatefulCompiler {
     return { kind: 'threshold', count, withinMs, by };
   }
 
-  baseline(v: unknown, at: SourceLocation): StatefulSpec | undefined {
+  baseline(v: unknown, at: SourceLocation): SpecOf<'baseline'> | undefined {
     if (!isRaw(v)) return this.error(at, 'baseline: must be a mapping with by, learn, period and optionally max_values');
     const by = this.keyFields(at, v['by']);
     if (!by) return this.error(at, 'baseline.by: name the field(s) that identify a workload');
@@ -174,12 +230,11 @@ class StatefulCompiler {
     return { kind: 'baseline', by, learn, learnMs, maxValues };
   }
 
-  bounds(v: unknown, spec: StatefulSpec, defaults: StateBounds, at: SourceLocation): StateBounds | undefined {
-    // What a ttl must cover: a window, or a baseline's learning period. Without a ttl of its
-    // own, a baseline keeps idle profiles at least a week.
-    const needed = spec.kind === 'sequence' ? spec.withinMs + (spec.absent?.withinMs ?? 0) : spec.kind === 'threshold' ? spec.withinMs : spec.learnMs;
+  bounds<S extends StatefulSpec>(v: unknown, spec: S, kind: KindCompiler<S>, defaults: StateBounds, at: SourceLocation): StateBounds | undefined {
+    // What a ttl must cover: a window, or a baseline's learning period.
+    const needed = kind.neededMs(spec);
     let { maxKeys, ttlMs } = defaults;
-    ttlMs = Math.max(ttlMs, needed, spec.kind === 'baseline' ? BASELINE_MIN_TTL_MS : 0);
+    ttlMs = Math.max(ttlMs, needed, kind.defaultMinTtlMs);
     if (v !== undefined) {
       if (!isRaw(v)) return this.error(at, 'state: must be a mapping with max_keys and/or ttl');
       if (v['max_keys'] !== undefined) {
@@ -190,10 +245,7 @@ class StatefulCompiler {
       if (v['ttl'] !== undefined) {
         const t = this.duration(v['ttl'], 'state.ttl', at);
         if (t === undefined) return undefined;
-        if (t < needed) {
-          const what = spec.kind === 'baseline' ? 'learning period; profiles would expire before they enforce anything' : 'window; state would expire before it could match';
-          return this.error(at, `state.ttl: ${JSON.stringify(v['ttl'])} is shorter than the rule's own ${what}`);
-        }
+        if (t < needed) return this.error(at, `state.ttl: ${JSON.stringify(v['ttl'])} is shorter than the rule's own ${kind.tooShort}`);
         ttlMs = t;
       }
     }
@@ -220,28 +272,21 @@ function toDetectionRule(rule: CompiledRule, ruleSet: RuleSet, defaults: StateBo
     ...(rule.actions !== undefined ? { actions: rule.actions } : {}),
     fingerprint: rule.fingerprint,
   };
-  const { sequence, threshold, baseline } = rule.stateful;
   const stateRaw = rule.raw['state'];
-  const kinds = [sequence, threshold, baseline].filter((k) => k !== undefined);
+  const used = STATEFUL_KEYS.filter((k) => rule.stateful[k] !== undefined);
   const c = new StatefulCompiler(rule, ruleSet, problems);
-  if (kinds.length === 0) {
-    if (stateRaw !== undefined) c.error(rule.origin.at, 'state: only applies to a rule with sequence, threshold or baseline');
+  if (used.length === 0) {
+    if (stateRaw !== undefined) c.error(rule.origin.at, `state: only applies to a rule with ${KIND_LIST}`);
     return base;
   }
-  if (kinds.length > 1) return c.error(rule.origin.at, 'a rule can be one of sequence, threshold or baseline, not several');
-  let spec: StatefulSpec | undefined;
-  let eventTypes = rule.eventTypes;
-  if (sequence) {
-    const s = c.sequence(sequence.value, sequence.node, sequence.at);
-    spec = s?.spec;
-    eventTypes = s?.types;
-  } else if (threshold) {
-    spec = c.threshold(threshold.value, threshold.at);
-  } else if (baseline) {
-    spec = c.baseline(baseline.value, baseline.at);
-  }
-  if (!spec) return undefined;
-  const bounds = c.bounds(stateRaw, spec, defaults, rule.origin.at);
+  if (used.length > 1) return c.error(rule.origin.at, `a rule can be one of ${KIND_LIST}, not several`);
+  const name = used[0]!;
+  // One kind's compiler with its own spec type; the table's type ties each key to its spec.
+  const kind = KIND_COMPILERS[name] as KindCompiler<StatefulSpec>;
+  const compiled = kind.compile(c, rule.stateful[name]!, rule.eventTypes);
+  if (!compiled) return undefined;
+  const { spec, types: eventTypes } = compiled;
+  const bounds = c.bounds(stateRaw, spec, kind, defaults, rule.origin.at);
   if (!bounds) return undefined;
   const stateFingerprint = JSON.stringify([stateRaw ?? null, c.resolved]);
   // What the state depends on, not what the alert says: editing an output must not throw away
