@@ -15,6 +15,7 @@ import { opensslOrSkip } from '../support/certs.js';
 import { assertBuilt, startLanner, waitForLog } from '../support/cli.js';
 import { falcoJson } from '../support/events.js';
 import { cleanupPki, startKube, type KubeFixture } from '../support/kube.js';
+import { waitFor } from '../support/wait.js';
 
 const haveOpenssl = opensslOrSkip('lanner run with response actions against the Kubernetes API stand-in');
 
@@ -60,7 +61,7 @@ describe.skipIf(!haveOpenssl)('lanner run with response actions', () => {
     expect(posted.status).toBe(200);
     await waitForLog(child, (e) => e['action'] === 'quarantine' && e['outcome'] === 'executed');
     // The Event on the pod is the audit trail's last step, after the log line.
-    for (let i = 0; i < 200 && k.api.events.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => k.api.events.length > 0, { what: 'the Event on the pod', timeoutMs: 4_000, intervalMs: 20 });
 
     expect(k.api.mutating().map((r) => `${r.method} ${r.path}`)).toEqual([
       'POST /apis/networking.k8s.io/v1/namespaces/shop/networkpolicies',

@@ -6,6 +6,7 @@ import { parseJsonExact, stringifyExact } from '../../src/core/exact-json.js';
 import { FalcoStandIn, falcoJsonToGrpcResponse, type FalcoJsonEvent } from '../../src/demo/falco-grpc-server.js';
 import { assertBuilt, startLanner, waitForLog } from '../support/cli.js';
 import { falcoJson } from '../support/events.js';
+import { waitFor } from '../support/wait.js';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 
 beforeAll(assertBuilt);
@@ -23,16 +24,6 @@ function stdoutLines(child: ChildProcessWithoutNullStreams): () => string[] {
   let text = '';
   child.stdout.on('data', (d: Buffer) => (text += d.toString()));
   return () => text.split('\n').filter((l) => l !== '');
-}
-
-async function until<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 async function metricsText(base: string): Promise<string> {
@@ -58,7 +49,7 @@ describe('lanner run', () => {
     expect(await posted.json()).toMatchObject({ accepted: 2 });
     expect((await fetch(ingestUrl, { method: 'POST', body: '{"rule":' })).status).toBe(400);
 
-    const alertLines = await until(() => (lines().length >= 1 ? lines() : undefined));
+    const alertLines = await waitFor(() => (lines().length >= 1 ? lines() : undefined), { what: 'the alert on stdout', intervalMs: 20 });
     const alert = parseJsonExact(alertLines[0]!) as Record<string, unknown>;
     expect(alert).toMatchObject({ rule: 'Terminal shell in container', origin: 'falco', node: 'worker-7', cluster: 'prod-eu', time: '2025-11-24T13:24:56.428114287Z', workload: { namespace: 'shop', pod: 'checkout-1' } });
 
@@ -96,10 +87,10 @@ describe('lanner run', () => {
       expect((await fetch(`${base}/readyz`)).status).toBe(200);
 
       falco.publish(falcoJsonToGrpcResponse(falcoJson({ rule: 'Read sensitive file untrusted', priority: 'Warning' }) as FalcoJsonEvent));
-      await until(() => lines().length === 1);
+      await waitFor(() => lines().length === 1, { what: 'the first alert on stdout', intervalMs: 20 });
 
       await falco.stop();
-      await until(async () => (await fetch(`${base}/readyz`)).status === 503 || undefined);
+      await waitFor(async () => (await fetch(`${base}/readyz`)).status === 503, { what: '/readyz to answer 503', intervalMs: 20 });
       const down = await fetch(`${base}/readyz`);
       expect(down.status).toBe(503);
       expect(await down.text()).toContain('not connected to Falco');
@@ -108,7 +99,7 @@ describe('lanner run', () => {
       falco = new FalcoStandIn({ address, version: '0.42.1' });
       await falco.start();
       falco.publish(falcoJsonToGrpcResponse(falcoJson({ rule: 'Write below binary dir', priority: 'Error' }) as FalcoJsonEvent));
-      await until(() => lines().length === 2);
+      await waitFor(() => lines().length === 2, { what: 'the second alert on stdout', intervalMs: 20 });
       expect(lines().map((l) => (JSON.parse(l) as { rule: string }).rule)).toEqual(['Read sensitive file untrusted', 'Write below binary dir']);
       expect(await metricsText(base)).toMatch(/lanner_falco_reconnects_total [1-9]/);
 

@@ -14,6 +14,7 @@ import type { EventSink } from '../../src/ingest/source.js';
 import { createMetrics, type LannerMetrics } from '../../src/metrics/metrics.js';
 import { makeTestPki, opensslOrSkip, type TestPki } from '../support/certs.js';
 import { HAVE_SHARED, sampleAlertLines, sampleTraces } from '../support/shared.js';
+import { waitFor } from '../support/wait.js';
 
 /**
  * A unix-socket relay to the stand-in whose open connections can be frozen: bytes stop flowing
@@ -58,14 +59,6 @@ class RecordingSink implements EventSink {
   }
   reject(reason: InvalidReason, detail: string): void {
     this.rejected.push({ reason, detail });
-  }
-}
-
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
 
@@ -136,7 +129,7 @@ describe('FalcoGrpcSource over a unix socket', () => {
     const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line)) });
     const { standIn, address } = await startStandIn(`unix://${dir}/version.sock`, { version: '0.43.0' });
     const { source, metrics } = await startSource({ address, logger });
-    await waitFor('the connection', () => source.connected);
+    await waitFor(() => source.connected, { what: 'the connection' });
     expect(standIn.versionCalls).toBe(1);
     expect(source.falcoVersion).toEqual({ version: '0.43.0', major: 0, minor: 43, patch: 0, prerelease: '', build: '' });
     expect(logs).toContainEqual(expect.objectContaining({ msg: 'connected to Falco', falcoVersion: '0.43.0' }));
@@ -146,9 +139,9 @@ describe('FalcoGrpcSource over a unix socket', () => {
   it('writes a request on every tick, since Falco only answers requests', async () => {
     const { standIn, address } = await startStandIn(`unix://${dir}/tick.sock`);
     await startSource({ address });
-    await waitFor('the first request', () => standIn.subRequests >= 1);
+    await waitFor(() => standIn.subRequests >= 1, { what: 'the first request' });
     const first = standIn.subRequests;
-    await waitFor('three more ticks', () => standIn.subRequests >= first + 3);
+    await waitFor(() => standIn.subRequests >= first + 3, { what: 'three more ticks' });
   });
 
   it('delivers published events normalized: typed numbers, nulls, exact nanoseconds', async () => {
@@ -164,7 +157,7 @@ describe('FalcoGrpcSource over a unix socket', () => {
         'k8s.pod.name': 'null',
       }),
     );
-    await waitFor('the event', () => sink.events.length === 1);
+    await waitFor(() => sink.events.length === 1, { what: 'the event' });
     const event = sink.events[0]!;
     expect(event).toMatchObject({
       timeNs: 1763990696428114287n,
@@ -194,7 +187,7 @@ describe('FalcoGrpcSource over a unix socket', () => {
     const { sink } = await startSource({ address });
     standIn.publish({ ...response(1), rule: '' });
     standIn.publish(response(2));
-    await waitFor('both responses', () => sink.events.length + sink.rejected.length === 2);
+    await waitFor(() => sink.events.length + sink.rejected.length === 2, { what: 'both responses' });
     expect(sink.rejected).toEqual([{ reason: 'missing_rule', detail: expect.any(String) }]);
     expect(sink.events.map((e) => e.fields['evt.num'])).toEqual([2]);
   });
@@ -204,25 +197,25 @@ describe('FalcoGrpcSource over a unix socket', () => {
     const first = await startStandIn(address);
     const { source, sink, metrics } = await startSource({ address });
     first.standIn.publish(response(0));
-    await waitFor('the first event', () => sink.events.length === 1);
+    await waitFor(() => sink.events.length === 1, { what: 'the first event' });
 
     await first.standIn.stop();
-    await waitFor('the disconnect', () => !source.connected);
+    await waitFor(() => !source.connected, { what: 'the disconnect' });
     expect(await gauge(metrics, 'falcoConnected')).toBe(0);
 
     const second = await startStandIn(address);
-    await waitFor('the reconnect', () => source.connected);
+    await waitFor(() => source.connected, { what: 'the reconnect' });
     expect(await gauge(metrics, 'falcoConnected')).toBe(1);
     expect(await gauge(metrics, 'falcoReconnects')).toBeGreaterThanOrEqual(1);
     // Spread over several ticks, so batches and single events both cross the wire.
     for (let n = 1; n <= 60; n++) {
       second.standIn.publish(response(n));
-      if (n % 20 === 0) await waitFor(`batch up to ${n}`, () => second.standIn.queued === 0);
+      if (n % 20 === 0) await waitFor(() => second.standIn.queued === 0, { what: `batch up to ${n}` });
     }
-    await waitFor('all 60 events', () => sink.events.length >= 61);
+    await waitFor(() => sink.events.length >= 61, { what: 'all 60 events' });
     // A few more ticks: a duplicate would show up here.
     const requests = second.standIn.subRequests;
-    await waitFor('more ticks', () => second.standIn.subRequests >= requests + 3);
+    await waitFor(() => second.standIn.subRequests >= requests + 3, { what: 'more ticks' });
     expect(sink.events.map((e) => e.fields['evt.num'])).toEqual(Array.from({ length: 61 }, (_, n) => n));
   });
 
@@ -231,20 +224,20 @@ describe('FalcoGrpcSource over a unix socket', () => {
     const proxy = await freezableProxy(falcoAddress.slice('unix://'.length), `${dir}/hung-proxy.sock`);
     try {
       const { source, sink, metrics } = await startSource({ address: `unix://${proxy.path}`, keepaliveMs: 200, keepaliveTimeoutMs: 1000 });
-      await waitFor('the connection', () => source.connected);
+      await waitFor(() => source.connected, { what: 'the connection' });
       standIn.publish(response(1));
-      await waitFor('the first event', () => sink.events.length === 1);
+      await waitFor(() => sink.events.length === 1, { what: 'the first event' });
       // Healthy pings are answered: no reconnect while the connection only idles.
       await new Promise((r) => setTimeout(r, 500));
       expect(await gauge(metrics, 'falcoReconnects')).toBe(0);
 
       // The path goes silent, as a hung Falco or a dropped network path does: no FIN, no RST.
       proxy.freeze();
-      await waitFor('the dead connection noticed', () => !source.connected, 6000);
-      await waitFor('the reconnect', () => source.connected, 6000);
+      await waitFor(() => !source.connected, { what: 'the dead connection noticed', timeoutMs: 6000 });
+      await waitFor(() => source.connected, { what: 'the reconnect', timeoutMs: 6000 });
       expect(await gauge(metrics, 'falcoReconnects')).toBeGreaterThanOrEqual(1);
       standIn.publish(response(2));
-      await waitFor('an event after the reconnect', () => sink.events.some((e) => e.fields['evt.num'] === 2));
+      await waitFor(() => sink.events.some((e) => e.fields['evt.num'] === 2), { what: 'an event after the reconnect' });
     } finally {
       proxy.close();
     }
@@ -257,9 +250,9 @@ describe('FalcoGrpcSource over a unix socket', () => {
     const states: boolean[] = [];
     source.connection$.subscribe((up) => states.push(up));
     const { standIn } = await startStandIn(address);
-    await waitFor('the connection', () => source.connected);
+    await waitFor(() => source.connected, { what: 'the connection' });
     standIn.publish(response(7));
-    await waitFor('the event', () => sink.events.length === 1);
+    await waitFor(() => sink.events.length === 1, { what: 'the event' });
     expect(states).toEqual([false, true]);
   });
 
@@ -277,17 +270,17 @@ describe('FalcoGrpcSource over a unix socket', () => {
     await expect.poll(() => gauge(metrics, 'falcoReconnects'), { timeout: 5000, interval: 10 }).toBeGreaterThanOrEqual(3);
 
     const brief = await startStandIn(address);
-    await waitFor('the first connection', () => source.connected);
+    await waitFor(() => source.connected, { what: 'the first connection' });
     await brief.standIn.stop();
-    await waitFor('the first loss', () => lost().length === 1);
+    await waitFor(() => lost().length === 1, { what: 'the first loss' });
     // At least three failures before it: 20 ms doubled three times.
     expect(lost()[0]!.retryInMs).toBeGreaterThanOrEqual(160);
 
     const healthy = await startStandIn(address);
-    await waitFor('the second connection', () => source.connected);
+    await waitFor(() => source.connected, { what: 'the second connection' });
     await new Promise((resolve) => setTimeout(resolve, 300));
     await healthy.standIn.stop();
-    await waitFor('the second loss', () => lost().length === 2);
+    await waitFor(() => lost().length === 2, { what: 'the second loss' });
     expect(lost()[1]!.retryInMs).toBe(20);
   });
 
@@ -296,10 +289,10 @@ describe('FalcoGrpcSource over a unix socket', () => {
     const { sink } = await startSource({ address, mode: 'get' });
     standIn.publish(response(1));
     standIn.publish(response(2));
-    await waitFor('two events', () => sink.events.length === 2);
+    await waitFor(() => sink.events.length === 2, { what: 'two events' });
     const calls = standIn.getCalls;
     standIn.publish(response(3));
-    await waitFor('the next poll', () => sink.events.length === 3 && standIn.getCalls > calls);
+    await waitFor(() => sink.events.length === 3 && standIn.getCalls > calls, { what: 'the next poll' });
     expect(sink.events.map((e) => e.fields['evt.num'])).toEqual([1, 2, 3]);
     expect(standIn.subRequests).toBe(0);
   });
@@ -309,7 +302,7 @@ describe('FalcoGrpcSource over a unix socket', () => {
     // Earlier tests' sockets may still be closing; measure from a quiet point.
     const baseline = await settledSocketCounts();
     const { source, metrics } = await startSource({ address });
-    await waitFor('a few ticks', () => source.connected && standIn.subRequests >= 2);
+    await waitFor(() => source.connected && standIn.subRequests >= 2, { what: 'a few ticks' });
     expect(exceeds(socketCounts(), baseline)).not.toEqual([]);
     let completed = false;
     source.connection$.subscribe({ complete: () => (completed = true) });
@@ -318,7 +311,7 @@ describe('FalcoGrpcSource over a unix socket', () => {
     expect(completed).toBe(true);
     expect(await gauge(metrics, 'falcoConnected')).toBe(0);
     // With Falco still up, our socket (and Falco's end of it) must go away.
-    await waitFor('sockets back to the baseline', () => exceeds(socketCounts(), baseline).length === 0);
+    await waitFor(() => exceeds(socketCounts(), baseline).length === 0, { what: 'sockets back to the baseline' });
     const requests = standIn.subRequests;
     await standIn.stop();
     // A source that leaked its stream or reconnect timer would tick or retry within this time.
@@ -376,9 +369,9 @@ describe('FalcoGrpcSource over TCP with mutual TLS', () => {
       address,
       tls: { ca: pki.caCert, cert: pki.clientCert, key: pki.clientKey },
     });
-    await waitFor('the connection', () => source.connected);
+    await waitFor(() => source.connected, { what: 'the connection' });
     standIn.publish(response(1));
-    await waitFor('the event', () => sink.events.length === 1);
+    await waitFor(() => sink.events.length === 1, { what: 'the event' });
     expect(sink.events[0]!.fields['evt.num']).toBe(1);
   });
 
@@ -387,7 +380,7 @@ describe('FalcoGrpcSource over TCP with mutual TLS', () => {
     const tls = { ca: pki.caCert, cert: pki.clientCert, key: pki.clientKey };
     const good = await startSource({ address, tls: { ...tls, serverName: 'localhost' } });
     const bad = await startSource({ address, tls: { ...tls, serverName: 'falco.example.com' } });
-    await waitFor('the good connection', () => good.source.connected);
+    await waitFor(() => good.source.connected, { what: 'the good connection' });
     await expect.poll(() => gauge(bad.metrics, 'falcoReconnects'), { timeout: 5000, interval: 10 }).toBeGreaterThanOrEqual(2);
     expect(bad.source.connected).toBe(false);
     expect(standIn.versionCalls).toBe(1);
@@ -437,7 +430,7 @@ describe.skipIf(!HAVE_SHARED)('the same Falco event over gRPC and over JSON', ()
       standIn.publish(falcoJsonToGrpcResponse(json));
       return withoutTransport(viaJson.event);
     });
-    await waitFor('every sample', () => sink.events.length + sink.rejected.length >= lines.length, 10_000);
+    await waitFor(() => sink.events.length + sink.rejected.length >= lines.length, { what: 'every sample', timeoutMs: 10_000 });
     expect(sink.rejected).toEqual([]);
     for (let i = 0; i < lines.length; i++) {
       expect(withoutTransport(sink.events[i]!), `line ${i + 1}: ${lines[i]!.slice(0, 120)}`).toEqual(expected[i]);

@@ -23,16 +23,16 @@ import {
   promQuery,
   readDashboard,
   runPromtool,
+  PROMETHEUS_WAIT,
   skipWithout,
-  sleep,
   startPrometheus,
   substituteVariables,
   type PromQueryResult,
   type RunningPrometheus,
   sampleValues,
-  until,
 } from '../support/prometheus.js';
 import { REPO_ROOT } from '../support/shared.js';
+import { sleep, waitFor } from '../support/wait.js';
 
 const NODE = 'lanner-pipeline-node';
 const BURST_RULE = 'Burst of connections from one container';
@@ -69,14 +69,14 @@ describe.skipIf(skipWithout('prometheus', 'tests with a real Prometheus scraping
 
   /** Waits until `match` has been logged `n` times in all (logs are kept from the start). */
   const logged = (what: string, match: (e: Record<string, unknown>) => boolean, n: number): Promise<true> =>
-    until(what, async () => (logs().filter(match).length >= n ? true : undefined));
+    waitFor(() => logs().filter(match).length >= n, { ...PROMETHEUS_WAIT, what });
 
   const scalar = async (expr: string): Promise<number | undefined> => {
     const v = sampleValues(await promQuery(prometheus!.url, expr));
     return v.length === 1 ? v[0] : undefined;
   };
   const settled = (expr: string, want: number): Promise<true> =>
-    until(`${expr} == ${want}`, async () => ((await scalar(expr)) === want ? true : undefined));
+    waitFor(async () => (await scalar(expr)) === want, { ...PROMETHEUS_WAIT, what: `${expr} == ${want}` });
 
   const now = (): bigint => BigInt(Date.now()) * 1_000_000n;
   const falcoAlert = (rule: string, priority: string, ns: string, container: string): FalcoJsonEvent =>

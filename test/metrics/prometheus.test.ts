@@ -25,15 +25,15 @@ import {
   readDashboard,
   readYaml,
   runPromtool,
+  PROMETHEUS_WAIT,
   skipWithout,
-  sleep,
   startPrometheus,
   substituteVariables,
   type PromQueryResult,
   type RunningPrometheus,
   sampleValues,
-  until,
 } from '../support/prometheus.js';
+import { sleep, waitFor } from '../support/wait.js';
 
 const NODE = 'lanner-test-node';
 const SCRAPE = '1s';
@@ -132,7 +132,7 @@ describe.skipIf(skipWithout('prometheus', 'tests with a real Prometheus scraping
         ],
       });
       // A first scrape before any event, so rate() sees the counters rise.
-      await until('first scrape', async () => ((await scalar('up{job="lanner"}')) === 1 ? true : undefined));
+      await waitFor(async () => (await scalar('up{job="lanner"}')) === 1, { ...PROMETHEUS_WAIT, what: 'first scrape' });
 
       const now = (): bigint => BigInt(Date.now()) * 1_000_000n;
       const shell = (): string =>
@@ -212,7 +212,7 @@ describe.skipIf(skipWithout('prometheus', 'tests with a real Prometheus scraping
         [`lanner_action_latency_seconds_count{node="${NODE}", action="quarantine"}`, 1],
       ];
       for (const [expr, want] of expected) {
-        await until(`${expr} == ${want}`, async () => ((await scalar(expr)) === want ? true : undefined));
+        await waitFor(async () => (await scalar(expr)) === want, { ...PROMETHEUS_WAIT, what: `${expr} == ${want}` });
       }
       // Every alert went out through the one output and was timed by both histograms; compared
       // with the total rather than a fixed 3 so that alerts from feed events (once rules ship by
@@ -245,14 +245,14 @@ describe.skipIf(skipWithout('prometheus', 'tests with a real Prometheus scraping
     it('loads the shipped alert rules, evaluates them without error, and fires none for a healthy HTTP-only Lanner', async () => {
       type Rule = { name: string; health: string; lastError?: string; state: string; type: string };
       let seen: Rule[] = [];
-      const rules = await until('every rule evaluated and inactive', async () => {
+      const rules = await waitFor(async () => {
         const data = await promApi<{ groups: { rules: Rule[] }[] }>(prometheus!.url, '/api/v1/rules');
         seen = data.groups.flatMap((g) => g.rules);
         for (const r of seen) if (r.health === 'err') throw new Error(`${r.name}: ${r.lastError ?? 'error'}`);
         // Before the first scrape LannerDown's absent() holds for a moment: wait for it to clear.
         return seen.length > 0 && seen.every((r) => r.health === 'ok' && r.state === 'inactive') ? seen : undefined;
-      }, 10_000).catch((err: Error) => {
-        throw new Error(`${err.message}; last seen: ${seen.map((r) => `${r.name}=${r.health}/${r.state}`).join(', ')}`);
+      }, { ...PROMETHEUS_WAIT, what: 'every rule evaluated and inactive', timeoutMs: 10_000 }).catch((err: Error) => {
+        throw new Error(`${err.message}; rules seen: ${seen.map((r) => `${r.name}=${r.health}/${r.state}`).join(', ')}`);
       });
       expect(rules.map((r) => r.name).sort()).toEqual(
         ['AlertStorm', 'DetectionLatencyHigh', 'EventsShed', 'FalcoDisconnected', 'LannerDown', 'OutputDropping', 'OutputFailing', 'ResponseActionFailing', 'RuleReloadFailing'],

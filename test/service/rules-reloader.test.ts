@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/log.js';
 import { createMetrics, type LannerMetrics } from '../../src/metrics/metrics.js';
 import { RulesReloader } from '../../src/service/rules-reloader.js';
-import { until } from '../support/output-metrics.js';
+import { waitFor } from '../support/wait.js';
 
 const DEBOUNCE_MS = 30;
 
@@ -77,17 +77,17 @@ describe('RulesReloader watching', () => {
     r.start();
 
     replaceByRename(file, 'v2');
-    await until(() => last() === 'v2', 'v2 applied after a rename over the file');
+    await waitFor(() => last() === 'v2', { what: 'v2 applied after a rename over the file' });
     expect(await counter(metrics.ruleReloads)).toBeGreaterThanOrEqual(1);
 
     writeFileSync(file, 'v3');
-    await until(() => last() === 'v3', 'v3 applied after a write in place to the new file');
+    await waitFor(() => last() === 'v3', { what: 'v3 applied after a write in place to the new file' });
 
     replaceByRename(file, 'v4');
-    await until(() => last() === 'v4', 'v4 applied after a second rename');
+    await waitFor(() => last() === 'v4', { what: 'v4 applied after a second rename' });
 
     writeFileSync(file, 'v5');
-    await until(() => last() === 'v5', 'v5 applied after another write in place');
+    await waitFor(() => last() === 'v5', { what: 'v5 applied after another write in place' });
     expect(await counter(metrics.ruleReloads)).toBeGreaterThanOrEqual(4);
     expect(await counter(metrics.ruleReloadFailures)).toBe(0);
   });
@@ -100,16 +100,16 @@ describe('RulesReloader watching', () => {
     r.start();
 
     replaceByRename(file, 'v2');
-    await until(() => last() === 'v2', 'v2 applied');
+    await waitFor(() => last() === 'v2', { what: 'v2 applied' });
 
     replaceByRename(file, 'broken');
-    await until(async () => (await counter(metrics.ruleReloadFailures)) >= 1, 'the broken file refused and counted');
+    await waitFor(async () => (await counter(metrics.ruleReloadFailures)) >= 1, { what: 'the broken file refused and counted' });
     expect(last()).toBe('v2');
     expect(applied).not.toContain('broken');
     expect((await metrics.rulesLastReloadSuccessful.get()).values[0]?.value).toBe(0);
 
     replaceByRename(file, 'v3');
-    await until(() => last() === 'v3', 'the fixed file applied');
+    await waitFor(() => last() === 'v3', { what: 'the fixed file applied' });
     expect((await metrics.rulesLastReloadSuccessful.get()).values[0]?.value).toBe(1);
   });
 
@@ -121,11 +121,11 @@ describe('RulesReloader watching', () => {
     r.start();
 
     updateConfigMap(dir, '2024_01', '2024_02', 'v2');
-    await until(() => last() === 'v2', 'v2 applied after the first ConfigMap update');
+    await waitFor(() => last() === 'v2', { what: 'v2 applied after the first ConfigMap update' });
     updateConfigMap(dir, '2024_02', '2024_03', 'v3');
-    await until(() => last() === 'v3', 'v3 applied after the second ConfigMap update');
+    await waitFor(() => last() === 'v3', { what: 'v3 applied after the second ConfigMap update' });
     updateConfigMap(dir, '2024_03', '2024_04', 'v4');
-    await until(() => last() === 'v4', 'v4 applied after the third ConfigMap update');
+    await waitFor(() => last() === 'v4', { what: 'v4 applied after the third ConfigMap update' });
   });
 
   it('sees a ConfigMap update when the rules directory itself is watched', async () => {
@@ -135,9 +135,9 @@ describe('RulesReloader watching', () => {
     r.start();
 
     updateConfigMap(dir, '2024_01', '2024_02', 'v2');
-    await until(() => last() === 'v2', 'v2 applied');
+    await waitFor(() => last() === 'v2', { what: 'v2 applied' });
     updateConfigMap(dir, '2024_02', '2024_03', 'v3');
-    await until(() => last() === 'v3', 'v3 applied');
+    await waitFor(() => last() === 'v3', { what: 'v3 applied' });
   });
 
   it('keeps watching a rules directory: files renamed in, written in place, and the directory replaced', async () => {
@@ -150,9 +150,9 @@ describe('RulesReloader watching', () => {
     r.start();
 
     replaceByRename(join(dir, 'a.yaml'), 'a2');
-    await until(() => last() === 'a2', 'a2 applied');
+    await waitFor(() => last() === 'a2', { what: 'a2 applied' });
     writeFileSync(join(dir, 'a.yaml'), 'a3');
-    await until(() => last() === 'a3', 'a3 applied');
+    await waitFor(() => last() === 'a3', { what: 'a3 applied' });
 
     // The whole directory swapped for a new one, as some deploy tools do.
     const next = join(root, 'rules.d.new');
@@ -160,9 +160,9 @@ describe('RulesReloader watching', () => {
     writeFileSync(join(next, 'a.yaml'), 'a4');
     renameSync(dir, join(root, 'rules.d.old'));
     renameSync(next, dir);
-    await until(() => last() === 'a4', 'a4 applied after the directory was replaced');
+    await waitFor(() => last() === 'a4', { what: 'a4 applied after the directory was replaced' });
     writeFileSync(join(dir, 'a.yaml'), 'a5');
-    await until(() => last() === 'a5', 'a5 applied from the new directory');
+    await waitFor(() => last() === 'a5', { what: 'a5 applied from the new directory' });
   });
 
   it('follows a symlinked rule file whose target is replaced by rename elsewhere', async () => {
@@ -177,9 +177,9 @@ describe('RulesReloader watching', () => {
     r.start();
 
     replaceByRename(target, 'v2');
-    await until(() => last() === 'v2', 'v2 applied');
+    await waitFor(() => last() === 'v2', { what: 'v2 applied' });
     writeFileSync(target, 'v3');
-    await until(() => last() === 'v3', 'v3 applied');
+    await waitFor(() => last() === 'v3', { what: 'v3 applied' });
   });
 
   it('closes its watches and stops listening for SIGHUP on stop', async () => {
@@ -193,7 +193,7 @@ describe('RulesReloader watching', () => {
     expect(process.listenerCount('SIGHUP')).toBe(hangups + 1);
 
     replaceByRename(file, 'v2');
-    await until(() => last() === 'v2', 'v2 applied');
+    await waitFor(() => last() === 'v2', { what: 'v2 applied' });
     r.stop();
     expect(r.watched).toEqual([]);
     expect(process.listenerCount('SIGHUP')).toBe(hangups);

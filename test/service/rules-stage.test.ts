@@ -10,7 +10,7 @@ import { createMetrics } from '../../src/metrics/metrics.js';
 import { runBaseline } from '../../src/cli/baseline.js';
 import { RulesStage } from '../../src/service/rules-stage.js';
 import { falcoEvent } from '../support/events.js';
-import { until } from '../support/output-metrics.js';
+import { waitFor } from '../support/wait.js';
 
 const THRESHOLD_RULE = `
 - rule: Burst of connections
@@ -170,15 +170,15 @@ describe('RulesStage', () => {
     s.engine.process(exec(0, 'nginx', 'shop/web'), out);
     s.start();
     try {
-      await until(() => existsSync(stateFile) && readFileSync(stateFile, 'utf8').includes('shop/web'), 'the first save');
+      await waitFor(() => existsSync(stateFile) && readFileSync(stateFile, 'utf8').includes('shop/web'), { what: 'the first save' });
       expect(await runBaseline(['reset', '--state', stateFile, '--workload', 'shop/api'])).toBe(0);
-      await until(() => lines.some((l) => l.includes('reset in the state file are forgotten')), 'the reset to be taken up');
+      await waitFor(() => lines.some((l) => l.includes('reset in the state file are forgotten')), { what: 'the reset to be taken up' });
       // shop/api learns again from its next event (no alert while learning); shop/web still enforces.
       s.engine.process(exec(120_000, 'nc', 'shop/api'), out);
       s.engine.process(exec(120_001, 'nc', 'shop/web'), out);
       expect(out.map((a) => a.output)).toEqual([expect.stringContaining('new process nc in shop/web')]);
       // A profile learned after the reset is not taken for a reset one at later saves.
-      await until(() => readFileSync(stateFile, 'utf8').includes('"nc"'), 'a later save');
+      await waitFor(() => readFileSync(stateFile, 'utf8').includes('"nc"'), { what: 'a later save' });
       const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as { rules: Record<string, { workload: string; values: string[] }[]> };
       expect(saved.rules['New process in workload']!.map((p) => [p.workload, p.values]).sort()).toEqual([
         ['shop/api', ['nc']],

@@ -3,6 +3,7 @@ import type { Counter, Gauge } from 'prom-client';
 import { createMetrics, type LannerMetrics } from '../../src/metrics/metrics.js';
 import { silentLogger } from '../../src/core/log.js';
 import type { OutputDeps } from '../../src/outputs/output.js';
+import { waitFor } from './wait.js';
 
 export async function value(metric: Counter<string> | Gauge<string>, labels: Record<string, string>): Promise<number> {
   const data = await metric.get();
@@ -14,11 +15,7 @@ export function testDeps(): OutputDeps & { metrics: LannerMetrics } {
   return { logger: silentLogger(), metrics: createMetrics({ processMetrics: false }) };
 }
 
-/** Polls `cond` on the event loop (not a clock): for waiting on real sockets in tests. */
+/** @deprecated Use `waitFor(cond, { what })` from ./wait.js; this remains only until test/outputs moves to it. */
 export async function until(cond: () => boolean | Promise<boolean>, what: string, limitMs = 10_000): Promise<void> {
-  const start = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - start > limitMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await waitFor(cond, { what, timeoutMs: limitMs });
 }

@@ -12,8 +12,15 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { REPO_ROOT } from './shared.js';
+import { waitFor } from './wait.js';
 
 export const IN_CI = process.env['CI'] === 'true';
+
+/**
+ * How tests wait on a running Prometheus (spread into waitFor's options): its API can fail
+ * while it starts, and it scrapes and evaluates on seconds-long intervals.
+ */
+export const PROMETHEUS_WAIT = { timeoutMs: 15_000, intervalMs: 100, retryOnError: true } as const;
 
 export const DEPLOY = {
   rules: join(REPO_ROOT, 'deploy', 'prometheus', 'lanner-rules.yaml'),
@@ -139,17 +146,18 @@ export async function startPrometheus(config: Record<string, unknown>, readyTime
 }
 
 async function waitReady(url: string, child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+  const ready = async (): Promise<boolean> => {
     if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}:\n${output()}`);
     try {
-      if ((await fetch(`${url}/-/ready`)).status === 200) return;
+      return (await fetch(`${url}/-/ready`)).status === 200;
     } catch {
-      // not listening yet
+      return false; // not listening yet
     }
-    await sleep(100);
-  }
-  throw new Error(`prometheus not ready within ${timeoutMs} ms:\n${output()}`);
+  };
+  // A timeout says nothing of why; Prometheus's own output does.
+  await waitFor(ready, { what: 'prometheus to be ready', timeoutMs, intervalMs: 100 }).catch((err: Error) => {
+    throw err.message.startsWith('prometheus exited') ? err : new Error(`${err.message}:\n${output()}`);
+  });
 }
 
 function stopChild(child: ChildProcess): Promise<void> {
@@ -162,10 +170,6 @@ function stopChild(child: ChildProcess): Promise<void> {
     });
     child.kill('SIGTERM');
   });
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** One sample of an instant vector, or one series of a range matrix, as the HTTP API returns it. */
@@ -381,20 +385,4 @@ export function markdownAnchors(file: string): Set<string> {
 export function sampleValues(r: PromQueryResult): number[] {
   if (r.status !== 'success') return [];
   return r.series.flatMap((s) => [...(s.values ?? []), ...(s.value ? [s.value] : [])]).map(([, v]) => Number(v));
-}
-
-/** Polls `probe` until it answers something, or fails naming `what` and the last error seen. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000, pollMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (${String(last)})` : ''}`);
-    await sleep(pollMs);
-  }
 }

@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from './wait.js';
 
 export const RSYSLOGD = ['/usr/sbin/rsyslogd', '/sbin/rsyslogd'].find((p) => existsSync(p)) ?? (spawnSync('which', ['rsyslogd']).stdout?.toString().trim() || undefined);
 
@@ -113,14 +114,14 @@ export async function startRsyslog(options: { tls?: RsyslogTls } = {}): Promise<
   const child: ChildProcess = spawn(RSYSLOGD!, ['-n', '-f', join(dir, 'rsyslog.conf'), '-i', join(dir, 'rsyslogd.pid')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-  const started = Date.now();
-  while (!(await canConnect(tcpPort)) || (tlsPort !== undefined && !(await canConnect(tlsPort)))) {
-    if (child.exitCode !== null || Date.now() - started > 10_000) {
-      child.kill('SIGKILL');
-      throw new Error(`rsyslogd did not start: ${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const listening = async (): Promise<boolean> => {
+    if (child.exitCode !== null) throw new Error(`rsyslogd exited with ${child.exitCode}`);
+    return (await canConnect(tcpPort)) && (tlsPort === undefined || (await canConnect(tlsPort)));
+  };
+  await waitFor(listening, { what: 'rsyslogd to listen', timeoutMs: 10_000, intervalMs: 50 }).catch((err: Error) => {
+    child.kill('SIGKILL');
+    throw new Error(`rsyslogd did not start (${err.message}): ${stderr}`);
+  });
   return {
     tcpPort,
     udpPort,
