@@ -11,11 +11,12 @@ import type { Logger } from '../core/log.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
 import { Auditor, type Decision } from './audit.js';
 import { Guardrails, describeTarget } from './guardrails.js';
-import { KubeApiError, QUARANTINE_LABEL, type KubeApi, type PodInfo, type PodRef } from './kube.js';
+import { KubeApiError, QUARANTINE_LABEL, type KubeApi, type PodInfo, type PodRef } from './kube-api.js';
 import type { ActionsOptions } from './options.js';
 import { QUARANTINE_ANNOTATIONS, QuarantineResponder } from './quarantine.js';
 import { RESPONDERS, findResponder } from './registry.js';
-import { refused, type ActionRequest, type ActionTarget, type FailureReason, type Responder, type ResponderContext, type TargetKind, type Verdict } from './responder.js';
+import { refused, type ActionRequest, type ActionTarget, type FailureReason, type TargetKind, type Verdict } from './request.js';
+import type { Responder, ResponderContext } from './responder.js';
 
 export interface ActionEngineDeps {
   readonly logger: Logger;
@@ -72,7 +73,7 @@ export class ActionEngine {
     for (const d of RESPONDERS) if (d.enabled(options)) this.responders.set(d.name, d.create(options));
     // Series from the start, so a rate over the first decision is not lost to a missing zero.
     for (const name of [...this.responders.keys(), 'release']) deps.metrics?.actionLatencySeconds.zero({ action: name });
-    this.quarantine = (this.responders.get('quarantine') as QuarantineResponder | undefined) ?? new QuarantineResponder(options);
+    this.quarantine = (this.responders.get('quarantine') as QuarantineResponder | undefined) ?? new QuarantineResponder(options.quarantine);
   }
 
   /** Sends audit records and limit alerts to `sink` from now on. */

@@ -10,8 +10,8 @@ import type { Priority } from '../core/event.js';
 import type { Logger } from '../core/log.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
 import { describeTarget } from './guardrails.js';
-import type { KubeApi } from './kube.js';
-import type { ActionRequest, Verdict } from './responder.js';
+import type { KubeApi } from './kube-api.js';
+import type { ActionRequest, Verdict } from './request.js';
 
 export const AUDIT_RULE = 'Lanner response action';
 export const AUDIT_TAG = 'lanner_audit';

@@ -3,7 +3,8 @@
  * Running pods stay; draining is a person's decision. Control-plane and protected nodes are
  * never cordoned, and a cluster-wide cap bounds how many nodes can be unschedulable at once.
  */
-import type { ActionRequest, Responder, ResponderContext, ResponderDescriptor, Verdict } from './responder.js';
+import { z } from 'zod';
+import { defineResponder, type ActionRequest, type Responder, type ResponderContext, type Verdict } from './responder.js';
 
 export class CordonResponder implements Responder {
   readonly name = 'cordon';
@@ -27,12 +28,15 @@ export class CordonResponder implements Responder {
   }
 }
 
-export const cordonDescriptor: ResponderDescriptor = {
+export const cordonDescriptor = defineResponder({
   name: 'cordon',
-  description: 'Marks the node unschedulable (kubectl cordon). Never a control-plane node or one labelled lanner.dev/protect=true.',
+  summary: 'Marks the node unschedulable (kubectl cordon). Never a control-plane node or one labelled lanner.dev/protect=true.',
   targetKind: 'node',
   example: ['cordon:', '  enabled: true', ''].join('\n'),
-  permissions: [{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'patch'] }],
-  enabled: (o) => o.cordon.enabled,
+  options: z
+    .object({ enabled: z.boolean().default(false).describe('cordon the node of an alert; needs nodes get/list/patch (deploy/kubernetes/rbac-cordon.yaml)') })
+    .strict(),
+  needs: { rbac: [{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'patch'] }] },
+  optionsFrom: (block) => ({ enabled: block.enabled }),
   create: () => new CordonResponder(),
-};
+});

@@ -4,8 +4,14 @@
  * graceful. Rules that name both run quarantine before delete (see the engine's order), so the
  * quarantine annotations are recorded too.
  */
-import type { ActionsOptions } from './options.js';
-import { admittedPod, type ActionRequest, type Responder, type ResponderContext, type ResponderDescriptor, type Verdict } from './responder.js';
+import { z } from 'zod';
+import { durationOption } from './option-values.js';
+import { admittedPod, defineResponder, type ActionRequest, type Responder, type ResponderContext, type Verdict } from './responder.js';
+
+export interface DeletePodOptions {
+  readonly enabled: boolean;
+  readonly gracePeriodMs: number;
+}
 
 export class DeletePodResponder implements Responder {
   readonly name = 'delete';
@@ -33,15 +39,23 @@ export class DeletePodResponder implements Responder {
   }
 }
 
-export const deletePodDescriptor: ResponderDescriptor = {
+export const deletePodDescriptor = defineResponder({
   name: 'delete',
-  description: 'Records the evidence as an Event, then deletes the pod gracefully so its controller replaces it. Off by default.',
+  summary: 'Records the evidence as an Event, then deletes the pod gracefully so its controller replaces it. Off by default.',
   targetKind: 'pod',
   example: ['delete:', '  enabled: true', '  grace_period: 30s', ''].join('\n'),
-  permissions: [
-    { apiGroups: [''], resources: ['pods'], verbs: ['get', 'delete'] },
-    { apiGroups: [''], resources: ['events'], verbs: ['create'] },
-  ],
-  enabled: (o) => o.delete.enabled,
-  create: (o: ActionsOptions) => new DeletePodResponder(Math.round(o.delete.gracePeriodMs / 1000)),
-};
+  options: z
+    .object({
+      enabled: z.boolean().default(false).describe('delete the pod of an alert; needs pods delete (deploy/kubernetes/rbac-delete.yaml)'),
+      grace_period: durationOption('30s').describe('how long the pod is given to stop, as kubectl delete --grace-period'),
+    })
+    .strict(),
+  needs: {
+    rbac: [
+      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'delete'] },
+      { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+    ],
+  },
+  optionsFrom: (block): DeletePodOptions => ({ enabled: block.enabled, gracePeriodMs: block.grace_period }),
+  create: (o) => new DeletePodResponder(Math.round(o.gracePeriodMs / 1000)),
+});

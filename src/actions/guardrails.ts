@@ -4,27 +4,15 @@
  * `admitPod` / `admitNode` / the cluster-wide counts once they have read their target, since
  * a protect label or a cap can only be judged from what the API says.
  */
-import type { NodeInfo, PodInfo } from './kube.js';
-import { PROTECT_LABEL } from './kube.js';
-import type { ActionsOptions } from './options.js';
-import { refused, type ActionRequest, type ActionTarget, type Verdict } from './responder.js';
+import { PROTECT_LABEL, type NodeInfo, type PodInfo } from './kube-api.js';
+import type { EngineOptions } from './options.js';
+import { refused, type ActionRequest, type ActionTarget, type Guard, type Verdict } from './request.js';
 
 /** Namespaces no configuration can open to actions. */
 export const ALWAYS_PROTECTED_NAMESPACES: readonly string[] = ['kube-system'];
 
 /** Labels that mark a node as part of the control plane, which Lanner never cordons. */
 const CONTROL_PLANE_LABELS = ['node-role.kubernetes.io/control-plane', 'node-role.kubernetes.io/master'];
-
-/** What responders may ask once they have read their target. */
-export interface Guard {
-  /** `node` is the node this Lanner runs on. */
-  admitPod(pod: PodInfo, request: ActionRequest, node: string): Verdict | undefined;
-  admitNode(node: NodeInfo): Verdict | undefined;
-  /** Before quarantining one more pod, given how many are quarantined cluster-wide now. */
-  admitQuarantineCount(quarantinedNow: number): Verdict | undefined;
-  /** Before cordoning one more node, given how many are unschedulable cluster-wide now. */
-  admitCordonCount(cordonedNow: number): Verdict | undefined;
-}
 
 const MAX_REMEMBERED = 10_000;
 
@@ -37,7 +25,7 @@ export class Guardrails implements Guard {
   /** Alert id, action and target of everything done, so a repeated alert stacks nothing. */
   private readonly done = new Set<string>();
 
-  constructor(private readonly options: ActionsOptions) {
+  constructor(private readonly options: EngineOptions) {
     this.protectedNamespaces = new Set([...ALWAYS_PROTECTED_NAMESPACES, options.ownNamespace]);
   }
 

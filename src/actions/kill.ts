@@ -6,14 +6,23 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ActionsOptions } from './options.js';
-import { refused, type ActionRequest, type Responder, type ResponderContext, type ResponderDescriptor, type Verdict } from './responder.js';
+import { z } from 'zod';
+import { defineResponder, refused, type ActionRequest, type Responder, type ResponderContext, type Verdict } from './responder.js';
+
+const SIGNALS = ['SIGKILL', 'SIGTERM', 'SIGSTOP'] as const;
+
+export interface KillOptions {
+  readonly enabled: boolean;
+  readonly signal: (typeof SIGNALS)[number];
+  /** Where the host's processes are seen: /proc with hostPID, or a mounted copy in tests. */
+  readonly procRoot: string;
+}
 
 export class KillResponder implements Responder {
   readonly name = 'kill';
   readonly targetKind = 'process' as const;
 
-  constructor(private readonly o: ActionsOptions['kill']) {}
+  constructor(private readonly o: KillOptions) {}
 
   async run(request: ActionRequest, ctx: ResponderContext): Promise<Verdict> {
     const { pid, processName } = request.target;
@@ -40,13 +49,19 @@ export class KillResponder implements Responder {
   }
 }
 
-export const killDescriptor: ResponderDescriptor = {
+export const killDescriptor = defineResponder({
   name: 'kill',
-  description: "Sends a signal (SIGKILL by default) to the alert's process on this node. Off by default.",
+  summary: "Sends a signal (SIGKILL by default) to the alert's process on this node. Off by default.",
   targetKind: 'process',
   example: ['kill:', '  enabled: true', '  signal: SIGKILL', ''].join('\n'),
-  permissions: [],
-  requires: 'hostPID: true on the DaemonSet, and root or CAP_KILL in the container',
-  enabled: (o) => o.kill.enabled,
-  create: (o) => new KillResponder(o.kill),
-};
+  options: z
+    .object({
+      enabled: z.boolean().default(false).describe("signal the alert's process on the node; needs hostPID: true and root or CAP_KILL"),
+      signal: z.enum(SIGNALS).default('SIGKILL').describe('the signal sent'),
+      proc_root: z.string().min(1).default('/proc').describe("where the host's processes are read, to check a PID still names the alert's process"),
+    })
+    .strict(),
+  needs: { rbac: [], files: ['actions.kill.proc_root'], pod: 'hostPID: true on the DaemonSet, and root or CAP_KILL in the container' },
+  optionsFrom: (block): KillOptions => ({ enabled: block.enabled, signal: block.signal, procRoot: block.proc_root }),
+  create: (o) => new KillResponder(o),
+});

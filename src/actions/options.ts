@@ -1,16 +1,21 @@
 /**
- * The `actions:` block of lanner.yaml: its defaults, its schema and its typed form. Dry run is
- * the default and the guardrails' limits are on unless set otherwise.
+ * The `actions:` block of lanner.yaml: the engine's own keys (dry run, guardrails, profiles,
+ * the action API) written here, each responder's block taken from its descriptor in the
+ * registry. Schema, defaults, typed form and the checks between keys all come from those two
+ * sources, so a responder's keys are written once, in its own file. Dry run is the default and
+ * the guardrails' limits are on unless set otherwise.
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { positiveDurationMs } from '../core/units.js';
+import { durationOption, kubernetesName } from './option-values.js';
+import { RESPONDER_DESCRIPTORS, type RegisteredResponder, type ResponderName, type ResponderOptionsByName } from './registry.js';
+import type { ResponderDescriptor } from './responder.js';
 
-/**
- * The responders by name, in the order they run for one alert (the registry builds them in
- * this order). Here, apart from their code, so validating a config loads no Kubernetes client.
- */
-export const RESPONDER_NAMES = ['quarantine', 'event', 'webhook', 'cordon', 'kill', 'delete'] as const;
+/** The responders by name, in the order they run for one alert. */
+export const RESPONDER_NAMES: readonly ResponderName[] = RESPONDER_DESCRIPTORS.map((d) => d.name);
+
+/** The same responders, each seen through the interface every one implements. */
+const DESCRIPTORS: readonly ResponderDescriptor[] = RESPONDER_DESCRIPTORS;
 
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
@@ -25,96 +30,116 @@ export function ownNamespace(configured: string, env: NodeJS.ProcessEnv = proces
   }
 }
 
-export const ACTIONS_DEFAULTS = {
-  dry_run: true,
-  kubeconfig: '',
-  own_namespace: '',
-  queue_size: 1000,
-  namespaces: { allow: [] as string[], deny: [] as string[] },
-  limits: {
-    window: '10m',
-    per_node: 5,
-    per_kind: { pod: 10, node: 1, process: 10, external: 30 },
-    cooldown: '15m',
-    max_quarantined_pods: 10,
-    max_cordoned_nodes: 1,
-  },
-  profiles: {} as Record<string, string[]>,
-  rules: {} as Record<string, string[]>,
-  quarantine: {
-    enabled: true,
-    ttl: '24h',
-    sweep_interval: '1m',
-    allow_dns: true,
-    dns_namespace: 'kube-system',
-    dns_pods: 'k8s-app=kube-dns',
-    forensics_cidrs: [] as string[],
-  },
-  event: { enabled: true },
-  cordon: { enabled: false },
-  delete: { enabled: false, grace_period: '30s' },
-  webhook: { enabled: false, url: '', secret: '', secret_file: '', signature_header: 'X-Lanner-Signature', timeout: '5s' },
-  kill: { enabled: false, signal: 'SIGKILL', proc_root: '/proc' },
-  api: { enabled: false, token: '', token_file: '' },
+const count = (fallback: number) => z.number().int().min(0).default(fallback);
+const actionLists = z
+  .record(z.string().min(1), z.array(z.string().min(1)).min(1))
+  .default({});
+
+/** The engine's own keys, before the responders' blocks. */
+const engineShape = {
+  dry_run: z.boolean().default(true).describe('decide, audit and count, but send no mutating request; false to act'),
+  kubeconfig: z.string().default('').describe("a kubeconfig file; empty: the in-cluster service account, else $KUBECONFIG"),
+  own_namespace: z.string().default('').describe("Lanner's namespace, never acted on (empty: POD_NAMESPACE or the service account's)"),
+  queue_size: z.number().int().min(1).max(100_000).default(1000).describe('alerts waiting for decisions; beyond it they are refused and audited'),
+  namespaces: z
+    .object({
+      allow: z.array(kubernetesName).default([]).describe('non-empty: act only in these namespaces'),
+      deny: z.array(kubernetesName).default([]).describe('never act in these (kube-system and own_namespace always)'),
+    })
+    .strict()
+    .prefault({})
+    .describe('where actions may land'),
+  limits: z
+    .object({
+      window: durationOption('10m').describe('the window per_node and per_kind count over'),
+      per_node: count(5).describe("at most this many actions on one node's targets per window"),
+      per_kind: z
+        .object({
+          pod: count(10).describe('actions on pods per window'),
+          node: count(1).describe('actions on nodes per window'),
+          process: count(10).describe('actions on processes per window'),
+          external: count(30).describe('actions on systems outside (webhook) per window'),
+        })
+        .strict()
+        .prefault({})
+        .describe('at most this many actions per target kind per window'),
+      cooldown: durationOption('15m').describe('one automatic action per target and responder within this'),
+      max_quarantined_pods: count(10).describe('cluster-wide, counted from the API before each new quarantine'),
+      max_cordoned_nodes: count(1).describe('cluster-wide unschedulable nodes'),
+    })
+    .strict()
+    .prefault({})
+    .describe('guardrails: how much automation may do, however many alerts ask'),
+  profiles: actionLists.describe('name -> [responders], e.g. contain: [quarantine, event]'),
+  rules: actionLists.describe("rule name -> [responders or profiles], for rules Lanner does not own (Falco's)"),
 };
 
-const duration = positiveDurationMs;
+/** The action API's keys, after the responders' blocks. */
+const apiSchema = z
+  .object({
+    enabled: z.boolean().default(false).describe('POST/DELETE /api/v1/quarantine/NS/POD on server.listen; needs a token'),
+    token: z.string().default('').describe('the bearer token the API asks for'),
+    token_file: z.string().default('').describe('a file holding the token instead (a mounted Secret), read once at start'),
+  })
+  .strict()
+  .prefault({})
+  .describe('the action API');
 
-const count = z.number().int().min(0);
-const name = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a Kubernetes name (lower case, digits, -)');
-const CIDR = /^(\d{1,3}(\.\d{1,3}){3}\/\d{1,2}|[0-9a-fA-F:]+\/\d{1,3})$/;
+/** Each responder's block under its name, absent meaning all its defaults. */
+type ResponderShape = { readonly [D in RegisteredResponder as D['name']]: z.ZodPrefault<D['options']> };
+
+function responderShape(): ResponderShape {
+  const shape: Record<string, z.ZodType> = {};
+  for (const d of DESCRIPTORS) {
+    if (Object.hasOwn(engineShape, d.name) || d.name === 'api') throw new Error(`the responder ${d.name} takes the name of an engine key under actions`);
+    shape[d.name] = d.options.prefault({}).describe(d.summary);
+  }
+  // The mapped type is what the loop builds: every registered name, its own schema.
+  return shape as unknown as ResponderShape;
+}
 
 export const actionsSchema = z
-  .object({
-    dry_run: z.boolean(),
-    kubeconfig: z.string(),
-    own_namespace: z.string(),
-    queue_size: z.number().int().min(1).max(100_000),
-    namespaces: z.object({ allow: z.array(name), deny: z.array(name) }).strict(),
-    limits: z
-      .object({
-        window: duration,
-        per_node: count,
-        per_kind: z.object({ pod: count, node: count, process: count, external: count }).strict(),
-        cooldown: duration,
-        max_quarantined_pods: count,
-        max_cordoned_nodes: count,
-      })
-      .strict(),
-    profiles: z.record(z.string().min(1), z.array(z.string().min(1)).min(1)),
-    rules: z.record(z.string().min(1), z.array(z.string().min(1)).min(1)),
-    quarantine: z
-      .object({
-        enabled: z.boolean(),
-        ttl: duration,
-        sweep_interval: duration,
-        allow_dns: z.boolean(),
-        dns_namespace: name,
-        dns_pods: z.string().regex(/^[\w./-]+=[\w.-]*(,[\w./-]+=[\w.-]*)*$/, 'expected a label selector such as k8s-app=kube-dns'),
-        forensics_cidrs: z.array(z.string().regex(CIDR, 'expected a CIDR such as 10.20.0.0/24')),
-      })
-      .strict(),
-    event: z.object({ enabled: z.boolean() }).strict(),
-    cordon: z.object({ enabled: z.boolean() }).strict(),
-    delete: z.object({ enabled: z.boolean(), grace_period: duration }).strict(),
-    webhook: z
-      .object({
-        enabled: z.boolean(),
-        url: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]),
-        secret: z.string(),
-        secret_file: z.string(),
-        signature_header: z.string().min(1),
-        timeout: duration,
-      })
-      .strict(),
-    kill: z.object({ enabled: z.boolean(), signal: z.enum(['SIGKILL', 'SIGTERM', 'SIGSTOP']), proc_root: z.string().min(1) }).strict(),
-    api: z.object({ enabled: z.boolean(), token: z.string(), token_file: z.string() }).strict(),
-  })
+  .object({ ...engineShape, ...responderShape(), api: apiSchema })
   .strict();
 
 export type ActionsParsed = z.infer<typeof actionsSchema>;
 
-export interface ActionsOptions {
+/** Nested config values as YAML and environment overrides write them. */
+export type RawValue = string | number | boolean | null | RawValue[] | RawDefaults;
+export type RawDefaults = { [key: string]: RawValue };
+
+interface JsonSchemaNode {
+  default?: unknown;
+  properties?: Record<string, JsonSchemaNode>;
+}
+
+/**
+ * Every key's default as a person writes it ('24h', not 86400000), nested as in the file:
+ * mappings with keys of their own are walked into, every other key must have a default.
+ */
+export function rawDefaultsOf(schema: z.ZodType): RawDefaults {
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchemaNode;
+  const walk = (node: JsonSchemaNode, path: string): RawDefaults => {
+    const out: Record<string, RawValue> = {};
+    for (const [key, child] of Object.entries(node.properties ?? {})) {
+      const at = path ? `${path}.${key}` : key;
+      if (child.properties && Object.keys(child.properties).length > 0) out[key] = walk(child, at);
+      else if (child.default !== undefined) out[key] = child.default as RawValue;
+      else throw new Error(`${at} has no default`);
+    }
+    return out;
+  };
+  return walk(json, '');
+}
+
+/**
+ * Every `actions` key with its default: what config loading starts from, and the list of
+ * environment overrides (LANNER_ACTIONS_*). Derived from the schemas, not written twice.
+ */
+export const ACTIONS_DEFAULTS: RawDefaults = rawDefaultsOf(actionsSchema);
+
+/** The engine's own typed options. */
+export interface EngineOptions {
   /** Decide, audit and count, but send no mutating request. */
   readonly dryRun: boolean;
   readonly kubeconfig: string;
@@ -134,26 +159,25 @@ export interface ActionsOptions {
   readonly profiles: Readonly<Record<string, readonly string[]>>;
   /** Actions for alerts of rules Lanner does not own (Falco's), by rule name. */
   readonly rules: Readonly<Record<string, readonly string[]>>;
-  readonly quarantine: {
-    readonly enabled: boolean;
-    readonly ttlMs: number;
-    readonly sweepIntervalMs: number;
-    readonly allowDns: boolean;
-    readonly dnsNamespace: string;
-    readonly dnsPodLabels: Readonly<Record<string, string>>;
-    readonly forensicsCidrs: readonly string[];
-  };
-  readonly event: { readonly enabled: boolean };
-  readonly cordon: { readonly enabled: boolean };
-  readonly delete: { readonly enabled: boolean; readonly gracePeriodMs: number };
-  readonly webhook: { readonly enabled: boolean; readonly url: string; readonly secret: string; readonly signatureHeader: string; readonly timeoutMs: number };
-  readonly kill: { readonly enabled: boolean; readonly signal: 'SIGKILL' | 'SIGTERM' | 'SIGSTOP'; readonly procRoot: string };
   readonly api: { readonly enabled: boolean; readonly token: string };
 }
 
+/** The typed `actions` options: the engine's, and each responder's under its name. */
+export interface ActionsOptions extends EngineOptions, ResponderOptionsByName {}
+
+/** The secrets config loading read from files or took inline. */
+export interface ActionsSecrets {
+  readonly webhookSecret: string;
+  readonly apiToken: string;
+}
+
 /** Typed options from the parsed block; secrets are read by the caller (files may be absent in tests). */
-export function actionsOptionsFrom(p: ActionsParsed, secrets: { webhookSecret: string; apiToken: string }, ownNamespace: string): ActionsOptions {
-  const q = p.quarantine;
+export function actionsOptionsFrom(p: ActionsParsed, secrets: ActionsSecrets, ownNamespace: string): ActionsOptions {
+  // Which responder's `secret`/`secret_file` each secret the caller read belongs to.
+  const secretOf: Readonly<Record<string, string>> = { webhook: secrets.webhookSecret };
+  const blocks = p as unknown as Readonly<Record<string, unknown>>;
+  const responders: Record<string, unknown> = {};
+  for (const d of DESCRIPTORS) responders[d.name] = d.optionsFrom(blocks[d.name], secretOf[d.name] ?? '');
   return {
     dryRun: p.dry_run,
     kubeconfig: p.kubeconfig,
@@ -170,22 +194,35 @@ export function actionsOptionsFrom(p: ActionsParsed, secrets: { webhookSecret: s
     },
     profiles: p.profiles,
     rules: p.rules,
-    quarantine: {
-      enabled: q.enabled,
-      ttlMs: q.ttl,
-      sweepIntervalMs: q.sweep_interval,
-      allowDns: q.allow_dns,
-      dnsNamespace: q.dns_namespace,
-      dnsPodLabels: Object.fromEntries(q.dns_pods.split(',').map((term) => term.split('=') as [string, string])),
-      forensicsCidrs: q.forensics_cidrs,
-    },
-    event: { enabled: p.event.enabled },
-    cordon: { enabled: p.cordon.enabled },
-    delete: { enabled: p.delete.enabled, gracePeriodMs: p.delete.grace_period },
-    webhook: { enabled: p.webhook.enabled, url: p.webhook.url, secret: secrets.webhookSecret, signatureHeader: p.webhook.signature_header, timeoutMs: p.webhook.timeout },
-    kill: { enabled: p.kill.enabled, signal: p.kill.signal, procRoot: p.kill.proc_root },
+    // Each descriptor's `optionsFrom` returned its own options under its own name.
+    ...(responders as unknown as ResponderOptionsByName),
     api: { enabled: p.api.enabled, token: secrets.apiToken },
   };
+}
+
+/**
+ * What is wrong between `actions` keys, which the schema cannot say: each responder's own
+ * checks, then the action API's token and the names rules and profiles use.
+ */
+export function actionsProblems(p: ActionsParsed): string[] {
+  const problems: string[] = [];
+  const blocks = p as unknown as Readonly<Record<string, unknown>>;
+  for (const d of DESCRIPTORS) problems.push(...d.problems(blocks[d.name], `actions.${d.name}`));
+  if (p.api.enabled && p.api.token === '' && p.api.token_file === '') {
+    problems.push('actions.api.token: is required when actions.api.enabled is true: the action API never runs without a bearer token');
+  }
+  const responders: ReadonlySet<string> = new Set(RESPONDER_NAMES);
+  for (const [name, list] of [...Object.entries(p.profiles), ...Object.entries(p.rules)]) {
+    for (const action of list) {
+      if (!responders.has(action) && p.profiles[action] === undefined) {
+        problems.push(`actions: ${JSON.stringify(name)} names ${JSON.stringify(action)}, which is neither a responder (${RESPONDER_NAMES.join(', ')}) nor a profile`);
+      }
+    }
+  }
+  for (const name of Object.keys(p.profiles)) {
+    if (responders.has(name)) problems.push(`actions.profiles.${name}: a profile cannot take a responder's name`);
+  }
+  return problems;
 }
 
 /** The defaults as typed options, for tests and embedded uses. */

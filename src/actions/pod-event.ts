@@ -2,7 +2,8 @@
  * Event: a Kubernetes Event on the pod saying what Lanner saw, so `kubectl describe pod` shows
  * the alert beside the pod's own history. It changes nothing about the pod.
  */
-import { admittedPod, type ActionRequest, type Responder, type ResponderContext, type ResponderDescriptor, type Verdict } from './responder.js';
+import { z } from 'zod';
+import { admittedPod, defineResponder, type ActionRequest, type Responder, type ResponderContext, type Verdict } from './responder.js';
 
 export class PodEventResponder implements Responder {
   readonly name = 'event';
@@ -28,15 +29,18 @@ export class PodEventResponder implements Responder {
   }
 }
 
-export const podEventDescriptor: ResponderDescriptor = {
+export const podEventDescriptor = defineResponder({
   name: 'event',
-  description: 'Records the alert as a Kubernetes Event on the pod, shown by kubectl describe pod.',
+  summary: 'Records the alert as a Kubernetes Event on the pod, shown by kubectl describe pod.',
   targetKind: 'pod',
   example: ['event:', '  enabled: true', ''].join('\n'),
-  permissions: [
-    { apiGroups: [''], resources: ['pods'], verbs: ['get'] },
-    { apiGroups: [''], resources: ['events'], verbs: ['create'] },
-  ],
-  enabled: (o) => o.event.enabled,
+  options: z.object({ enabled: z.boolean().default(true).describe('record a Kubernetes Event with the alert on the pod') }).strict(),
+  needs: {
+    rbac: [
+      { apiGroups: [''], resources: ['pods'], verbs: ['get'] },
+      { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+    ],
+  },
+  optionsFrom: (block) => ({ enabled: block.enabled }),
   create: () => new PodEventResponder(),
-};
+});

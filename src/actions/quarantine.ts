@@ -8,9 +8,42 @@
  */
 import { createHash } from 'node:crypto';
 import type { V1NetworkPolicy, V1NetworkPolicyEgressRule, V1NetworkPolicyIngressRule } from '@kubernetes/client-node';
-import { KubeApiError, QUARANTINE_LABEL, type KubeApi, type PodRef } from './kube.js';
-import type { ActionsOptions } from './options.js';
-import { admittedPod, type ActionRequest, type Responder, type ResponderContext, type ResponderDescriptor, type Verdict } from './responder.js';
+import { z } from 'zod';
+import { KubeApiError, QUARANTINE_LABEL, type KubeApi, type PodRef } from './kube-api.js';
+import { durationOption, kubernetesName } from './option-values.js';
+import { admittedPod, defineResponder, type ActionRequest, type Responder, type ResponderContext, type Verdict } from './responder.js';
+
+const CIDR = /^(\d{1,3}(\.\d{1,3}){3}\/\d{1,2}|[0-9a-fA-F:]+\/\d{1,3})$/;
+
+/** The `actions.quarantine` block. */
+const quarantineOptions = z
+  .object({
+    enabled: z.boolean().default(true).describe('quarantine the pods that rules and people ask for'),
+    ttl: durationOption('24h').describe('a quarantine is released after this unless renewed'),
+    sweep_interval: durationOption('1m').describe("how often this node's expired quarantines are released"),
+    allow_dns: z.boolean().default(true).describe('the quarantine policy lets DNS to the cluster resolver through'),
+    dns_namespace: kubernetesName.default('kube-system').describe('the namespace of the cluster resolver pods'),
+    dns_pods: z
+      .string()
+      .regex(/^[\w./-]+=[\w.-]*(,[\w./-]+=[\w.-]*)*$/, 'expected a label selector such as k8s-app=kube-dns')
+      .default('k8s-app=kube-dns')
+      .describe('label selector of the cluster resolver pods'),
+    forensics_cidrs: z
+      .array(z.string().regex(CIDR, 'expected a CIDR such as 10.20.0.0/24'))
+      .default([])
+      .describe("networks let in and out of a quarantined pod, e.g. a forensics workstation's"),
+  })
+  .strict();
+
+export interface QuarantineOptions {
+  readonly enabled: boolean;
+  readonly ttlMs: number;
+  readonly sweepIntervalMs: number;
+  readonly allowDns: boolean;
+  readonly dnsNamespace: string;
+  readonly dnsPodLabels: Readonly<Record<string, string>>;
+  readonly forensicsCidrs: readonly string[];
+}
 
 export const QUARANTINE_POLICY = 'lanner-quarantine';
 
@@ -27,7 +60,7 @@ export const QUARANTINE_ANNOTATIONS = {
 const POLICY_HASH = 'lanner.dev/policy-hash';
 
 /** The policy for one namespace, from config alone, so every node's Lanner writes the same one. */
-export function quarantinePolicy(namespace: string, q: ActionsOptions['quarantine']): V1NetworkPolicy {
+export function quarantinePolicy(namespace: string, q: QuarantineOptions): V1NetworkPolicy {
   const ingress: V1NetworkPolicyIngressRule[] = [];
   const egress: V1NetworkPolicyEgressRule[] = [];
   if (q.allowDns) {
@@ -56,7 +89,7 @@ export function quarantinePolicy(namespace: string, q: ActionsOptions['quarantin
 }
 
 /** Creates the policy, or patches it when config changed it; answers what it did. */
-export async function ensurePolicy(kube: KubeApi, namespace: string, q: ActionsOptions['quarantine']): Promise<'created' | 'patched' | 'unchanged'> {
+export async function ensurePolicy(kube: KubeApi, namespace: string, q: QuarantineOptions): Promise<'created' | 'patched' | 'unchanged'> {
   const desired = quarantinePolicy(namespace, q);
   const hash = desired.metadata!.annotations![POLICY_HASH]!;
   const patch = { metadata: { labels: desired.metadata!.labels, annotations: desired.metadata!.annotations }, spec: desired.spec };
@@ -85,13 +118,13 @@ export class QuarantineResponder implements Responder {
   readonly name = 'quarantine';
   readonly targetKind = 'pod' as const;
 
-  constructor(private readonly options: ActionsOptions) {}
+  constructor(private readonly options: QuarantineOptions) {}
 
   async run(request: ActionRequest, ctx: ResponderContext): Promise<Verdict> {
     const t = request.target;
     const ref: PodRef = { namespace: t.namespace!, name: t.pod! };
     const what = `pod ${ref.namespace}/${ref.name}`;
-    const ttlMs = request.ttlMs ?? this.options.quarantine.ttlMs;
+    const ttlMs = request.ttlMs ?? this.options.ttlMs;
     const until = iso(ctx.now() + ttlMs);
     const admitted = await admittedPod(request, ctx, `quarantine ${what} until ${until}`, { until });
     if ('outcome' in admitted) return admitted;
@@ -105,7 +138,7 @@ export class QuarantineResponder implements Responder {
     if (ctx.dryRun) {
       return { outcome: 'dry_run', message: `would ${verb} ${what} until ${until}: label ${QUARANTINE_LABEL}=true, NetworkPolicy ${QUARANTINE_POLICY} denying all ingress and egress${this.exceptions()}`, details: { until, renewing } };
     }
-    const policy = await ensurePolicy(kube, ref.namespace, this.options.quarantine);
+    const policy = await ensurePolicy(kube, ref.namespace, this.options);
     const a = QUARANTINE_ANNOTATIONS;
     const alert = request.alert;
     await kube.patchPodMetadata(
@@ -142,21 +175,32 @@ export class QuarantineResponder implements Responder {
   }
 
   private exceptions(): string {
-    const q = this.options.quarantine;
+    const q = this.options;
     const open = [...(q.allowDns ? ['DNS'] : []), ...q.forensicsCidrs];
     return open.length > 0 ? ` except ${open.join(', ')}` : '';
   }
 }
 
-export const quarantineDescriptor: ResponderDescriptor = {
+export const quarantineDescriptor = defineResponder({
   name: 'quarantine',
-  description: 'Labels the one pod lanner.dev/quarantine=true and ensures a deny-all NetworkPolicy selecting that label; the pod keeps running. Released after a TTL.',
+  summary: 'Labels the one pod lanner.dev/quarantine=true and ensures a deny-all NetworkPolicy selecting that label; the pod keeps running. Released after a TTL.',
   targetKind: 'pod',
   example: ['quarantine:', '  enabled: true', '  ttl: 24h', '  allow_dns: true', '  forensics_cidrs: [10.20.0.0/24]', ''].join('\n'),
-  permissions: [
-    { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'patch'] },
-    { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['get', 'create', 'patch'] },
-  ],
-  enabled: (o) => o.quarantine.enabled,
+  options: quarantineOptions,
+  needs: {
+    rbac: [
+      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'patch'] },
+      { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['get', 'create', 'patch'] },
+    ],
+  },
+  optionsFrom: (q): QuarantineOptions => ({
+    enabled: q.enabled,
+    ttlMs: q.ttl,
+    sweepIntervalMs: q.sweep_interval,
+    allowDns: q.allow_dns,
+    dnsNamespace: q.dns_namespace,
+    dnsPodLabels: Object.fromEntries(q.dns_pods.split(',').map((term) => term.split('=') as [string, string])),
+    forensicsCidrs: q.forensics_cidrs,
+  }),
   create: (o) => new QuarantineResponder(o),
-};
+});

@@ -1,76 +1,23 @@
 /**
- * The one interface every responder implements, the request it is given and the verdict it
- * returns, and the descriptor that registers it. A responder never decides on its own whether
- * it may act: it asks the guardrails (`ctx.guard`) at each point where it learns something
- * about its target, and it sends no mutating request when `ctx.dryRun` is set.
+ * The one interface every responder implements, and the descriptor that registers it. A
+ * responder never decides on its own whether it may act: it asks the guardrails (`ctx.guard`)
+ * at each point where it learns something about its target, and it sends no mutating request
+ * when `ctx.dryRun` is set.
+ *
+ * A responder's file holds all there is to know about it: its code, its `actions.<name>` keys
+ * (schema, defaults, descriptions, the checks between keys), its RBAC, and how it is built from
+ * its typed options. Registering it is one line in registry.ts; the options, `lanner check`,
+ * the ClusterRole and the docs follow from there.
  */
-import type { Alert } from '../alerts/alert.js';
+import type { z } from 'zod';
 import type { Logger } from '../core/log.js';
-import type { ActionsOptions } from './options.js';
-import type { Guard } from './guardrails.js';
-import type { KubeApi, PodInfo } from './kube.js';
+import type { PermissionRule, PluginDescriptor, PluginNeeds } from '../core/plugin.js';
+import type { KubeApi, PodInfo } from './kube-api.js';
+import type { ActionRequest, Guard, TargetKind, Verdict } from './request.js';
 
-/** What an action is aimed at: a pod, a node, a process on this node, or a system outside. */
-export type TargetKind = 'pod' | 'node' | 'process' | 'external';
-
-export interface ActionTarget {
-  readonly kind: TargetKind;
-  readonly namespace?: string;
-  readonly pod?: string;
-  /** The node the target runs on (or is, for a node target). */
-  readonly node?: string;
-  readonly pid?: number;
-  readonly processName?: string;
-}
-
-/** Why an action was asked for: an alert's rule, a person (CLI or API), or a quarantine's TTL ending. */
-export type Trigger = 'alert' | 'manual' | 'ttl';
-
-export interface ActionRequest {
-  readonly action: string;
-  readonly target: ActionTarget;
-  readonly trigger: Trigger;
-  /** The alert behind an automatic action. */
-  readonly alert?: Alert;
-  /** A person's reason for a manual action. */
-  readonly reason?: string;
-  /** A quarantine's time to live, overriding the configured one. */
-  readonly ttlMs?: number;
-  /** Monotonic time (ms) the alert left the pipeline, for the alert-to-action latency. */
-  readonly alertedAtMs?: number;
-}
-
-export type Outcome = 'executed' | 'dry_run' | 'refused' | 'failed';
-
-/** Stable reasons for a refusal or a failure; users and tests match these, not the message. */
-export type RefusalReason =
-  | 'namespace_protected'
-  | 'namespace_denied'
-  | 'namespace_not_allowed'
-  | 'pod_protected'
-  | 'pod_elsewhere'
-  | 'node_protected'
-  | 'process_protected'
-  | 'process_mismatch'
-  | 'limit_node'
-  | 'limit_kind'
-  | 'limit_cluster'
-  | 'cooldown'
-  | 'duplicate'
-  | 'no_target'
-  | 'unknown_action'
-  | 'disabled'
-  | 'queue_full';
-
-export type FailureReason = 'not_found' | 'forbidden' | 'conflict' | 'api_error' | 'unreachable' | 'no_kubernetes_api' | 'webhook_error' | 'signal_error';
-
-export interface Verdict {
-  readonly outcome: Outcome;
-  readonly reason?: RefusalReason | FailureReason;
-  /** One sentence a responder can read in an audit log or `kubectl describe`. */
-  readonly message: string;
-  readonly details?: Readonly<Record<string, unknown>>;
-}
+export type { PermissionRule } from '../core/plugin.js';
+export type { ActionRequest, ActionTarget, FailureReason, Guard, Outcome, RefusalReason, TargetKind, Trigger, Verdict } from './request.js';
+export { refused } from './request.js';
 
 export interface ResponderContext {
   readonly kube: KubeApi | undefined;
@@ -91,31 +38,86 @@ export interface Responder {
   close?(): void;
 }
 
-/** One RBAC rule a responder needs, as a ClusterRole writes it. */
-export interface PermissionRule {
-  readonly apiGroups: readonly string[];
-  readonly resources: readonly string[];
-  readonly verbs: readonly string[];
+/** What every responder's typed options have: `actions.<name>.enabled` turns it on. */
+export interface ResponderOptions {
+  readonly enabled: boolean;
 }
 
-/** Self-description of a responder: how Lanner lists, documents, authorizes and builds it. */
-export interface ResponderDescriptor {
-  readonly name: string;
-  readonly description: string;
+/** What a responder needs from where it runs. */
+export interface ResponderNeeds extends PluginNeeds {
+  /** The Kubernetes permissions it needs, for the ClusterRole; empty when it calls no API. */
+  readonly rbac: readonly PermissionRule[];
+  /** What the DaemonSet's pod must be granted beyond RBAC (hostPID, a capability), for the docs. */
+  readonly pod?: string;
+}
+
+/** What a responder's own file writes; `defineResponder` turns it into its descriptor. */
+export interface ResponderSpec<Name extends string, Schema extends z.ZodType, Options extends ResponderOptions> {
+  /** The key of its block under `actions:` and the name rules and profiles use. */
+  readonly name: Name;
+  /** One line: what it does. */
+  readonly summary: string;
   readonly targetKind: TargetKind;
   /** A YAML example of its `actions.<name>` block. */
   readonly example: string;
-  /** The Kubernetes permissions it needs, for the ClusterRole. */
-  readonly permissions: readonly PermissionRule[];
-  /** What it needs beyond RBAC (hostPID, a capability), for the docs. */
-  readonly requires?: string;
-  enabled(options: ActionsOptions): boolean;
-  create(options: ActionsOptions): Responder;
+  /**
+   * Its `actions.<name>` block: every key with its default as a person writes it ('24h') and a
+   * `.describe()`, one of them `enabled`.
+   */
+  readonly options: Schema;
+  readonly needs: ResponderNeeds;
+  /**
+   * Its typed options from its parsed block. `secret` is what config loading read from the
+   * block's `secret` or `secret_file` keys ('' for a block without them).
+   */
+  optionsFrom(block: z.output<Schema>, secret: string): Options;
+  /**
+   * What is wrong between keys of a parsed block, which a per-key schema cannot say: one line
+   * per problem, each starting with the key path under `path` (the block's, e.g. actions.webhook).
+   */
+  problems?(block: z.output<Schema>, path: string): string[];
+  create(options: Options): Responder;
 }
 
-/** Refused, with a stable reason. */
-export function refused(reason: RefusalReason, message: string): Verdict {
-  return { outcome: 'refused', reason, message };
+/** The whole `actions` options as far as one responder reads them: its own block. */
+export type OptionsFor<Name extends string, Options extends ResponderOptions> = { readonly [K in Name]: Options };
+
+/**
+ * Self-description of a responder, as the registry, config loading, `lanner check`, the
+ * ClusterRole and the docs see it. `enabled` and `create` take the whole typed `actions`
+ * options and read the responder's own block from them.
+ */
+export interface ResponderDescriptor<Name extends string = string, Schema extends z.ZodType = z.ZodType, Options extends ResponderOptions = ResponderOptions>
+  extends PluginDescriptor {
+  readonly kind: 'responder';
+  readonly name: Name;
+  readonly targetKind: TargetKind;
+  readonly options: Schema;
+  readonly needs: ResponderNeeds;
+  optionsFrom(block: z.output<Schema>, secret: string): Options;
+  problems(block: z.output<Schema>, path: string): string[];
+  enabled(options: OptionsFor<Name, Options>): boolean;
+  create(options: OptionsFor<Name, Options>): Responder;
+}
+
+/** A responder's descriptor from what its file writes, keeping its name and types for the registry. */
+export function defineResponder<const Name extends string, Schema extends z.ZodType, Options extends ResponderOptions>(
+  spec: ResponderSpec<Name, Schema, Options>,
+): ResponderDescriptor<Name, Schema, Options> {
+  const { name, summary, targetKind, example, options, needs, optionsFrom, problems, create } = spec;
+  return {
+    kind: 'responder',
+    name,
+    summary,
+    targetKind,
+    example,
+    options,
+    needs,
+    optionsFrom,
+    problems: problems ?? (() => []),
+    enabled: (all) => all[name].enabled,
+    create: (all) => create(all[name]),
+  };
 }
 
 /**

@@ -3,19 +3,29 @@
  * action, its target and the alert in Lanner's native shape), signed like the webhook output:
  * `X-Lanner-Signature: sha256=<hex>` is the HMAC-SHA256 of the exact body bytes.
  */
+import { z } from 'zod';
 import { nativeAlertObject } from '../alerts/formats/native.js';
 import { stringifyExact } from '../core/exact-json.js';
 import { HttpClient } from '../outputs/http-client.js';
 import { signBody } from '../outputs/webhook.js';
-import type { ActionsOptions } from './options.js';
-import type { ActionRequest, Responder, ResponderContext, ResponderDescriptor, Verdict } from './responder.js';
+import { durationOption } from './option-values.js';
+import { defineResponder, type ActionRequest, type Responder, type ResponderContext, type Verdict } from './responder.js';
+
+export interface WebhookOptions {
+  readonly enabled: boolean;
+  readonly url: string;
+  /** The HMAC key, read from `secret` or `secret_file`; empty: the body goes unsigned. */
+  readonly secret: string;
+  readonly signatureHeader: string;
+  readonly timeoutMs: number;
+}
 
 export class WebhookResponder implements Responder {
   readonly name = 'webhook';
   readonly targetKind = 'external' as const;
   private readonly client: HttpClient;
 
-  constructor(private readonly o: ActionsOptions['webhook']) {
+  constructor(private readonly o: WebhookOptions) {
     this.client = new HttpClient(o.url);
   }
 
@@ -47,12 +57,31 @@ export class WebhookResponder implements Responder {
   }
 }
 
-export const webhookDescriptor: ResponderDescriptor = {
+export const webhookDescriptor = defineResponder({
   name: 'webhook',
-  description: 'POSTs the decision and the alert to a SOAR or runbook automation, signed with HMAC-SHA256 like the webhook output.',
+  summary: 'POSTs the decision and the alert to a SOAR or runbook automation, signed with HMAC-SHA256 like the webhook output.',
   targetKind: 'external',
   example: ['webhook:', '  enabled: true', '  url: https://soar.example.com/hooks/lanner-response', '  secret_file: /etc/lanner/response-secret', ''].join('\n'),
-  permissions: [],
-  enabled: (o) => o.webhook.enabled,
-  create: (o) => new WebhookResponder(o.webhook),
-};
+  options: z
+    .object({
+      enabled: z.boolean().default(false).describe('POST each decision and its alert to url'),
+      url: z
+        .union([z.literal(''), z.url({ protocol: /^https?$/ })])
+        .default('')
+        .describe('the http(s) URL of the SOAR or runbook automation; required when enabled'),
+      secret: z.string().default('').describe('the HMAC-SHA256 key the body is signed with; empty: unsigned'),
+      secret_file: z.string().default('').describe('a file holding the key instead (a mounted Secret), read once at start'),
+      signature_header: z.string().min(1).default('X-Lanner-Signature').describe('the header carrying sha256=<hex> of the body'),
+      timeout: durationOption('5s').describe('a POST is abandoned, and the decision failed, after this long'),
+    })
+    .strict(),
+  needs: { rbac: [], ports: ['actions.webhook.url'], files: ['actions.webhook.secret_file'] },
+  problems(block, path) {
+    const problems: string[] = [];
+    if (block.enabled && block.url === '') problems.push(`${path}.url: is required when ${path}.enabled is true`);
+    if (block.secret !== '' && block.secret_file !== '') problems.push(`${path}: set secret or secret_file, not both`);
+    return problems;
+  },
+  optionsFrom: (block, secret): WebhookOptions => ({ enabled: block.enabled, url: block.url, secret, signatureHeader: block.signature_header, timeoutMs: block.timeout }),
+  create: (o) => new WebhookResponder(o),
+});
