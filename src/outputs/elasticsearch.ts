@@ -11,8 +11,8 @@ import { ecsDocument } from '../alerts/formats/ecs.js';
 import { stringifyExact } from '../core/exact-json.js';
 import type { Exporter, ExportResult } from './batch-queue.js';
 import { HttpClient, httpFailure, networkFailure } from './http-client.js';
-import { commonShape, parseBlock, queueOptions, readSecret, readTls, routeOf, tlsSchema } from './options.js';
-import type { OutputDescriptor } from './output.js';
+import { commonShape, queueOptions, readSecret, readTls, routeOf, TLS_FILES, tlsSchema } from './options.js';
+import { defineOutput } from './output.js';
 import { QueuedOutput } from './queued-output.js';
 
 export interface ElasticsearchOptions {
@@ -88,25 +88,25 @@ export class ElasticsearchExporter implements Exporter<Alert> {
   }
 }
 
-const schema = z
+const options = z
   .object({
-    ...commonShape({ batchSize: 500, interval: '2s', format: 'ecs', formats: ['ecs'] }),
-    url: z.url({ protocol: /^https?$/ }),
-    index: z.string().min(1).optional(),
-    data_stream: z.string().min(1).optional(),
-    pipeline: z.string().min(1).optional(),
-    username: z.string().min(1).optional(),
-    password: z.string().optional(),
-    password_file: z.string().min(1).optional(),
-    api_key: z.string().min(1).optional(),
-    api_key_file: z.string().min(1).optional(),
+    ...commonShape('elasticsearch', { batchSize: 500, interval: '2s', format: 'ecs', formats: ['ecs'] }),
+    url: z.url({ protocol: /^https?$/ }).describe('the Elasticsearch or OpenSearch base URL; batches go to /_bulk'),
+    index: z.string().min(1).optional().describe('the index each alert is written to with _id = alert id (lanner-alerts when neither index nor data_stream is set)'),
+    data_stream: z.string().min(1).optional().describe('a data stream to append alerts to (create actions) instead of an index'),
+    pipeline: z.string().min(1).optional().describe('an ingest pipeline every document goes through'),
+    username: z.string().min(1).optional().describe('basic-auth user, with password or password_file'),
+    password: z.string().optional().describe('basic-auth password; prefer password_file'),
+    password_file: z.string().min(1).optional().describe('file holding the basic-auth password (read once at start, surrounding whitespace trimmed)'),
+    api_key: z.string().min(1).optional().describe('an API key (the base64 id:key), instead of username and password; prefer api_key_file'),
+    api_key_file: z.string().min(1).optional().describe('file holding the API key (read once at start, surrounding whitespace trimmed)'),
     tls: tlsSchema,
   })
   .strict();
 
-export const elasticsearchDescriptor: OutputDescriptor = {
-  type: 'elasticsearch',
-  description: 'Indexes alerts as ECS documents through the _bulk API of Elasticsearch or OpenSearch (an index or a data stream).',
+export const elasticsearchDescriptor = defineOutput({
+  name: 'elasticsearch',
+  summary: 'Indexes alerts as ECS documents through the _bulk API of Elasticsearch or OpenSearch (an index or a data stream).',
   example: [
     '- type: elasticsearch',
     '  url: https://es.example.com:9200',
@@ -114,38 +114,32 @@ export const elasticsearchDescriptor: OutputDescriptor = {
     '  api_key_file: /etc/lanner/es-api-key     # or username + password_file',
     '',
   ].join('\n'),
-  parse(raw) {
-    const parsed = parseBlock(schema, raw);
-    if (!parsed.ok) return parsed;
-    const c = parsed.value;
-    const problems: string[] = [];
-    const route = routeOf(c, problems);
+  options,
+  needs: { ports: ['connects to url'], files: ['api_key_file', 'password_file', TLS_FILES] },
+  build(c, context, problems) {
+    const route = routeOf(c, context, problems);
     if (c.index && c.data_stream) problems.push('data_stream: set index or data_stream, not both');
     const apiKey = readSecret(c.api_key, c.api_key_file, 'api_key', problems);
     const password = readSecret(c.password, c.password_file, 'password', problems);
     if (apiKey && c.username) problems.push('api_key: set api_key or username/password, not both');
     const tls = readTls(c.tls, problems);
-    if (problems.length > 0) return { ok: false, problems };
     const authorization = apiKey
       ? `ApiKey ${apiKey}`
       : c.username
         ? `Basic ${Buffer.from(`${c.username}:${password ?? ''}`).toString('base64')}`
         : undefined;
-    return {
-      ok: true,
-      create: (name, deps) =>
-        new QueuedOutput(
-          name,
-          route,
-          queueOptions(c),
-          new ElasticsearchExporter({
-            ...(c.data_stream ? { dataStream: c.data_stream } : { index: c.index ?? 'lanner-alerts' }),
-            ...(authorization ? { authorization } : {}),
-            ...(c.pipeline ? { pipeline: c.pipeline } : {}),
-            client: new HttpClient(c.url, tls),
-          }),
-          deps,
-        ),
-    };
+    return (name, deps) =>
+      new QueuedOutput(
+        name,
+        route,
+        queueOptions(c),
+        new ElasticsearchExporter({
+          ...(c.data_stream ? { dataStream: c.data_stream } : { index: c.index ?? 'lanner-alerts' }),
+          ...(authorization ? { authorization } : {}),
+          ...(c.pipeline ? { pipeline: c.pipeline } : {}),
+          client: new HttpClient(c.url, tls),
+        }),
+        deps,
+      );
   },
-};
+});

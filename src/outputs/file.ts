@@ -10,8 +10,8 @@ import { z } from 'zod';
 import type { Alert } from '../alerts/alert.js';
 import { FORMATS, type FormatName } from '../alerts/formats/index.js';
 import type { Exporter, ExportResult } from './batch-queue.js';
-import { commonShape, parseBlock, queueOptions, routeOf, size } from './options.js';
-import type { OutputDescriptor } from './output.js';
+import { commonShape, queueOptions, routeOf, size } from './options.js';
+import { defineOutput } from './output.js';
 import { QueuedOutput } from './queued-output.js';
 
 export interface FileOptions {
@@ -74,30 +74,24 @@ export class FileExporter implements Exporter<Alert> {
   }
 }
 
-const schema = z
+const options = z
   .object({
-    ...commonShape({ batchSize: 100, interval: '200ms', format: 'native', formats: ['native', 'ecs', 'ocsf', 'cef', 'syslog'] }),
-    path: z.string().min(1),
-    max_size: size('100MiB'),
-    max_files: z.number().int().min(0).max(1000).default(5),
+    ...commonShape('file', { batchSize: 100, interval: '200ms', format: 'native', formats: ['native', 'ecs', 'ocsf', 'cef', 'syslog'] }),
+    path: z.string().min(1).describe('the file alerts are appended to (created with its directory, mode 0640)'),
+    max_size: size('100MiB').describe('the file is rotated before a batch would take it past this size'),
+    max_files: z.number().int().min(0).max(1000).default(5).describe('rotated files kept beside it (path.1 is the newest); 0 keeps none'),
   })
   .strict();
 
-export const fileDescriptor: OutputDescriptor = {
-  type: 'file',
-  description: 'Appends alerts to a file, one per line, rotating it by size.',
+export const fileDescriptor = defineOutput({
+  name: 'file',
+  summary: 'Appends alerts to a file, one per line, rotating it by size.',
   example: ['- type: file', '  path: /var/log/lanner/alerts.jsonl', '  format: native', '  max_size: 100MiB', '  max_files: 5', ''].join('\n'),
-  parse(raw) {
-    const parsed = parseBlock(schema, raw);
-    if (!parsed.ok) return parsed;
-    const c = parsed.value;
-    const problems: string[] = [];
-    const route = routeOf(c, problems);
-    if (problems.length > 0) return { ok: false, problems };
-    return {
-      ok: true,
-      create: (name, deps) =>
-        new QueuedOutput(name, route, queueOptions(c), new FileExporter({ path: c.path, format: c.format, maxSizeBytes: c.max_size, maxFiles: c.max_files }), deps),
-    };
+  options,
+  needs: { files: ['path (written, with its rotated copies path.1 .. path.<max_files>)'] },
+  build(c, context, problems) {
+    const route = routeOf(c, context, problems);
+    return (name, deps) =>
+      new QueuedOutput(name, route, queueOptions(c), new FileExporter({ path: c.path, format: c.format, maxSizeBytes: c.max_size, maxFiles: c.max_files }), deps);
   },
-};
+});

@@ -20,8 +20,8 @@ import type { Alert } from '../alerts/alert.js';
 import { FORMATS, type FormatName } from '../alerts/formats/index.js';
 import type { Logger } from '../core/log.js';
 import type { Exporter, ExportResult } from './batch-queue.js';
-import { commonShape, parseBlock, queueOptions, readSecret, readTls, routeOf, tlsSchema } from './options.js';
-import type { OutputDescriptor } from './output.js';
+import { commonShape, queueOptions, readSecret, readTls, routeOf, TLS_FILES, tlsSchema } from './options.js';
+import { defineOutput } from './output.js';
 import { QueuedOutput } from './queued-output.js';
 
 export type KafkaAcks = -1 | 0 | 1;
@@ -207,9 +207,9 @@ function kafkaLogCreator(logger: Logger, output: string) {
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]/]+):(\d{1,5})$/;
 
-const schema = z
+const options = z
   .object({
-    ...commonShape({ batchSize: 500, interval: '500ms', format: 'native', formats: ['native', 'ecs', 'ocsf'] }),
+    ...commonShape('kafka', { batchSize: 500, interval: '500ms', format: 'native', formats: ['native', 'ecs', 'ocsf'] }),
     brokers: z
       .array(
         z.string().refine((b) => {
@@ -217,28 +217,36 @@ const schema = z
           return m !== null && Number(m[2]) >= 1 && Number(m[2]) <= 65535;
         }, 'a broker is host:port'),
       )
-      .min(1),
+      .min(1)
+      .describe('bootstrap brokers as host:port, at least one'),
     // Kafka's own rule for topic names.
-    topic: z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/, 'a Kafka topic is 1-249 of letters, digits, ".", "_" and "-"'),
-    client_id: z.string().min(1).default('lanner'),
-    tls: tlsSchema,
+    topic: z
+      .string()
+      .regex(/^[a-zA-Z0-9._-]{1,249}$/, 'a Kafka topic is 1-249 of letters, digits, ".", "_" and "-"')
+      .describe('the topic records are produced to; it must exist (topics are never auto-created)'),
+    client_id: z.string().min(1).default('lanner').describe('the client id brokers see in their logs and quotas'),
+    tls: tlsSchema.describe('TLS towards the brokers; files are read once at start'),
     sasl: z
       .object({
-        mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
-        username: z.string().min(1),
-        password: z.string().optional(),
-        password_file: z.string().min(1).optional(),
+        mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).describe('the SASL mechanism'),
+        username: z.string().min(1).describe('the SASL user'),
+        password: z.string().optional().describe('the SASL password; prefer password_file (one of the two is required)'),
+        password_file: z.string().min(1).optional().describe('file holding the SASL password (read once at start, surrounding whitespace trimmed)'),
       })
       .strict()
-      .optional(),
-    acks: z.union([z.literal(-1), z.literal(0), z.literal(1)]).default(-1),
-    compression: z.enum(['none', 'gzip']).default('none'),
+      .optional()
+      .describe('SASL authentication towards the brokers'),
+    acks: z
+      .union([z.literal(-1), z.literal(0), z.literal(1)])
+      .default(-1)
+      .describe('acknowledgement a record waits for: -1 all in-sync replicas, 1 the leader only, 0 none (sent once written to the socket)'),
+    compression: z.enum(['none', 'gzip']).default('none').describe('compression of each produced batch'),
   })
   .strict();
 
-export const kafkaDescriptor: OutputDescriptor = {
-  type: 'kafka',
-  description: 'Produces each alert as one Kafka record keyed by its dedup key (kafkajs), with rule and priority headers.',
+export const kafkaDescriptor = defineOutput({
+  name: 'kafka',
+  summary: 'Produces each alert as one Kafka record keyed by its dedup key (kafkajs), with rule and priority headers.',
   example: [
     '- type: kafka',
     '  brokers: [kafka-0.kafka:9092, kafka-1.kafka:9092]',
@@ -250,12 +258,10 @@ export const kafkaDescriptor: OutputDescriptor = {
     '  # sasl: { mechanism: scram-sha-512, username: lanner, password_file: /etc/lanner/kafka-password }',
     '',
   ].join('\n'),
-  parse(raw) {
-    const parsed = parseBlock(schema, raw);
-    if (!parsed.ok) return parsed;
-    const c = parsed.value;
-    const problems: string[] = [];
-    const route = routeOf(c, problems);
+  options,
+  needs: { ports: ['connects to brokers (plain TCP, or TLS with tls)'], files: [TLS_FILES, 'sasl.password_file'] },
+  build(c, context, problems) {
+    const route = routeOf(c, context, problems);
     const tls = readTls(c.tls, problems);
     let sasl: SASLOptions | undefined;
     if (c.sasl) {
@@ -263,28 +269,24 @@ export const kafkaDescriptor: OutputDescriptor = {
       if (password === undefined && !problems.some((p) => p.startsWith('sasl.password'))) problems.push('sasl.password: is required (or sasl.password_file)');
       if (password !== undefined) sasl = { mechanism: c.sasl.mechanism, username: c.sasl.username, password };
     }
-    if (problems.length > 0) return { ok: false, problems };
-    return {
-      ok: true,
-      create: (name, deps) =>
-        new QueuedOutput(
-          name,
-          route,
-          queueOptions(c),
-          new KafkaExporter({
-            topic: c.topic,
-            format: c.format,
-            acks: c.acks,
-            compression: c.compression,
-            ackTimeoutMs: c.timeout,
-            closeTimeoutMs: c.close_timeout,
-            producer: createProducer({ brokers: c.brokers, clientId: c.client_id, tls, sasl, timeoutMs: c.timeout }, deps.logger, name),
-          }),
-          deps,
-        ),
-    };
+    return (name, deps) =>
+      new QueuedOutput(
+        name,
+        route,
+        queueOptions(c),
+        new KafkaExporter({
+          topic: c.topic,
+          format: c.format,
+          acks: c.acks,
+          compression: c.compression,
+          ackTimeoutMs: c.timeout,
+          closeTimeoutMs: c.close_timeout,
+          producer: createProducer({ brokers: c.brokers, clientId: c.client_id, tls, sasl, timeoutMs: c.timeout }, deps.logger, name),
+        }),
+        deps,
+      );
   },
-};
+});
 
 interface ProducerSettings {
   readonly brokers: readonly string[];

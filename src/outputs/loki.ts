@@ -12,8 +12,8 @@ import { FORMATS, type FormatName } from '../alerts/formats/index.js';
 import { stringifyExact } from '../core/exact-json.js';
 import type { Exporter, ExportResult } from './batch-queue.js';
 import { HttpClient, httpFailure, networkFailure } from './http-client.js';
-import { commonShape, parseBlock, queueOptions, readSecret, readTls, routeOf, tlsSchema } from './options.js';
-import type { OutputDescriptor } from './output.js';
+import { commonShape, queueOptions, readSecret, readTls, routeOf, TLS_FILES, tlsSchema } from './options.js';
+import { defineOutput } from './output.js';
 import { QueuedOutput } from './queued-output.js';
 
 /** The only alert facts that may become labels: each has a small, bounded set of values. */
@@ -84,25 +84,29 @@ export class LokiExporter implements Exporter<Alert> {
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
-const schema = z
+const options = z
   .object({
-    ...commonShape({ batchSize: 200, interval: '1s', format: 'native', formats: ['native', 'ecs', 'ocsf', 'cef', 'syslog'] }),
-    url: z.url({ protocol: /^https?$/ }),
-    labels: z.array(z.enum(Object.keys(LABEL_SOURCES) as [LabelName, ...LabelName[]])).default(['priority', 'origin', 'source']),
+    ...commonShape('loki', { batchSize: 200, interval: '1s', format: 'native', formats: ['native', 'ecs', 'ocsf', 'cef', 'syslog'] }),
+    url: z.url({ protocol: /^https?$/ }).describe('the Loki base URL; batches go to /loki/api/v1/push'),
+    labels: z
+      .array(z.enum(Object.keys(LABEL_SOURCES) as [LabelName, ...LabelName[]]))
+      .default(['priority', 'origin', 'source'])
+      .describe('alert facts that become stream labels; only low-cardinality ones are offered, everything else stays in the line'),
     static_labels: z
       .record(z.string().regex(LABEL_NAME, 'Loki label names are letters, digits and _'), z.string().min(1))
-      .default({ job: 'lanner' }),
-    tenant: z.string().min(1).optional(),
-    username: z.string().min(1).optional(),
-    password: z.string().optional(),
-    password_file: z.string().min(1).optional(),
+      .default({ job: 'lanner' })
+      .describe('fixed labels on every stream; a name may not also be in labels'),
+    tenant: z.string().min(1).optional().describe('the X-Scope-OrgID of a multi-tenant Loki'),
+    username: z.string().min(1).optional().describe('basic-auth user, with password or password_file'),
+    password: z.string().optional().describe('basic-auth password; prefer password_file'),
+    password_file: z.string().min(1).optional().describe('file holding the basic-auth password (read once at start, surrounding whitespace trimmed)'),
     tls: tlsSchema,
   })
   .strict();
 
-export const lokiDescriptor: OutputDescriptor = {
-  type: 'loki',
-  description: 'Pushes alerts to Grafana Loki (/loki/api/v1/push) with low-cardinality labels only.',
+export const lokiDescriptor = defineOutput({
+  name: 'loki',
+  summary: 'Pushes alerts to Grafana Loki (/loki/api/v1/push) with low-cardinality labels only.',
   example: [
     '- type: loki',
     '  url: http://loki.monitoring:3100',
@@ -110,34 +114,28 @@ export const lokiDescriptor: OutputDescriptor = {
     '  static_labels: { job: lanner }',
     '',
   ].join('\n'),
-  parse(raw) {
-    const parsed = parseBlock(schema, raw);
-    if (!parsed.ok) return parsed;
-    const c = parsed.value;
-    const problems: string[] = [];
-    const route = routeOf(c, problems);
+  options,
+  needs: { ports: ['connects to url'], files: ['password_file', TLS_FILES] },
+  build(c, context, problems) {
+    const route = routeOf(c, context, problems);
     const password = readSecret(c.password, c.password_file, 'password', problems);
     const tls = readTls(c.tls, problems);
     for (const l of c.labels) if (Object.hasOwn(c.static_labels, l)) problems.push(`static_labels.${l}: also a dynamic label in labels`);
-    if (problems.length > 0) return { ok: false, problems };
     const authorization = c.username ? `Basic ${Buffer.from(`${c.username}:${password ?? ''}`).toString('base64')}` : undefined;
-    return {
-      ok: true,
-      create: (name, deps) =>
-        new QueuedOutput(
-          name,
-          route,
-          queueOptions(c),
-          new LokiExporter({
-            format: c.format,
-            labels: c.labels,
-            staticLabels: c.static_labels,
-            ...(c.tenant ? { tenant: c.tenant } : {}),
-            ...(authorization ? { authorization } : {}),
-            client: new HttpClient(c.url, tls),
-          }),
-          deps,
-        ),
-    };
+    return (name, deps) =>
+      new QueuedOutput(
+        name,
+        route,
+        queueOptions(c),
+        new LokiExporter({
+          format: c.format,
+          labels: c.labels,
+          staticLabels: c.static_labels,
+          ...(c.tenant ? { tenant: c.tenant } : {}),
+          ...(authorization ? { authorization } : {}),
+          client: new HttpClient(c.url, tls),
+        }),
+        deps,
+      );
   },
-};
+});

@@ -6,17 +6,19 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { z } from 'zod';
-import { compileCondition } from '../alerts/condition.js';
 import type { FormatName } from '../alerts/formats/index.js';
 import { parseDurationMs, parseSizeBytes } from '../core/units.js';
 import { PRIORITIES, type Priority } from '../core/event.js';
 import { parsePriority } from '../core/priority.js';
 import type { BatchQueueOptions } from './batch-queue.js';
+import type { OutputParseContext } from './output.js';
 import { compileRoute, type Route } from './route.js';
 
+/** A duration in milliseconds, written "500ms", "5s", "2m"; `fallback` as a person writes it. */
 export const duration = (fallback: string) =>
   z
     .union([z.number(), z.string()])
+    .meta({ format: 'duration' })
     .default(fallback)
     .transform((v, ctx) => {
       const ms = parseDurationMs(v);
@@ -27,9 +29,11 @@ export const duration = (fallback: string) =>
       return ms;
     });
 
+/** A size in bytes above zero, written "512KiB", "100MiB"; `fallback` as a person writes it. */
 export const size = (fallback: string) =>
   z
     .union([z.number(), z.string()])
+    .meta({ format: 'size' })
     .default(fallback)
     .transform((v, ctx) => {
       const bytes = parseSizeBytes(v);
@@ -52,27 +56,37 @@ const priority = z
     return p;
   });
 
+const names = z.array(z.string().min(1));
+
 const route = z
   .object({
-    rules: z.array(z.string().min(1)).optional(),
-    tags: z.array(z.string().min(1)).optional(),
-    namespaces: z.array(z.string().min(1)).optional(),
-    condition: z.string().min(1).optional(),
+    rules: names.optional().describe('only alerts of any of these rules'),
+    tags: names.optional().describe('only alerts carrying any of these tags'),
+    namespaces: names.optional().describe('only alerts from workloads in any of these Kubernetes namespaces'),
+    condition: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("only alerts matching this rule-language condition, evaluated on the alert's newest evidence event with the alert's rule, priority and tags"),
   })
   .strict()
-  .prefault({});
+  .prefault({})
+  .describe('which alerts this output receives: every criterion given must match');
 
 export const tlsSchema = z
   .object({
-    ca: z.string().optional(),
-    cert: z.string().optional(),
-    key: z.string().optional(),
-    server_name: z.string().optional(),
-    /** Only for tests against self-signed receivers; logged loudly. */
-    insecure_skip_verify: z.boolean().default(false),
+    ca: z.string().optional().describe('PEM file of the CA that signs the receiver certificate (default: the system CAs)'),
+    cert: z.string().optional().describe('PEM file of the client certificate, for a receiver that asks for one'),
+    key: z.string().optional().describe('PEM file of the client certificate key'),
+    server_name: z.string().optional().describe('the name to verify the receiver certificate against (default: the host connected to)'),
+    insecure_skip_verify: z.boolean().default(false).describe('accept any receiver certificate; for tests against self-signed receivers only'),
   })
   .strict()
-  .optional();
+  .optional()
+  .describe('TLS towards the receiver; files are read once at start');
+
+/** The `needs.files` entry of an output with a `tls` block. */
+export const TLS_FILES = 'tls.ca, tls.cert, tls.key';
 
 export type TlsConfig = z.infer<typeof tlsSchema>;
 
@@ -89,32 +103,44 @@ export function tlsOptions(tls: TlsConfig): ConnectionOptions | undefined {
   };
 }
 
-/** The shared keys, with defaults sized for a SIEM receiver. */
-export function commonShape(defaults: { batchSize: number; interval: string; format: FormatName; formats: readonly FormatName[] }) {
+/** The shared keys of a queued output of kind `type`, with defaults sized for its receiver. */
+export function commonShape(type: string, defaults: { batchSize: number; interval: string; format: FormatName; formats: readonly FormatName[] }) {
   return {
-    type: z.string(),
-    name: z.string().min(1).optional(),
-    min_priority: priority,
+    type: z.literal(type).describe(`"${type}" selects this output`),
+    name: z.string().min(1).optional().describe('names this output in metrics and logs (default: the type); unique among outputs'),
+    min_priority: priority.describe('the lowest Falco priority sent here (Debug sends all)'),
     route,
-    format: z.enum(defaults.formats as [FormatName, ...FormatName[]]).default(defaults.format),
+    format: z
+      .enum(defaults.formats as [FormatName, ...FormatName[]])
+      .default(defaults.format)
+      .describe('how each alert is written'),
     batch: z
-      .object({ max_size: z.number().int().min(1).max(100_000).default(defaults.batchSize), interval: duration(defaults.interval) })
-      .strict()
-      .prefault({}),
-    queue: z
-      .object({ max_size: z.number().int().min(1).max(10_000_000).default(10_000), shed: z.enum(['oldest', 'newest']).default('oldest') })
-      .strict()
-      .prefault({}),
-    retry: z
       .object({
-        max_retries: z.number().int().min(0).max(1_000_000).default(8),
-        initial_backoff: duration('500ms'),
-        max_backoff: duration('30s'),
+        max_size: z.number().int().min(1).max(100_000).default(defaults.batchSize).describe('alerts in one export at most'),
+        interval: duration(defaults.interval).describe('a batch that is not full leaves after this long'),
       })
       .strict()
-      .prefault({}),
-    timeout: duration('10s'),
-    close_timeout: duration('4s'),
+      .prefault({})
+      .describe('a batch leaves when full or when its interval passes'),
+    queue: z
+      .object({
+        max_size: z.number().int().min(1).max(10_000_000).default(10_000).describe('alerts waiting for export at most'),
+        shed: z.enum(['oldest', 'newest']).default('oldest').describe('which alert is dropped (and counted as queue_full) when the queue is full'),
+      })
+      .strict()
+      .prefault({})
+      .describe('the bound on alerts waiting, so a slow receiver never holds memory without limit'),
+    retry: z
+      .object({
+        max_retries: z.number().int().min(0).max(1_000_000).default(8).describe('attempts after the first before a batch is dropped as retries_exhausted'),
+        initial_backoff: duration('500ms').describe('the longest random wait before the first retry; the ceiling doubles with each retry (full jitter)'),
+        max_backoff: duration('30s').describe('the ceiling of any wait between retries'),
+      })
+      .strict()
+      .prefault({})
+      .describe('retries of an export that failed in a way that may pass (timeouts, network errors, 408, 429, 5xx); other failures are dropped at once'),
+    timeout: duration('10s').describe('one export attempt is abandoned, and retried, after this long'),
+    close_timeout: duration('4s').describe('on shutdown, how long queued alerts are still delivered; the rest are counted as dropped; keep it below shutdown.grace'),
   };
 }
 
@@ -144,10 +170,10 @@ export function queueOptions(c: CommonParsed): BatchQueueOptions {
 }
 
 /** The route of a parsed block; a `route.condition` problem goes to `problems`. */
-export function routeOf(c: CommonParsed, problems: string[]): Route {
+export function routeOf(c: CommonParsed, context: OutputParseContext, problems: string[]): Route {
   let condition;
   if (c.route.condition !== undefined) {
-    const compiled = compileCondition(c.route.condition);
+    const compiled = context.conditions(c.route.condition);
     if (compiled.ok) condition = compiled.predicate;
     else problems.push(`route.condition: ${compiled.problem}`);
   }

@@ -1,4 +1,7 @@
-/** Every output kind Lanner can build, looked up by the `type` a config names. */
+/**
+ * Every output kind Lanner can build, in the order `lanner plugins` and the reference list them;
+ * a new output is one file plus one line here.
+ */
 import { elasticsearchDescriptor } from './elasticsearch.js';
 import { fileDescriptor } from './file.js';
 import { kafkaDescriptor } from './kafka.js';
@@ -20,6 +23,7 @@ export const OUTPUTS: readonly OutputDescriptor[] = [
   kafkaDescriptor,
 ];
 
-export function findOutput(type: string): OutputDescriptor | undefined {
-  return OUTPUTS.find((d) => d.type === type);
+/** The output a config block's `type` names. */
+export function findOutput(name: string): OutputDescriptor | undefined {
+  return OUTPUTS.find((d) => d.name === name);
 }

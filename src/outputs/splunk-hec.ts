@@ -14,8 +14,8 @@ import { ocsfFinding } from '../alerts/formats/ocsf.js';
 import { stringifyExact } from '../core/exact-json.js';
 import type { Exporter, ExportResult } from './batch-queue.js';
 import { HttpClient, httpFailure, networkFailure } from './http-client.js';
-import { commonShape, parseBlock, queueOptions, readSecret, readTls, routeOf, tlsSchema } from './options.js';
-import type { OutputDescriptor } from './output.js';
+import { commonShape, queueOptions, readSecret, readTls, routeOf, TLS_FILES, tlsSchema } from './options.js';
+import { defineOutput } from './output.js';
 import { QueuedOutput } from './queued-output.js';
 
 const DOCS = { native: nativeAlertObject, ecs: ecsDocument, ocsf: ocsfFinding } as const;
@@ -83,22 +83,22 @@ function hecCode(body: string): number | undefined {
   }
 }
 
-const schema = z
+const options = z
   .object({
-    ...commonShape({ batchSize: 100, interval: '1s', format: 'native', formats: ['native', 'ecs', 'ocsf'] }),
-    url: z.url({ protocol: /^https?$/ }),
-    token: z.string().min(1).optional(),
-    token_file: z.string().min(1).optional(),
-    index: z.string().min(1).optional(),
-    source: z.string().min(1).default('lanner'),
-    sourcetype: z.string().min(1).default('lanner:alert'),
+    ...commonShape('splunk_hec', { batchSize: 100, interval: '1s', format: 'native', formats: ['native', 'ecs', 'ocsf'] }),
+    url: z.url({ protocol: /^https?$/ }).describe('the HEC base URL (scheme, host, port); events go to /services/collector/event'),
+    token: z.string().min(1).optional().describe('the HEC token; prefer token_file (one of the two is required)'),
+    token_file: z.string().min(1).optional().describe('file holding the HEC token (read once at start, surrounding whitespace trimmed)'),
+    index: z.string().min(1).optional().describe("the Splunk index (default: the token's default index)"),
+    source: z.string().min(1).default('lanner').describe('the source field of every event'),
+    sourcetype: z.string().min(1).default('lanner:alert').describe('the sourcetype field of every event'),
     tls: tlsSchema,
   })
   .strict();
 
-export const splunkHecDescriptor: OutputDescriptor = {
-  type: 'splunk_hec',
-  description: 'Sends batches of alerts to a Splunk HTTP Event Collector (/services/collector/event).',
+export const splunkHecDescriptor = defineOutput({
+  name: 'splunk_hec',
+  summary: 'Sends batches of alerts to a Splunk HTTP Event Collector (/services/collector/event).',
   example: [
     '- type: splunk_hec',
     '  url: https://splunk.example.com:8088',
@@ -108,34 +108,29 @@ export const splunkHecDescriptor: OutputDescriptor = {
     '  format: native            # native | ecs | ocsf',
     '',
   ].join('\n'),
-  parse(raw) {
-    const parsed = parseBlock(schema, raw);
-    if (!parsed.ok) return parsed;
-    const c = parsed.value;
-    const problems: string[] = [];
-    const route = routeOf(c, problems);
+  options,
+  needs: { ports: ['connects to url'], files: ['token_file', TLS_FILES] },
+  build(c, context, problems) {
+    const route = routeOf(c, context, problems);
     const token = readSecret(c.token, c.token_file, 'token', problems);
     if (!token && !problems.some((p) => p.startsWith('token'))) problems.push('token: is required (or token_file)');
     const tls = readTls(c.tls, problems);
-    if (problems.length > 0 || !token) return { ok: false, problems };
-    return {
-      ok: true,
-      create: (name, deps) =>
-        new QueuedOutput(
-          name,
-          route,
-          queueOptions(c),
-          new SplunkHecExporter({
-            url: c.url,
-            token,
-            format: c.format as keyof typeof DOCS,
-            source: c.source,
-            sourcetype: c.sourcetype,
-            ...(c.index ? { index: c.index } : {}),
-            client: new HttpClient(c.url, tls),
-          }),
-          deps,
-        ),
-    };
+    if (!token) return undefined;
+    return (name, deps) =>
+      new QueuedOutput(
+        name,
+        route,
+        queueOptions(c),
+        new SplunkHecExporter({
+          url: c.url,
+          token,
+          format: c.format as keyof typeof DOCS,
+          source: c.source,
+          sourcetype: c.sourcetype,
+          ...(c.index ? { index: c.index } : {}),
+          client: new HttpClient(c.url, tls),
+        }),
+        deps,
+      );
   },
-};
+});

@@ -4,11 +4,13 @@
  * and counted rather than held in memory without limit.
  */
 import type { Writable } from 'node:stream';
+import { z } from 'zod';
 import type { Alert } from '../alerts/alert.js';
 import { formatNative } from '../alerts/formats/native.js';
 import { formatPretty } from '../alerts/formats/pretty.js';
 import { FORMATS, isFormatName } from '../alerts/formats/index.js';
-import type { Output, OutputDeps, OutputDescriptor } from './output.js';
+import { size } from './options.js';
+import { defineOutput, type Output, type OutputDeps } from './output.js';
 
 /** `json` is the native format; the SIEM formats (ecs, ocsf, cef, syslog) print one alert per line. */
 export type StdoutFormat = 'json' | 'pretty' | 'auto' | 'native' | 'ecs' | 'ocsf' | 'cef' | 'syslog';
@@ -77,27 +79,28 @@ export class StdoutOutput implements Output {
   }
 }
 
-const STDOUT_FORMATS: readonly StdoutFormat[] = ['json', 'pretty', 'auto', 'native', 'ecs', 'ocsf', 'cef', 'syslog'];
+const STDOUT_FORMATS = ['json', 'pretty', 'auto', 'native', 'ecs', 'ocsf', 'cef', 'syslog'] as const satisfies readonly StdoutFormat[];
 
-export const stdoutDescriptor: OutputDescriptor = {
-  type: 'stdout',
-  description: 'Writes alerts to standard output: native JSON lines, or a readable form on a terminal.',
+const options = z
+  .object({
+    type: z.literal('stdout').describe('"stdout" selects this output'),
+    name: z.string().min(1).optional().describe('names this output in metrics and logs (default: the type); unique among outputs'),
+    format: z
+      .enum(STDOUT_FORMATS, { error: (issue) => `${JSON.stringify(issue.input)} is not one of ${STDOUT_FORMATS.join(', ')}` })
+      .default('json')
+      .describe('json (native JSON lines), pretty (readable, for a person), auto (pretty on a terminal, json otherwise), or a SIEM format, one alert per line'),
+    max_backlog_bytes: size('16MiB').describe('bytes that may wait unwritten in the stream; alerts beyond are dropped and counted as backlog_full'),
+  })
+  .strict();
+
+export const stdoutDescriptor = defineOutput({
+  name: 'stdout',
+  summary: 'Writes alerts to standard output: native JSON lines, or a readable form on a terminal.',
   example: '- type: stdout\n  format: json        # json | pretty | auto (pretty on a terminal) | ecs | ocsf | cef | syslog\n',
-  parse(raw) {
-    const problems: string[] = [];
-    const format = raw['format'] ?? 'json';
-    if (typeof format !== 'string' || !STDOUT_FORMATS.includes(format as StdoutFormat)) {
-      problems.push(`format: ${JSON.stringify(format)} is not one of ${STDOUT_FORMATS.join(', ')}`);
-    }
-    const backlog = raw['max_backlog_bytes'] ?? 16 * 1024 * 1024;
-    if (typeof backlog !== 'number' || !Number.isInteger(backlog) || backlog <= 0) {
-      problems.push(`max_backlog_bytes: ${JSON.stringify(backlog)} must be a positive integer`);
-    }
-    for (const key of Object.keys(raw)) {
-      if (!['type', 'name', 'format', 'max_backlog_bytes'].includes(key)) problems.push(`${key}: unknown key`);
-    }
-    if (problems.length > 0) return { ok: false, problems };
-    const config: StdoutConfig = { format: format as StdoutFormat, maxBacklogBytes: backlog as number };
-    return { ok: true, create: (name: string, deps: OutputDeps) => new StdoutOutput(name, config, deps) };
+  options,
+  needs: {},
+  build(c) {
+    const config: StdoutConfig = { format: c.format, maxBacklogBytes: c.max_backlog_bytes };
+    return (name, deps) => new StdoutOutput(name, config, deps);
   },
-};
+});

@@ -18,8 +18,8 @@ import type { Alert } from '../alerts/alert.js';
 import { FACILITIES, formatSyslog, frameOctetCounting, type SyslogFormatOptions } from '../alerts/formats/syslog.js';
 import type { Exporter, ExportResult } from './batch-queue.js';
 import { networkFailure } from './http-client.js';
-import { commonShape, parseBlock, queueOptions, readTls, routeOf, tlsSchema } from './options.js';
-import type { OutputDescriptor } from './output.js';
+import { commonShape, queueOptions, readTls, routeOf, TLS_FILES, tlsSchema } from './options.js';
+import { defineOutput } from './output.js';
 import { QueuedOutput } from './queued-output.js';
 
 export type SyslogTransport = 'udp' | 'tcp' | 'tls';
@@ -142,23 +142,35 @@ export class SyslogExporter implements Exporter<Alert> {
   }
 }
 
-const schema = z
+const options = z
   .object({
-    ...commonShape({ batchSize: 100, interval: '500ms', format: 'syslog', formats: ['syslog'] }),
-    transport: z.enum(['udp', 'tcp', 'tls']).default('tcp'),
-    host: z.string().min(1),
-    port: z.number().int().min(1).max(65535).optional(),
-    facility: z.enum(Object.keys(FACILITIES) as [string, ...string[]]).default('local0'),
-    app_name: z.string().regex(/^[\x21-\x7e]{1,48}$/, 'printable ASCII without spaces, at most 48 characters').default('lanner'),
-    enterprise_id: z.number().int().min(1).default(32473),
-    message: z.enum(['output', 'json', 'cef']).default('output'),
-    tls: tlsSchema,
+    ...commonShape('syslog', { batchSize: 100, interval: '500ms', format: 'syslog', formats: ['syslog'] }),
+    transport: z.enum(['udp', 'tcp', 'tls']).default('tcp').describe('udp (one message per datagram), tcp or tls (octet-counting framing)'),
+    host: z.string().min(1).describe('the syslog receiver host name or address'),
+    port: z.number().int().min(1).max(65535).optional().describe('the receiver port (default 514, or 6514 with transport: tls)'),
+    facility: z
+      .enum(Object.keys(FACILITIES) as [string, ...string[]])
+      .default('local0')
+      .describe('the syslog facility of every message'),
+    app_name: z
+      .string()
+      .regex(/^[\x21-\x7e]{1,48}$/, 'printable ASCII without spaces, at most 48 characters')
+      .default('lanner')
+      .describe('APP-NAME of every message'),
+    enterprise_id: z
+      .number()
+      .int()
+      .min(1)
+      .default(32473)
+      .describe("the private enterprise number in the structured data IDs (lanner@N); 32473 is RFC 5612's documentation number: use your own"),
+    message: z.enum(['output', 'json', 'cef']).default('output').describe("what MSG holds: Falco's output text, the native alert JSON, or CEF"),
+    tls: tlsSchema.describe('TLS towards the receiver, only with transport: tls; files are read once at start'),
   })
   .strict();
 
-export const syslogDescriptor: OutputDescriptor = {
-  type: 'syslog',
-  description: 'Sends RFC 5424 syslog messages over UDP, TCP or TLS (octet-counting framing on TCP and TLS).',
+export const syslogDescriptor = defineOutput({
+  name: 'syslog',
+  summary: 'Sends RFC 5424 syslog messages over UDP, TCP or TLS (octet-counting framing on TCP and TLS).',
   example: [
     '- type: syslog',
     '  transport: tcp            # udp | tcp | tls',
@@ -168,32 +180,26 @@ export const syslogDescriptor: OutputDescriptor = {
     '  message: output           # MSG holds: output (Falco text) | json (native alert) | cef',
     '',
   ].join('\n'),
-  parse(raw) {
-    const parsed = parseBlock(schema, raw);
-    if (!parsed.ok) return parsed;
-    const c = parsed.value;
-    const problems: string[] = [];
-    const route = routeOf(c, problems);
+  options,
+  needs: { ports: ['connects to host:port over transport (UDP, TCP or TLS)'], files: [TLS_FILES] },
+  build(c, context, problems) {
+    const route = routeOf(c, context, problems);
     const tlsOpts = readTls(c.tls, problems);
     if (c.tls && c.transport !== 'tls') problems.push(`tls: only used with transport: tls (transport is ${c.transport})`);
-    if (problems.length > 0) return { ok: false, problems };
     const port = c.port ?? (c.transport === 'tls' ? 6514 : 514);
-    return {
-      ok: true,
-      create: (name, deps) =>
-        new QueuedOutput(
-          name,
-          route,
-          queueOptions(c),
-          new SyslogExporter({
-            transport: c.transport,
-            host: c.host,
-            port,
-            format: { facility: c.facility, appName: c.app_name, enterpriseId: c.enterprise_id, message: c.message },
-            ...(tlsOpts ? { tls: tlsOpts } : {}),
-          }),
-          deps,
-        ),
-    };
+    return (name, deps) =>
+      new QueuedOutput(
+        name,
+        route,
+        queueOptions(c),
+        new SyslogExporter({
+          transport: c.transport,
+          host: c.host,
+          port,
+          format: { facility: c.facility, appName: c.app_name, enterpriseId: c.enterprise_id, message: c.message },
+          ...(tlsOpts ? { tls: tlsOpts } : {}),
+        }),
+        deps,
+      );
   },
-};
+});

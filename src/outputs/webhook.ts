@@ -12,8 +12,8 @@ import { ocsfFinding } from '../alerts/formats/ocsf.js';
 import { stringifyExact } from '../core/exact-json.js';
 import type { Exporter, ExportResult } from './batch-queue.js';
 import { HttpClient, httpFailure, networkFailure } from './http-client.js';
-import { commonShape, parseBlock, queueOptions, readSecret, readTls, routeOf, tlsSchema } from './options.js';
-import type { OutputDescriptor } from './output.js';
+import { commonShape, queueOptions, readSecret, readTls, routeOf, TLS_FILES, tlsSchema } from './options.js';
+import { defineOutput } from './output.js';
 import { QueuedOutput } from './queued-output.js';
 
 const JSON_DOCS = { native: nativeAlertObject, ecs: ecsDocument, ocsf: ocsfFinding } as const;
@@ -52,21 +52,21 @@ export class WebhookExporter implements Exporter<Alert> {
   }
 }
 
-const schema = z
+const options = z
   .object({
-    ...commonShape({ batchSize: 50, interval: '1s', format: 'native', formats: ['native', 'ecs', 'ocsf'] }),
-    url: z.url({ protocol: /^https?$/ }),
-    headers: z.record(z.string(), z.string()).default({}),
-    secret: z.string().min(1).optional(),
-    secret_file: z.string().min(1).optional(),
-    signature_header: z.string().min(1).default('X-Lanner-Signature'),
+    ...commonShape('webhook', { batchSize: 50, interval: '1s', format: 'native', formats: ['native', 'ecs', 'ocsf'] }),
+    url: z.url({ protocol: /^https?$/ }).describe('the http:// or https:// URL each batch is POSTed to'),
+    headers: z.record(z.string(), z.string()).default({}).describe('extra HTTP headers sent with every POST'),
+    secret: z.string().min(1).optional().describe('HMAC-SHA256 key that signs each body; prefer secret_file'),
+    secret_file: z.string().min(1).optional().describe('file holding the signing secret (read once at start, surrounding whitespace trimmed)'),
+    signature_header: z.string().min(1).default('X-Lanner-Signature').describe('the header carrying sha256=<hex HMAC of the exact body bytes>'),
     tls: tlsSchema,
   })
   .strict();
 
-export const webhookDescriptor: OutputDescriptor = {
-  type: 'webhook',
-  description: 'POSTs batches of alerts as a JSON array to a URL, optionally signed with HMAC-SHA256 over the body.',
+export const webhookDescriptor = defineOutput({
+  name: 'webhook',
+  summary: 'POSTs batches of alerts as a JSON array to a URL, optionally signed with HMAC-SHA256 over the body.',
   example: [
     '- type: webhook',
     '  url: https://soar.example.com/hooks/lanner',
@@ -76,26 +76,20 @@ export const webhookDescriptor: OutputDescriptor = {
     '  min_priority: Warning',
     '',
   ].join('\n'),
-  parse(raw) {
-    const parsed = parseBlock(schema, raw);
-    if (!parsed.ok) return parsed;
-    const c = parsed.value;
-    const problems: string[] = [];
-    const route = routeOf(c, problems);
+  options,
+  needs: { ports: ['connects to url'], files: ['secret_file', TLS_FILES] },
+  build(c, context, problems) {
+    const route = routeOf(c, context, problems);
     const secret = readSecret(c.secret, c.secret_file, 'secret', problems);
     const tls = readTls(c.tls, problems);
-    if (problems.length > 0) return { ok: false, problems };
     const format = c.format as keyof typeof JSON_DOCS;
-    return {
-      ok: true,
-      create: (name, deps) =>
-        new QueuedOutput(
-          name,
-          route,
-          queueOptions(c),
-          new WebhookExporter({ url: c.url, format, headers: c.headers, ...(secret ? { secret } : {}), signatureHeader: c.signature_header, client: new HttpClient(c.url, tls) }),
-          deps,
-        ),
-    };
+    return (name, deps) =>
+      new QueuedOutput(
+        name,
+        route,
+        queueOptions(c),
+        new WebhookExporter({ url: c.url, format, headers: c.headers, ...(secret ? { secret } : {}), signatureHeader: c.signature_header, client: new HttpClient(c.url, tls) }),
+        deps,
+      );
   },
-};
+});

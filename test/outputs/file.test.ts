@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findOutput } from '../../src/outputs/registry.js';
+import { TEST_CONTEXT } from './parse-context.js';
 import { shellAlert } from '../support/alerts.js';
 import { testDeps } from '../support/output-metrics.js';
 
@@ -16,7 +17,7 @@ describe('file output', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lanner-file-'));
     dirs.push(dir);
     const path = join(dir, 'alerts', 'alerts.jsonl');
-    const parsed = findOutput('file')!.parse({ type: 'file', path, max_size: '4KiB', max_files: 2, batch: { max_size: 1 } });
+    const parsed = findOutput('file')!.parse({ type: 'file', path, max_size: '4KiB', max_files: 2, batch: { max_size: 1 } }, TEST_CONTEXT);
     if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
     const out = parsed.create('file', testDeps());
     const alerts = Array.from({ length: 40 }, (_, i) => shellAlert({ container: `c${String(i).padStart(2, '0')}` }));
@@ -36,7 +37,7 @@ describe('file output', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lanner-file-'));
     dirs.push(dir);
     const path = join(dir, 'alerts.cef');
-    const parsed = findOutput('file')!.parse({ type: 'file', path, format: 'cef' });
+    const parsed = findOutput('file')!.parse({ type: 'file', path, format: 'cef' }, TEST_CONTEXT);
     if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
     const out = parsed.create('file', testDeps());
     out.send(shellAlert());

@@ -11,6 +11,7 @@ import { Deduplicator } from '../../src/alerts/lifecycle/dedup.js';
 import { fallbackKey } from '../../src/outputs/kafka.js';
 import type { Output } from '../../src/outputs/output.js';
 import { findOutput, OUTPUTS } from '../../src/outputs/registry.js';
+import { TEST_CONTEXT } from './parse-context.js';
 import { SECOND, shellAlert, T0 } from '../support/alerts.js';
 import {
   API_METADATA,
@@ -46,7 +47,7 @@ async function broker(options: KafkaStandinOptions = {}): Promise<KafkaStandin> 
 
 function build(block: Record<string, unknown>) {
   const name = String(block['name'] ?? 'kafka');
-  const parsed = findOutput('kafka')!.parse({ type: 'kafka', topic: TOPIC, ...block });
+  const parsed = findOutput('kafka')!.parse({ type: 'kafka', topic: TOPIC, ...block }, TEST_CONTEXT);
   if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
   const deps = testDeps();
   const output = parsed.create(name, deps);
@@ -243,7 +244,7 @@ describe('Kafka lifecycle', () => {
 });
 
 describe('Kafka config', () => {
-  const parse = (block: Record<string, unknown>) => findOutput('kafka')!.parse({ type: 'kafka', ...block });
+  const parse = (block: Record<string, unknown>) => findOutput('kafka')!.parse({ type: 'kafka', ...block }, TEST_CONTEXT);
 
   it('is registered and accepts a minimal block', () => {
     expect(OUTPUTS.some((d) => d.type === 'kafka')).toBe(true);

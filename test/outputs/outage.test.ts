@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/alerts/alert.js';
 import type { Output } from '../../src/outputs/output.js';
 import { findOutput } from '../../src/outputs/registry.js';
+import { TEST_CONTEXT } from './parse-context.js';
 import { SECOND, shellAlert, T0 } from '../support/alerts.js';
 import { startStandin, type Standin } from '../support/http-standin.js';
 import { testDeps, until, value } from '../support/output-metrics.js';
@@ -36,7 +37,7 @@ afterEach(async () => {
 });
 
 function build(block: Record<string, unknown>, deps = testDeps()): Output {
-  const parsed = findOutput(String(block['type']))!.parse(block);
+  const parsed = findOutput(String(block['type']))!.parse(block, TEST_CONTEXT);
   if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
   const out = parsed.create(String(block['name']), deps);
   cleanup.push(() => out.close());

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enrichAlert } from '../../src/alerts/enrich.js';
 import type { Alert } from '../../src/alerts/alert.js';
 import { findOutput } from '../../src/outputs/registry.js';
+import { TEST_CONTEXT } from './parse-context.js';
 import { shellAlert, T0 } from '../support/alerts.js';
 import { testDeps, until, value } from '../support/output-metrics.js';
 import { opensslOrSkip, makeTestPki, type TestPki } from '../support/certs.js';
@@ -30,7 +31,7 @@ describe.runIf(HAVE)('syslog output into a real rsyslogd', () => {
   });
 
   function output(block: Record<string, unknown>) {
-    const parsed = findOutput('syslog')!.parse({ type: 'syslog', host: '127.0.0.1', ...block });
+    const parsed = findOutput('syslog')!.parse({ type: 'syslog', host: '127.0.0.1', ...block }, TEST_CONTEXT);
     if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
     return parsed.create('syslog', testDeps());
   }
@@ -86,15 +87,18 @@ describe.runIf(HAVE_TLS)('syslog output over TLS into a real rsyslogd (gtls, cli
   });
 
   function output(name: string, tls: Record<string, unknown>, deps = testDeps()) {
-    const parsed = findOutput('syslog')!.parse({
-      type: 'syslog',
-      transport: 'tls',
-      host: '127.0.0.1',
-      port: rsyslog.tlsPort,
-      app_name: 'lanner-tls',
-      tls,
-      retry: { max_retries: 2, initial_backoff: '5ms', max_backoff: '10ms' },
-    });
+    const parsed = findOutput('syslog')!.parse(
+      {
+        type: 'syslog',
+        transport: 'tls',
+        host: '127.0.0.1',
+        port: rsyslog.tlsPort,
+        app_name: 'lanner-tls',
+        tls,
+        retry: { max_retries: 2, initial_backoff: '5ms', max_backoff: '10ms' },
+      },
+      TEST_CONTEXT,
+    );
     if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
     return { out: parsed.create(name, deps), deps };
   }
