@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { ActionRecord, Alert } from '../alerts/alert.js';
 import type { Priority } from '../core/event.js';
 import type { Logger } from '../core/log.js';
+import { ChildCache } from '../metrics/child-cache.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
 import { describeTarget } from './guardrails.js';
 import type { KubeApi } from './kube-api.js';
@@ -49,10 +50,16 @@ export interface AuditorDeps {
   readonly sink: (record: Alert) => void;
 }
 
-export class Auditor {
-  private readonly counters = new Map<string, { inc(): void }>();
+/** Responders come from the config and outcomes are four; the bound only makes that explicit. */
+const MAX_ACTION_SERIES = 64;
 
-  constructor(private readonly deps: AuditorDeps) {}
+export class Auditor {
+  private readonly counters: ChildCache<[action: string, outcome: string], { inc(): void }> | undefined;
+
+  constructor(private readonly deps: AuditorDeps) {
+    const metrics = deps.metrics;
+    this.counters = metrics && new ChildCache((action: string, outcome: string) => metrics.actions.labels(action, outcome), { maxChildren: MAX_ACTION_SERIES });
+  }
 
   /** Builds the record for one decision and sends it everywhere it goes. */
   async record(request: ActionRequest, verdict: Verdict, dryRun: boolean, at: number): Promise<Decision> {
@@ -95,13 +102,7 @@ export class Auditor {
   }
 
   private count(action: string, outcome: string): void {
-    const key = `${action}\u0000${outcome}`;
-    let c = this.counters.get(key);
-    if (!c && this.deps.metrics) {
-      c = this.deps.metrics.actions.labels(action, outcome);
-      this.counters.set(key, c);
-    }
-    c?.inc();
+    this.counters?.get(action, outcome).inc();
   }
 
   private auditAlert(d: Decision): Alert {

@@ -165,19 +165,29 @@ export interface EngineOptions {
 /** The typed `actions` options: the engine's, and each responder's under its name. */
 export interface ActionsOptions extends EngineOptions, ResponderOptionsByName {}
 
-/** The secrets config loading read from files or took inline. */
-export interface ActionsSecrets {
-  readonly webhookSecret: string;
-  readonly apiToken: string;
-}
+/**
+ * Reads a secret given inline or in a file; `fileKey` names the file's key in errors. Config
+ * loading reads files (src/core/secret.ts); tests may hand back the inline value.
+ */
+export type SecretReader = (inline: string, file: string, fileKey: string) => string;
 
-/** Typed options from the parsed block; secrets are read by the caller (files may be absent in tests). */
-export function actionsOptionsFrom(p: ActionsParsed, secrets: ActionsSecrets, ownNamespace: string): ActionsOptions {
-  // Which responder's `secret`/`secret_file` each secret the caller read belongs to.
-  const secretOf: Readonly<Record<string, string>> = { webhook: secrets.webhookSecret };
-  const blocks = p as unknown as Readonly<Record<string, unknown>>;
+/** A reader that takes inline secrets only, for tests and embedded uses. */
+export const INLINE_SECRETS: SecretReader = (inline) => inline;
+
+/**
+ * Typed options from the parsed block. A responder whose block has `secret`/`secret_file`
+ * gets the secret read by `readSecret`, so a new one needs no change here.
+ */
+export function actionsOptionsFrom(p: ActionsParsed, readSecret: SecretReader, ownNamespace: string): ActionsOptions {
+  const blocks = p as unknown as Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   const responders: Record<string, unknown> = {};
-  for (const d of DESCRIPTORS) responders[d.name] = d.optionsFrom(blocks[d.name], secretOf[d.name] ?? '');
+  for (const d of DESCRIPTORS) {
+    const block = blocks[d.name] ?? {};
+    const inline = block['secret'];
+    const file = block['secret_file'];
+    const secret = typeof inline === 'string' || typeof file === 'string' ? readSecret(typeof inline === 'string' ? inline : '', typeof file === 'string' ? file : '', `actions.${d.name}.secret_file`) : '';
+    responders[d.name] = d.optionsFrom(block, secret);
+  }
   return {
     dryRun: p.dry_run,
     kubeconfig: p.kubeconfig,
@@ -196,7 +206,7 @@ export function actionsOptionsFrom(p: ActionsParsed, secrets: ActionsSecrets, ow
     rules: p.rules,
     // Each descriptor's `optionsFrom` returned its own options under its own name.
     ...(responders as unknown as ResponderOptionsByName),
-    api: { enabled: p.api.enabled, token: secrets.apiToken },
+    api: { enabled: p.api.enabled, token: readSecret(p.api.token, p.api.token_file, 'actions.api.token_file') },
   };
 }
 
@@ -228,5 +238,5 @@ export function actionsProblems(p: ActionsParsed): string[] {
 /** The defaults as typed options, for tests and embedded uses. */
 export function defaultActionsOptions(overrides: Partial<ActionsOptions> = {}): ActionsOptions {
   const parsed = actionsSchema.parse(structuredClone(ACTIONS_DEFAULTS));
-  return { ...actionsOptionsFrom(parsed, { webhookSecret: '', apiToken: '' }, 'lanner'), ...overrides };
+  return { ...actionsOptionsFrom(parsed, INLINE_SECRETS, 'lanner'), ...overrides };
 }

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { LannerError } from '../core/errors.js';
 import { ALERTS_DEFAULTS, alertsSchema, lifecycleOptionsFrom } from '../alerts/lifecycle/config.js';
 import type { LifecycleOptions } from '../alerts/lifecycle/lifecycle.js';
-import { ACTIONS_DEFAULTS, actionsOptionsFrom, actionsSchema, ownNamespace, RESPONDER_NAMES, type ActionsOptions } from '../actions/options.js';
+import { ACTIONS_DEFAULTS, actionsOptionsFrom, actionsProblems, actionsSchema, ownNamespace, type ActionsOptions } from '../actions/options.js';
 import type { ConditionCompiler } from '../alerts/condition.js';
 import { defaultsOf } from '../core/plugin.js';
 import { readSecret } from '../core/secret.js';
@@ -305,22 +305,7 @@ function describeIssue(issue: z.core.$ZodIssue, prefix: readonly string[] = []):
 /** Rules that tie keys together, which a per-key schema cannot say. */
 function crossKeyProblems(p: Parsed): string[] {
   const problems: string[] = [];
-  const a = p.actions;
-  if (a.webhook.enabled && a.webhook.url === '') problems.push('actions.webhook.url: is required when actions.webhook.enabled is true');
-  if (a.webhook.secret !== '' && a.webhook.secret_file !== '') problems.push('actions.webhook: set secret or secret_file, not both');
-  if (a.api.enabled && a.api.token === '' && a.api.token_file === '') {
-    problems.push('actions.api.token: is required when actions.api.enabled is true: the action API never runs without a bearer token');
-  }
-  for (const [name, list] of [...Object.entries(a.profiles), ...Object.entries(a.rules)]) {
-    for (const action of list) {
-      if (!KNOWN_ACTIONS.has(action) && a.profiles[action] === undefined) {
-        problems.push(`actions: ${JSON.stringify(name)} names ${JSON.stringify(action)}, which is neither a responder (${[...KNOWN_ACTIONS].join(', ')}) nor a profile`);
-      }
-    }
-  }
-  for (const name of Object.keys(a.profiles)) {
-    if (KNOWN_ACTIONS.has(name)) problems.push(`actions.profiles.${name}: a profile cannot take a responder's name`);
-  }
+  problems.push(...actionsProblems(p.actions));
   p.rules.forEach((path, i) => {
     if (!existsSync(path)) problems.push(`rules.${i}: ${JSON.stringify(path)} is invalid: no such file or directory`);
   });
@@ -357,7 +342,6 @@ function buildOutputs(blocks: Record<string, unknown>[], problems: string[], gra
   return outputs;
 }
 
-const KNOWN_ACTIONS: ReadonlySet<string> = new Set(RESPONDER_NAMES);
 
 function toConfig(p: Parsed, alerts: LifecycleOptions, sources: SourceConfig[], outputs: OutputConfig[], env: NodeJS.ProcessEnv): LannerConfig {
   return {
@@ -371,14 +355,7 @@ function toConfig(p: Parsed, alerts: LifecycleOptions, sources: SourceConfig[], 
     alerts,
     state: { file: p.state.file, saveIntervalMs: p.state.save_interval, maxKeys: p.state.max_keys, ttlMs: p.state.ttl },
     outputs,
-    actions: actionsOptionsFrom(
-      p.actions,
-      {
-        webhookSecret: readSecret(p.actions.webhook.secret, p.actions.webhook.secret_file, 'actions.webhook.secret_file'),
-        apiToken: readSecret(p.actions.api.token, p.actions.api.token_file, 'actions.api.token_file'),
-      },
-      ownNamespace(p.actions.own_namespace, env),
-    ),
+    actions: actionsOptionsFrom(p.actions, readSecret, ownNamespace(p.actions.own_namespace, env)),
     shutdownGraceMs: p.shutdown.grace,
   };
 }

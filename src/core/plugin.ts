@@ -77,6 +77,9 @@ export function optionRows(schema: z.ZodType): OptionRow[] {
         continue;
       }
       rows.push({ key: path, type: typeOf(child), default: child.default === undefined ? '' : render(child.default), description: child.description ?? '' });
+      // A list of mappings (a sequence's steps) documents the keys of its items too.
+      const items = child.type === 'array' && child.items ? objectOf(child.items) : undefined;
+      if (items) visit(items, `${path}[]`);
     }
   };
   visit(objectOf(json) ?? json, '');

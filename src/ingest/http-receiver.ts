@@ -35,6 +35,7 @@ import { LannerError } from '../core/errors.js';
 import { bearerCheck } from '../core/bearer.js';
 import { parseJsonExact, type JsonValue } from '../core/exact-json.js';
 import { LogLimiter, type Logger } from '../core/log.js';
+import { ChildCache } from '../metrics/child-cache.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
 import { listenOn, type HostPort } from '../core/listen.js';
 import { normalizeFalcoJson, type InvalidReason } from './normalize.js';
@@ -122,7 +123,8 @@ interface Tally {
   readonly from: string;
 }
 
-type Counter = { inc(): void };
+/** Status codes are the receiver's own few; the bound only makes that explicit. */
+const MAX_STATUS_SERIES = 32;
 
 /** Falco's `http_output` (and Falcosidekick-style posts) as a source of events. */
 export class HttpIngestSource implements Source {
@@ -130,7 +132,9 @@ export class HttpIngestSource implements Source {
   private readonly path: string;
   private readonly limit: number;
   private readonly tokenCheck: ((header: string | undefined) => boolean) | undefined;
-  private readonly statusCounters = new Map<number, Counter>();
+  private readonly statusCounters = new ChildCache((status: string) => this.options.metrics.httpIngestRequests.labels(status), {
+    maxChildren: MAX_STATUS_SERIES,
+  });
   private readonly logLimiter = new LogLimiter();
   private server: Server | undefined;
   private sink: EventSink | undefined;
@@ -402,12 +406,7 @@ export class HttpIngestSource implements Source {
   }
 
   private countStatus(status: number): void {
-    let counter = this.statusCounters.get(status);
-    if (!counter) {
-      counter = this.options.metrics.httpIngestRequests.labels(String(status));
-      this.statusCounters.set(status, counter);
-    }
-    counter.inc();
+    this.statusCounters.get(String(status)).inc();
   }
 
   private logStarted(): void {

@@ -6,12 +6,12 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { z } from 'zod';
+import type { ConditionCompiler } from '../alerts/condition.js';
 import type { FormatName } from '../alerts/formats/index.js';
 import { parseDurationMs, parseSizeBytes } from '../core/units.js';
 import { PRIORITIES, type Priority } from '../core/event.js';
 import { parsePriority } from '../core/priority.js';
 import type { BatchQueueOptions } from './batch-queue.js';
-import type { OutputParseContext } from './output.js';
 import { compileRoute, type Route } from './route.js';
 
 /** A duration in milliseconds, written "500ms", "5s", "2m"; `fallback` as a person writes it. */
@@ -170,7 +170,7 @@ export function queueOptions(c: CommonParsed): BatchQueueOptions {
 }
 
 /** The route of a parsed block; a `route.condition` problem goes to `problems`. */
-export function routeOf(c: CommonParsed, context: OutputParseContext, problems: string[]): Route {
+export function routeOf(c: CommonParsed, context: { readonly conditions: ConditionCompiler }, problems: string[]): Route {
   let condition;
   if (c.route.condition !== undefined) {
     const compiled = context.conditions(c.route.condition);

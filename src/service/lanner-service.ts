@@ -11,8 +11,9 @@ import type { Logger } from '../core/log.js';
 import { detectionPipeline, type Detector } from '../detect/pipeline.js';
 import { IngestQueue } from '../ingest/ingest-queue.js';
 import type { Source } from '../ingest/source.js';
-import { deferredCount, type DeferredCount } from '../metrics/deferred.js';
-import type { LannerMetrics } from '../metrics/metrics.js';
+import { ChildCache } from '../metrics/child-cache.js';
+import { deferredCount } from '../metrics/deferred.js';
+import { MAX_RULE_SERIES, type LannerMetrics } from '../metrics/metrics.js';
 import type { Output } from '../outputs/output.js';
 import { OpsServer, type ApiHandler } from '../server/ops-server.js';
 import type { HostPort } from '../core/listen.js';
@@ -58,7 +59,10 @@ export class LannerService {
   private alertCount = 0;
   private readonly byRule = new Map<string, number>();
   private readonly alertListeners: ((alert: Alert) => void)[] = [];
-  private readonly alertCounters = new Map<string, DeferredCount>();
+  private readonly alertCounters = new ChildCache(
+    (rule: string, priority: string, family: string) => deferredCount(this.parts.metrics.alerts, { rule, priority, family }),
+    { maxChildren: MAX_RULE_SERIES },
+  );
 
   constructor(private readonly parts: ServiceParts) {
     this.queue = new IngestQueue({ capacity: parts.queueSize }, parts.metrics, parts.logger);
@@ -171,13 +175,7 @@ export class LannerService {
   private emit(detected: Alert): void {
     const { metrics, context } = this.parts;
     const alert: Alert = context ? { ...detected, node: context.node, ...(context.cluster ? { cluster: context.cluster } : {}) } : detected;
-    const counterKey = `${alert.rule}\u0000${alert.priority}`;
-    let counter = this.alertCounters.get(counterKey);
-    if (!counter) {
-      counter = deferredCount(metrics.alerts, { rule: alert.rule, priority: alert.priority, family: familyOf(alert) });
-      this.alertCounters.set(counterKey, counter);
-    }
-    counter.inc();
+    this.alertCounters.get(alert.rule, alert.priority, familyOf(alert)).inc();
     if (alert.ingestedAtMs !== undefined) {
       metrics.ingestToAlertSeconds.observe((performance.now() - alert.ingestedAtMs) / 1000);
       // Only for live alerts: a replayed capture's event times are hours or days old.

@@ -164,7 +164,7 @@ describe('typed actions options', () => {
         delete: { grace_period: '1m' },
         kill: { signal: 'SIGTERM' },
       }),
-      { webhookSecret: 'from-the-file', apiToken: 't' },
+      (inline, file, key) => (file === '/etc/lanner/secret' && key === 'actions.webhook.secret_file' ? 'from-the-file' : inline || 't'),
       'security',
     );
     expect(o.quarantine).toMatchObject({ enabled: true, ttlMs: 7_200_000, sweepIntervalMs: 60_000, dnsPodLabels: { 'k8s-app': 'kube-dns', tier: 'dns' } });

@@ -33,10 +33,10 @@ describe('loadConfig', () => {
     expect(c.sources).toEqual([]);
     expect(c.ingest.queueSize).toBe(65536);
     // Each source's block takes its defaults from its own descriptor, units resolved.
-    const grpc = falcoGrpcDescriptor.options.parse({});
+    const grpc = falcoGrpcDescriptor.options.parse({}) as { poll_interval: number; backoff: unknown };
     expect(grpc.poll_interval).toBe(1000);
     expect(grpc.backoff).toEqual({ initial: 500, max: 30_000, reset_after: 60_000 });
-    expect(httpIngestDescriptor.options.parse({}).body_limit).toBe(1024 * 1024);
+    expect((httpIngestDescriptor.options.parse({}) as { body_limit: number }).body_limit).toBe(1024 * 1024);
     expect(c.shutdownGraceMs).toBe(5000);
     expect(Object.isFrozen(c)).toBe(true);
   });

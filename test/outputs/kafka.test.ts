@@ -24,7 +24,8 @@ import {
   type KafkaStandinOptions,
   type ReceivedRecord,
 } from '../support/kafka-standin.js';
-import { testDeps, until, value } from '../support/output-metrics.js';
+import { testDeps, value } from '../support/output-metrics.js';
+import { waitFor } from '../support/wait.js';
 
 const TOPIC = 'lanner-alerts';
 const FAST_RETRY = { max_retries: 3, initial_backoff: '1ms', max_backoff: '5ms' };
@@ -196,7 +197,7 @@ describe('Kafka failures', () => {
     await kafka.stop();
     const burst = alerts(30);
     for (const a of burst) output.send(a);
-    await until(async () => (await failures('connect')) >= 3, 'three failed connection attempts');
+    await waitFor(async () => (await failures('connect')) >= 3, { what: 'three failed connection attempts' });
     expect(await sent()).toBe(1);
     // 5 in flight + 10 queued are kept; the 15 newest were shed and counted.
     expect(await dropped('queue_full')).toBe(15);
@@ -228,7 +229,7 @@ describe('Kafka lifecycle', () => {
     await output.close();
     expect(kafka.records.map(containerOf)).toEqual(sample.map((a) => a.workload.container_id));
     expect(await sent()).toBe(4);
-    await until(() => kafka.connections === 0, 'the producer to disconnect');
+    await waitFor(() => kafka.connections === 0, { what: 'the producer to disconnect' });
   });
 
   it('on shutdown with the broker gone, what is left is counted as dropped within close_timeout', async () => {

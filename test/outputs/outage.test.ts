@@ -12,7 +12,8 @@ import { findOutput } from '../../src/outputs/registry.js';
 import { TEST_CONTEXT } from './parse-context.js';
 import { SECOND, shellAlert, T0 } from '../support/alerts.js';
 import { startStandin, type Standin } from '../support/http-standin.js';
-import { testDeps, until, value } from '../support/output-metrics.js';
+import { testDeps, value } from '../support/output-metrics.js';
+import { waitFor } from '../support/wait.js';
 
 /** A Loki stand-in that can be stopped and started again on the same port. */
 async function loki(port = 0): Promise<{ server: http.Server; port: number; received: string[] }> {
@@ -83,7 +84,7 @@ describe('outage', () => {
     expect(await value(deps.metrics.outputFailures, { output: 'hook', reason: 'connect' })).toBe(0);
 
     // Down for a stretch: several attempts fail to connect.
-    await until(async () => (await value(deps.metrics.outputFailures, { output: 'loki', reason: 'connect' })) >= 3, 'three failed attempts');
+    await waitFor(async () => (await value(deps.metrics.outputFailures, { output: 'loki', reason: 'connect' })) >= 3, { what: 'three failed attempts' });
     expect(await value(deps.metrics.outputSent, { output: 'loki' })).toBe(0);
     // 5 in flight + 10 queued are kept; the 15 newest were shed and counted.
     expect(await value(deps.metrics.outputDropped, { output: 'loki', reason: 'queue_full' })).toBe(15);

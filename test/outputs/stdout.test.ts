@@ -3,7 +3,8 @@ import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { StdoutOutput } from '../../src/outputs/stdout.js';
 import { shellAlert } from '../support/alerts.js';
-import { testDeps, until, value } from '../support/output-metrics.js';
+import { testDeps, value } from '../support/output-metrics.js';
+import { waitFor } from '../support/wait.js';
 
 describe('stdout output', () => {
   it('when its reader goes away, keeps the detector running and counts every later alert as dropped', async () => {
@@ -14,11 +15,11 @@ describe('stdout output', () => {
     out.send(shellAlert());
     await once(reader, 'exit');
     let sent = 1;
-    await until(async () => {
+    await waitFor(async () => {
       out.send(shellAlert());
       sent++;
       return (await value(deps.metrics.outputDropped, { output: 'stdout', reason: 'stream_closed' })) > 0;
-    }, 'the closed pipe to be noticed');
+    }, { what: 'the closed pipe to be noticed' });
     for (let i = 0; i < 5; i++) out.send(shellAlert());
     const delivered = await value(deps.metrics.outputSent, { output: 'stdout' });
     const dropped = await value(deps.metrics.outputDropped, { output: 'stdout', reason: 'stream_closed' });

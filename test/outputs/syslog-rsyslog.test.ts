@@ -5,7 +5,8 @@ import type { Alert } from '../../src/alerts/alert.js';
 import { findOutput } from '../../src/outputs/registry.js';
 import { TEST_CONTEXT } from './parse-context.js';
 import { shellAlert, T0 } from '../support/alerts.js';
-import { testDeps, until, value } from '../support/output-metrics.js';
+import { testDeps, value } from '../support/output-metrics.js';
+import { waitFor } from '../support/wait.js';
 import { opensslOrSkip, makeTestPki, type TestPki } from '../support/certs.js';
 import { rsyslogOrSkip, rsyslogTlsOrSkip, startRsyslog, type Rsyslog } from '../support/rsyslog.js';
 
@@ -42,7 +43,7 @@ describe.runIf(HAVE)('syslog output into a real rsyslogd', () => {
     out.send(tricky);
     out.send(second);
     await out.flush();
-    await until(() => rsyslog.parsed().length >= 2, 'rsyslog to write two messages');
+    await waitFor(() => rsyslog.parsed().length >= 2, { what: 'rsyslog to write two messages' });
     const [a, b] = rsyslog.parsed();
     expect(a!.hostname).toBe('worker-2');
     expect(a!.appName).toBe('lanner');
@@ -65,7 +66,7 @@ describe.runIf(HAVE)('syslog output into a real rsyslogd', () => {
     const out = output({ transport: 'udp', port: rsyslog.udpPort, message: 'cef' });
     out.send(tricky);
     await out.flush();
-    await until(() => rsyslog.parsed().length > before, 'rsyslog to write the UDP message');
+    await waitFor(() => rsyslog.parsed().length > before, { what: 'rsyslog to write the UDP message' });
     const got = rsyslog.parsed()[before]!;
     expect(got.hostname).toBe('worker-2');
     expect(got.msgId).toBe('alert');
@@ -110,7 +111,7 @@ describe.runIf(HAVE_TLS)('syslog output over TLS into a real rsyslogd (gtls, cli
     out.send(alert);
     out.send(second);
     await out.flush();
-    await until(() => rsyslog.parsed().length >= 2, 'rsyslog to write two messages received over TLS');
+    await waitFor(() => rsyslog.parsed().length >= 2, { what: 'rsyslog to write two messages received over TLS' });
     const [a, b] = rsyslog.parsed();
     expect(a!.hostname).toBe('worker-3');
     expect(a!.appName).toBe('lanner-tls');

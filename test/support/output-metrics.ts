@@ -3,7 +3,6 @@ import type { Counter, Gauge } from 'prom-client';
 import { createMetrics, type LannerMetrics } from '../../src/metrics/metrics.js';
 import { silentLogger } from '../../src/core/log.js';
 import type { OutputDeps } from '../../src/outputs/output.js';
-import { waitFor } from './wait.js';
 
 export async function value(metric: Counter<string> | Gauge<string>, labels: Record<string, string>): Promise<number> {
   const data = await metric.get();
@@ -13,9 +12,4 @@ export async function value(metric: Counter<string> | Gauge<string>, labels: Rec
 
 export function testDeps(): OutputDeps & { metrics: LannerMetrics } {
   return { logger: silentLogger(), metrics: createMetrics({ processMetrics: false }) };
-}
-
-/** @deprecated Use `waitFor(cond, { what })` from ./wait.js; this remains only until test/outputs moves to it. */
-export async function until(cond: () => boolean | Promise<boolean>, what: string, limitMs = 10_000): Promise<void> {
-  await waitFor(cond, { what, timeoutMs: limitMs });
 }

@@ -8,7 +8,7 @@ import type { FalcoEvent } from '../../core/event.js';
 import type { BaselineRuleSpec, Predicate } from '../../rules/compiler/detection-rule.js';
 import { BoundedState, type StateLimits, type StateObserver } from './bounded-state.js';
 import { keyOf, type KeyOf } from './keys.js';
-import { durationOption, fieldsOption, type StatefulHit, type StatefulKindDescriptor, type StatefulMatcher } from './matcher.js';
+import { durationOption, fieldsOption, type ProfileSnapshot, type StatefulHit, type StatefulKindDescriptor, type StatefulMatcher } from './matcher.js';
 
 export interface BaselineSpec {
   /** Which events are learned and checked (the rule's condition); omitted, every event fed. */
@@ -36,13 +36,7 @@ export interface BaselineHit {
 }
 
 /** A profile as saved in the state file. */
-export interface ProfileSnapshot {
-  readonly workload: string;
-  readonly firstMs: number;
-  /** Event time of the profile's latest event. */
-  readonly lastMs: number;
-  readonly values: readonly string[];
-}
+export type { ProfileSnapshot } from './matcher.js';
 
 const EVERY_EVENT: Predicate = () => true;
 

@@ -9,7 +9,6 @@ import type { FalcoEvent } from '../../core/event.js';
 import type { PluginDescriptor, PluginNeeds } from '../../core/plugin.js';
 import { positiveDurationMs } from '../../core/units.js';
 import type { Predicate, StateBounds, StatefulKindName, StatefulSpec } from '../../rules/compiler/detection-rule.js';
-import type { ProfileSnapshot } from './baseline.js';
 import type { StateObserver } from './bounded-state.js';
 
 /** A match a stateful matcher completed: what the engine turns into one alert. */
@@ -20,6 +19,15 @@ export interface StatefulHit {
   readonly events: readonly FalcoEvent[];
   /** Appended to the rendered output in parentheses: what the match adds (a count, a new value). */
   readonly detail?: string;
+}
+
+/** What a baseline learned for one workload, as the state file keeps it across restarts. */
+export interface ProfileSnapshot {
+  readonly workload: string;
+  readonly firstMs: number;
+  /** Event time of the profile's latest event. */
+  readonly lastMs: number;
+  readonly values: readonly string[];
 }
 
 /**
