@@ -15,7 +15,7 @@ import { ACTIONS_DEFAULTS, actionsOptionsFrom, actionsProblems, actionsSchema, o
 import type { ConditionCompiler } from '../alerts/condition.js';
 import { defaultsOf } from '../core/plugin.js';
 import { readSecret } from '../core/secret.js';
-import { durationMs, listenAddress, parseDurationMs } from '../core/units.js';
+import { listenAddress, parseDurationMs } from '../core/units.js';
 import { alertConditionCompiler } from '../detect/alert-conditions.js';
 import { SOURCES } from '../ingest/registry.js';
 import type { SourcePlan } from '../ingest/source.js';
@@ -326,11 +326,13 @@ function buildOutputs(blocks: Record<string, unknown>[], problems: string[], gra
     if (names.has(name)) problems.push(`outputs.${i}.name: ${JSON.stringify(name)} is used by another output`);
     names.add(name);
     // An output still closing when the grace period ends is cut off before it can count what it
-    // could not send: its close must fit inside the grace.
-    // stdout writes synchronously and has no close timeout.
-    const closeMs = descriptor.type === 'stdout' ? undefined : parseDurationMs((block['close_timeout'] as string | number | undefined) ?? '4s');
+    // could not send: its close must fit inside the grace. Outputs without a close timeout
+    // (stdout writes synchronously) have nothing to check.
+    const defaults = defaultsOf(descriptor.options) as { close_timeout?: string | number };
+    const closeTimeout = (block['close_timeout'] as string | number | undefined) ?? defaults.close_timeout;
+    const closeMs = closeTimeout === undefined ? undefined : parseDurationMs(closeTimeout);
     if (closeMs !== undefined && closeMs >= graceMs) {
-      problems.push(`outputs.${i}.close_timeout: ${JSON.stringify(block['close_timeout'] ?? '4s')} is invalid: must be shorter than shutdown.grace (${graceMs}ms), or alerts still queued at shutdown would be lost uncounted`);
+      problems.push(`outputs.${i}.close_timeout: ${JSON.stringify(closeTimeout)} is invalid: must be shorter than shutdown.grace (${graceMs}ms), or alerts still queued at shutdown would be lost uncounted`);
     }
     const parsed = descriptor.parse(block, { conditions });
     if (!parsed.ok) {

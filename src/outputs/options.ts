@@ -8,41 +8,14 @@ import type { ConnectionOptions } from 'node:tls';
 import { z } from 'zod';
 import type { ConditionCompiler } from '../alerts/condition.js';
 import type { FormatName } from '../alerts/formats/index.js';
-import { parseDurationMs, parseSizeBytes } from '../core/units.js';
+import { durationMs as duration, sizeBytes as size } from '../core/units.js';
 import { PRIORITIES, type Priority } from '../core/event.js';
 import { parsePriority } from '../core/priority.js';
 import type { BatchQueueOptions } from './batch-queue.js';
 import { compileRoute, type Route } from './route.js';
 
-/** A duration in milliseconds, written "500ms", "5s", "2m"; `fallback` as a person writes it. */
-export const duration = (fallback: string) =>
-  z
-    .union([z.number(), z.string()])
-    .meta({ format: 'duration' })
-    .default(fallback)
-    .transform((v, ctx) => {
-      const ms = parseDurationMs(v);
-      if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v)} is not a duration such as 500ms, 5s or 2m` });
-        return z.NEVER;
-      }
-      return ms;
-    });
-
-/** A size in bytes above zero, written "512KiB", "100MiB"; `fallback` as a person writes it. */
-export const size = (fallback: string) =>
-  z
-    .union([z.number(), z.string()])
-    .meta({ format: 'size' })
-    .default(fallback)
-    .transform((v, ctx) => {
-      const bytes = parseSizeBytes(v);
-      if (bytes === undefined || bytes === 0) {
-        ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v)} is not a size such as 512KiB or 100MiB` });
-        return z.NEVER;
-      }
-      return bytes;
-    });
+/** Durations and sizes as every config block writes them; `fallback` as a person writes it. */
+export { duration, size };
 
 const priority = z
   .string()
@@ -188,12 +161,14 @@ export function routeOf(c: CommonParsed, context: { readonly conditions: Conditi
 
 /** Validates a block against a schema: `key.path: message` problems, every one at once. */
 export function parseBlock<S extends z.ZodType>(schema: S, raw: unknown): { ok: true; value: z.infer<S> } | { ok: false; problems: string[] } {
-  const r = schema.safeParse(raw);
+  const r = schema.safeParse(raw, { reportInput: true });
   if (r.success) return { ok: true, value: r.data };
   const problems: string[] = [];
   for (const issue of r.error.issues) {
     const path = issue.path.join('.') || '(block)';
     if (issue.code === 'unrecognized_keys') for (const k of issue.keys) problems.push(`${path === '(block)' ? k : `${path}.${k}`}: unknown key`);
+    // The value as written, as top-level keys are reported: the reader sees what to fix.
+    else if (issue.code === 'custom' && issue.input !== undefined) problems.push(`${path}: ${JSON.stringify(issue.input)} is invalid: ${issue.message}`);
     else problems.push(`${path}: ${issue.message}`);
   }
   return { ok: false, problems };

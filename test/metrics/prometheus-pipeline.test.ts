@@ -27,7 +27,6 @@ import {
   skipWithout,
   startPrometheus,
   substituteVariables,
-  type PromQueryResult,
   type RunningPrometheus,
   sampleValues,
 } from '../support/prometheus.js';
