@@ -34,7 +34,15 @@ export async function runService(argv: readonly string[]): Promise<number> {
   const metrics = createMetrics({ version: version() });
   const service = await assemble(config, { mode: 'live', logger, metrics });
   logger.info({ version: version(), node: config.nodeName }, 'lanner starting');
-  await service.start();
+  try {
+    await service.start();
+  } catch (err) {
+    // A port in use or a TLS file missing: stop what did start (the ops server would keep the
+    // process alive, not ready, for ever) and exit non-zero with the reason.
+    logger.fatal({ err: (err as Error).message }, 'lanner cannot start');
+    await service.stop(config.shutdownGraceMs);
+    throw err;
+  }
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));

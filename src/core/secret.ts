@@ -3,15 +3,20 @@ import { readFileSync } from 'node:fs';
 import { LannerError } from './errors.js';
 
 /**
- * The secret given inline, else read from its file (named by `fileKey` in errors), else empty.
- * An unreadable file stops the start: running open because a token went missing is never right.
+ * The secret given inline, else read from its file (named by `fileKey` in errors), else empty
+ * when neither is set. A file that is unreadable, or holds nothing but blanks, stops the start:
+ * a token file emptied by a broken Secret mount must never turn authentication off.
  */
 export function readSecret(inline: string, file: string, fileKey: string): string {
   if (inline !== '') return inline;
   if (file === '') return '';
+  let text: string;
   try {
-    return readFileSync(file, 'utf8').trim();
+    text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new LannerError('LANNER_CONFIG_INVALID', `${fileKey}: cannot read ${file}: ${(err as Error).message}`);
   }
+  const secret = text.trim();
+  if (secret === '') throw new LannerError('LANNER_CONFIG_INVALID', `${fileKey}: ${file} is empty: refusing to run without the secret it should hold`);
+  return secret;
 }

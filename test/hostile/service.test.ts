@@ -1,0 +1,115 @@
+/**
+ * Hostile input against the real service binary, as an attacker who owns one container could
+ * send it: forged events posted to the ingest, and a service whose security settings cannot be
+ * honoured. The service must keep running and alerting, or refuse to start with the reason.
+ */
+import { createServer, type Server } from 'node:net';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { stringifyExact } from '../../src/core/exact-json.js';
+import { assertBuilt, lanner, startLanner, waitForLog } from '../support/cli.js';
+import { falcoJson } from '../support/events.js';
+import { waitFor } from '../support/wait.js';
+
+beforeAll(assertBuilt);
+
+const running: ChildProcessWithoutNullStreams[] = [];
+afterEach(() => {
+  for (const child of running.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+/** Names that reach a plain object's prototype when used as keys. */
+const PROTOTYPE_KEYS = ['constructor', '__proto__', 'toString', 'valueOf', 'hasOwnProperty', 'prototype', '__defineGetter__'];
+
+function tempFile(name: string, text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'lanner-hostile-')), name);
+  writeFileSync(file, text);
+  return file;
+}
+
+async function startService(configText = ''): Promise<{ child: ChildProcessWithoutNullStreams; ingest: string; ops: string; alerts: () => Record<string, unknown>[] }> {
+  const config = tempFile('lanner.yaml', configText);
+  const child = startLanner(['run', '--config', config, '--ingest-listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0']);
+  running.push(child);
+  let text = '';
+  child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+  const [ops, ingest] = await Promise.all([
+    waitForLog(child, (e) => e['msg'] === 'serving /metrics, /healthz, /readyz'),
+    waitForLog(child, (e) => e['msg'] === 'receiving Falco http_output'),
+  ]);
+  const alerts = (): Record<string, unknown>[] =>
+    text
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  return { child, ingest: String(ingest['url']), ops: `http://${String(ops['address'])}`, alerts };
+}
+
+const post = (url: string, events: readonly Record<string, unknown>[]): Promise<Response> =>
+  fetch(url, { method: 'POST', body: events.map((e) => stringifyExact(e)).join('\n') + '\n' });
+
+const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
+
+describe('hostile input against lanner run', () => {
+  it('keeps running and alerting when rule names, tags and fields are prototype keys', async () => {
+    // Actions configured by rule name: the lookup an attacker's rule name reaches first.
+    const service = await startService('actions:\n  rules:\n    Terminal shell in container: [event]\n');
+    const events = PROTOTYPE_KEYS.map((key, i) =>
+      falcoJson({ rule: key, tags: [key], timeNs: nowNs() + BigInt(i), fields: { [key]: key, 'container.id': key, 'k8s.ns.name': key } }),
+    );
+    const answer = await post(service.ingest, events);
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toMatchObject({ accepted: PROTOTYPE_KEYS.length });
+    const rules = await waitFor(() => {
+      const seen = new Set(service.alerts().map((a) => a['rule']));
+      return PROTOTYPE_KEYS.every((k) => seen.has(k)) ? seen : undefined;
+    }, { what: 'an alert for every forged rule name' });
+    expect(rules.size).toBeGreaterThanOrEqual(PROTOTYPE_KEYS.length);
+    expect(service.child.exitCode).toBeNull();
+    expect((await fetch(`${service.ops}/healthz`)).status).toBe(200);
+  });
+
+  it('still raises the real alert after a forged event from the far future', async () => {
+    const service = await startService();
+    const fields = { 'container.id': 'c0ffee000001', 'k8s.ns.name': 'shop', 'k8s.pod.name': 'checkout-1', 'proc.cmdline': 'sh -i' };
+    const forged = falcoJson({ rule: 'Terminal shell in container', timeNs: nowNs() + 10n * 365n * 86_400n * 1_000_000_000n, fields });
+    await post(service.ingest, [forged]);
+    const real = falcoJson({ rule: 'Terminal shell in container', timeNs: nowNs(), fields, output: 'the real shell' });
+    expect((await post(service.ingest, [real])).status).toBe(200);
+    await waitFor(() => service.alerts().some((a) => a['output'] === 'the real shell'), { what: 'the real alert after the forged one' });
+  });
+
+  it('refuses to start when a token file is empty, naming the file', async () => {
+    const token = tempFile('token', '\n');
+    const config = tempFile('lanner.yaml', `ingest:\n  http:\n    token_file: ${token}\n`);
+    const r = await lanner(['run', '--config', config, '--ingest-listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('LANNER_CONFIG_INVALID');
+    expect(r.stderr).toContain(`${token} is empty`);
+  });
+
+  it('exits non-zero with the reason when its ingest port is taken, rather than running unready', async () => {
+    const taken: Server = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as { port: number };
+    try {
+      const r = await lanner(['run', '--ingest-listen', `127.0.0.1:${port}`, '--metrics-listen', '127.0.0.1:0']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('LANNER_LISTEN');
+      expect(r.stderr).toContain(`127.0.0.1:${port}`);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('exits non-zero when a TLS file it was given is missing', async () => {
+    const config = tempFile('lanner.yaml', 'ingest:\n  http:\n    tls:\n      cert: /no/such/cert.pem\n      key: /no/such/key.pem\n');
+    const r = await lanner(['run', '--config', config, '--ingest-listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0']);
+    expect(r.code).not.toBe(0);
+    expect(r.code).not.toBeNull();
+    expect(r.stderr).toContain('/no/such/cert.pem');
+  });
+});
