@@ -21,28 +21,47 @@
  *   that was queued.
  * - 413 as soon as the body crosses the limit (a declared Content-Length over the limit is
  *   refused before reading; with `Expect: 100-continue` before the body is even sent).
+ * - 503 with `Retry-After: 1` (`error: overloaded`) when as many requests as `max_requests`
+ *   are being read already, and 429 with `Retry-After: 1` when the sender's own address holds
+ *   `max_requests_per_client` of them: each buffers a body, so the slots bound memory, and the
+ *   share per address keeps one sender from taking them all. The body is not read.
+ * - No answer, and the connection destroyed, when the headers do not arrive within
+ *   `header_timeout` or the body within `body_timeout`, or when the connection is the oldest
+ *   idle one of the busiest address while every connection is taken (`max_connections`):
+ *   such clients cost a socket for seconds at most (core/listen.ts), and every such close is
+ *   counted by reason.
  * - 401 for a missing or wrong bearer token, 404 for other paths, 405 for other methods,
- *   415 for a Content-Encoding other than identity (Falco does not compress its posts).
+ *   415 for a Content-Encoding other than identity (Falco does not compress its posts), and
+ *   400 (431 for oversized headers) for malformed HTTP.
+ * Each event of a batch stands alone: one that fails, in whatever way, is refused with its
+ * line (or index) and the others go on; no event can turn the answer into a 500.
  * Content-Type is not checked: Falco sends application/json, other senders text/plain or
  * application/x-ndjson, and all of them mean the same bytes.
  */
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { LannerError } from '../core/errors.js';
 import { bearerCheck } from '../core/bearer.js';
-import { parseJsonExact, type JsonValue } from '../core/exact-json.js';
+import { parseJsonExact, stringifyExact, type JsonValue } from '../core/exact-json.js';
 import { LogLimiter, type Logger } from '../core/log.js';
 import { ChildCache } from '../metrics/child-cache.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
-import { listenOn, type HostPort } from '../core/listen.js';
-import { normalizeFalcoJson, type InvalidReason } from './normalize.js';
+import {
+  ConnectionGuard,
+  DEFAULT_CONNECTION_LIMITS,
+  listenOn,
+  parseHostPort,
+  serverTimeouts,
+  type Admission,
+  type ConnectionLimits,
+  type DropReason,
+  type HostPort,
+} from '../core/listen.js';
+import { normalizeFalcoJson, type InvalidReason, type Normalized } from './normalize.js';
 import { z } from 'zod';
 import { readSecret } from '../core/secret.js';
-import { listenAddress, sizeBytes } from '../core/units.js';
-import { parseHostPort } from '../core/listen.js';
+import { listenAddress, positiveDurationMs, sizeBytes } from '../core/units.js';
 import { defineSource, type EventSink, type Source } from './source.js';
 
 /** TLS for the receiver; file paths of PEM files, read when the receiver starts. */
@@ -66,38 +85,29 @@ export interface HttpIngestOptions {
   readonly path?: string;
   /** Largest body accepted; default 1 MiB. */
   readonly bodyLimitBytes?: number;
-  /** When set (non-empty), requests must carry `Authorization: Bearer <token>`. */
+  /**
+   * When given, requests must carry `Authorization: Bearer <token>`. Given, it must be a
+   * token: empty, blank or holding whitespace (which no header can carry) is refused at
+   * construction, never taken as "no authentication".
+   */
   readonly token?: string;
   readonly tls?: HttpIngestTls;
   readonly logger: Logger;
   readonly metrics: LannerMetrics;
-  /** Time a client has to send its request headers; default 10 s. */
-  readonly headersTimeoutMs?: number;
-  /** Time a client has to send its whole request; default 30 s. */
-  readonly requestTimeoutMs?: number;
-  /** How long an idle keep-alive connection stays open; default 65 s. */
-  readonly keepAliveTimeoutMs?: number;
-  /** Concurrent connections; each may hold up to one body, so this bounds memory; default 256. */
-  readonly maxConnections?: number;
+  /** Timeouts and connection limits; defaults in `DEFAULT_CONNECTION_LIMITS` (core/listen.ts). */
+  readonly limits?: Partial<ConnectionLimits>;
   /** How long `close` lets requests in flight finish before cutting their connections; default 2 s. */
   readonly closeGraceMs?: number;
 }
 
 /** How many refusals a response lists; the counts cover all of them. */
 const MAX_LISTED_REFUSALS = 10;
-/** Parser messages can quote the sender's bytes; keep what we echo and log short. */
+/** Longest quote of the sender's bytes an answer or a log line holds. */
 const MAX_DETAIL_CHARS = 200;
 
 const DEFAULTS = {
   path: '/',
   bodyLimitBytes: 1024 * 1024,
-  headersTimeoutMs: 10_000,
-  requestTimeoutMs: 30_000,
-  // Longer than the idle time after which clients stop reusing a connection, so a client
-  // rarely sends into a connection the server is closing (curl reuses for up to 118 s, but
-  // checks a pooled connection is still open before it sends).
-  keepAliveTimeoutMs: 65_000,
-  maxConnections: 256,
   closeGraceMs: 2_000,
 } as const;
 
@@ -123,7 +133,7 @@ interface Tally {
   readonly from: string;
 }
 
-/** Status codes are the receiver's own few; the bound only makes that explicit. */
+/** Status codes (and drop reasons) are the receiver's own few; the bound only makes that explicit. */
 const MAX_STATUS_SERIES = 32;
 
 /** Falco's `http_output` (and Falcosidekick-style posts) as a source of events. */
@@ -136,6 +146,7 @@ export class HttpIngestSource implements Source {
     maxChildren: MAX_STATUS_SERIES,
   });
   private readonly logLimiter = new LogLimiter();
+  private readonly guard: ConnectionGuard;
   private server: Server | undefined;
   private sink: EventSink | undefined;
   private bound: HostPort | undefined;
@@ -144,11 +155,15 @@ export class HttpIngestSource implements Source {
   constructor(private readonly options: HttpIngestOptions) {
     this.path = normalizePath(options.path ?? DEFAULTS.path);
     this.limit = options.bodyLimitBytes ?? DEFAULTS.bodyLimitBytes;
-    this.tokenCheck = options.token ? bearerCheck(options.token) : undefined;
+    this.tokenCheck = options.token === undefined ? undefined : bearerCheck(checkedToken(options.token));
     if (options.tls?.requireClientCert && !options.tls.ca) {
       // Without a CA of our own, Node would accept any client certificate a public CA signed.
       throw new LannerError('LANNER_CONFIG_INVALID', 'ingest.http.tls: client_auth needs a ca to check client certificates against');
     }
+    this.guard = new ConnectionGuard(options.limits ?? {}, {
+      dropped: (reason) => this.countDropped(reason),
+      answeredMalformed: (status) => this.countStatus(status),
+    });
     this.name = `http:${options.host}:${options.port}${this.path}`;
   }
 
@@ -195,29 +210,22 @@ export class HttpIngestSource implements Source {
   }
 
   private createServer(): Server {
-    const headersTimeout = this.options.headersTimeoutMs ?? DEFAULTS.headersTimeoutMs;
-    const common = {
-      headersTimeout,
-      requestTimeout: Math.max(this.options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs, headersTimeout),
-      // Timeouts are only enforced on this tick; a short one keeps short timeouts honest.
-      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeout / 4))),
-    };
+    const timeouts = serverTimeouts(this.guard.limits);
     const tls = this.options.tls;
     const server = tls
-      ? createHttpsServer({ ...common, ...readTls(tls), handshakeTimeout: headersTimeout })
-      : createHttpServer(common);
-    server.keepAliveTimeout = this.options.keepAliveTimeoutMs ?? DEFAULTS.keepAliveTimeoutMs;
-    server.maxConnections = this.options.maxConnections ?? DEFAULTS.maxConnections;
+      ? createHttpsServer({ ...timeouts, ...readTls(tls), handshakeTimeout: this.guard.limits.headerTimeoutMs })
+      : createHttpServer(timeouts);
+    this.guard.attach(server);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res, false));
     // Answering 100-continue ourselves lets a refused request (auth, size) skip sending its body.
     server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res, true));
-    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket as Socket));
     if (tls) {
-      server.on('tlsClientError', (err: Error) =>
+      server.on('tlsClientError', (err: Error) => {
+        this.countDropped('tls_handshake');
         this.logLimiter.maybe('tls', (suppressed) =>
           this.options.logger.warn({ err: err.message, suppressed_since_last: suppressed }, 'HTTP ingest refused a TLS handshake'),
-        ),
-      );
+        );
+      });
     }
     return server;
   }
@@ -247,11 +255,16 @@ export class HttpIngestSource implements Source {
     }
     const encoding = req.headers['content-encoding'];
     if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
-      this.reply(req, res, 415, { error: 'unsupported_encoding', detail: `Content-Encoding ${JSON.stringify(encoding)} is not supported; send identity` });
+      this.reply(req, res, 415, { error: 'unsupported_encoding', detail: `Content-Encoding ${JSON.stringify(shorten(encoding))} is not supported; send identity` });
       return;
     }
     if (Number(req.headers['content-length'] ?? 0) > this.limit) {
       this.tooLarge(req, res);
+      return;
+    }
+    const admission = this.guard.admit(req, res);
+    if (admission !== 'admitted') {
+      this.overloaded(req, res, admission);
       return;
     }
     if (expectsContinue) res.writeContinue();
@@ -326,19 +339,41 @@ export class HttpIngestSource implements Source {
     }
   }
 
+  /**
+   * One event, on its own: whatever it holds, it ends up counted once, as accepted, shed or
+   * refused, and the events after it go on.
+   */
   private offer(value: JsonValue, tally: Tally, at: Position): void {
-    const result = normalizeFalcoJson(value, 'http');
+    let result: Normalized;
+    try {
+      result = normalizeFalcoJson(value, 'http');
+    } catch (err) {
+      // Normalization promises not to throw; should an odd event still make it, that event
+      // is refused, not the batch.
+      this.refuse(tally, 'bad_json', `the event could not be read: ${errorText(err)}`, at);
+      return;
+    }
     if (!result.ok) {
       this.refuse(tally, result.reason, result.detail, at);
       return;
     }
-    if (this.sink!.accept(result.event)) tally.accepted++;
+    let queued: boolean;
+    try {
+      queued = this.sink!.accept(result.event);
+    } catch (err) {
+      // The event was valid and is not queued: for the sender that is a shed event.
+      this.logLimiter.maybe('sink', (suppressed) =>
+        this.options.logger.error({ err: errorText(err), suppressed_since_last: suppressed }, 'the ingest queue failed to take an event'),
+      );
+      queued = false;
+    }
+    if (queued) tally.accepted++;
     else tally.shed++;
   }
 
   /** Counts a refused event with the sink, which owns invalid-event metrics and rate-limited logs. */
   private refuse(tally: Tally, reason: InvalidReason, detail: string, at: Position): void {
-    const short = detail.length > MAX_DETAIL_CHARS ? `${detail.slice(0, MAX_DETAIL_CHARS)}...` : detail;
+    const short = shorten(detail);
     tally.invalid++;
     if (tally.refusals.length < MAX_LISTED_REFUSALS) tally.refusals.push({ ...at, reason, detail: short });
     const where = at.line !== undefined ? ` line ${at.line}` : at.index !== undefined ? ` item ${at.index}` : '';
@@ -356,6 +391,18 @@ export class HttpIngestSource implements Source {
     } else {
       const first = tally.refusals[0]!;
       this.reply(req, res, 400, { error: first.reason, detail: first.detail, ...counts, ...refused });
+    }
+  }
+
+  /** A request refused for want of a slot: told when to come back; its body is not read. */
+  private overloaded(req: IncomingMessage, res: ServerResponse, admission: Exclude<Admission, 'admitted'>): void {
+    const { maxRequests, maxRequestsPerClient } = this.guard.limits;
+    if (admission === 'client_over_share') {
+      const detail = `this address already has ${maxRequestsPerClient} requests in progress; wait for their answers`;
+      this.reply(req, res, 429, { error: 'too_many_requests', detail }, { 'retry-after': '1' });
+    } else {
+      const detail = `${maxRequests} requests are in progress, the most the receiver reads at once`;
+      this.reply(req, res, 503, { error: 'overloaded', detail }, { 'retry-after': '1' });
     }
   }
 
@@ -384,21 +431,11 @@ export class HttpIngestSource implements Source {
 
   private send(res: ServerResponse, status: number, body: object, headers: Record<string, string>): void {
     if (res.headersSent || res.writableEnded) return;
-    const text = JSON.stringify(body);
+    // Answers quote what senders wrote; stringifyExact writes a bigint where JSON.stringify throws.
+    const text = stringifyExact(body);
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
     res.end(text);
     this.countStatus(status);
-  }
-
-  /** Malformed HTTP and timeouts never reach a request handler; answer and count them here. */
-  private onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
-    if (err.code === 'ECONNRESET' || !socket.writable || socket.bytesWritten > 0) {
-      socket.destroy();
-      return;
-    }
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    this.countStatus(status);
-    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   }
 
   private authorized(header: string | undefined): boolean {
@@ -407,6 +444,14 @@ export class HttpIngestSource implements Source {
 
   private countStatus(status: number): void {
     this.statusCounters.get(String(status)).inc();
+  }
+
+  /**
+   * A connection closed without an answer. Counted as status `dropped_<reason>` of the
+   * request counter until the metrics have a counter of connections dropped by reason.
+   */
+  private countDropped(reason: DropReason): void {
+    this.statusCounters.get(`dropped_${reason}`).inc();
   }
 
   private logStarted(): void {
@@ -477,11 +522,32 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
+/** Parser messages and header values can quote the sender's bytes; keep what we echo and log short. */
+function shorten(text: string): string {
+  return text.length > MAX_DETAIL_CHARS ? `${text.slice(0, MAX_DETAIL_CHARS)}...` : text;
+}
+
+/** A token asked for must be one a header can carry: never empty, which would mean no authentication. */
+function checkedToken(token: string): string {
+  if (token.trim() === '') {
+    throw new LannerError('LANNER_CONFIG_INVALID', 'ingest.http.token: a token was asked for but it is empty: refusing to take posts without authentication');
+  }
+  if (/\s/.test(token)) {
+    throw new LannerError('LANNER_CONFIG_INVALID', 'ingest.http.token: holds whitespace, which no "Authorization: Bearer" header can carry');
+  }
+  return token;
+}
+
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
 function noop(): void {}
+
+/** A default duration as a person writes it, for the reference. */
+function seconds(ms: number): string {
+  return `${ms / 1000}s`;
+}
 
 /** `ingest.http` in lanner.yaml: Falco 0.44 and later, through its http_output. */
 export const httpIngestDescriptor = defineSource({
@@ -494,6 +560,30 @@ export const httpIngestDescriptor = defineSource({
       listen: listenAddress.default('').describe('HOST:PORT to listen on for posted events; empty: off'),
       path: z.string().startsWith('/').default('/').describe('The one path events are posted to'),
       body_limit: sizeBytes('1MiB').describe('Largest request body; reading stops at the limit with 413'),
+      header_timeout: positiveDurationMs
+        .prefault(seconds(DEFAULT_CONNECTION_LIMITS.headerTimeoutMs))
+        .describe('Time a client has to send its request headers, from connecting (or from the first byte of its next request on a kept-alive connection); past it the connection is destroyed without an answer and counted'),
+      body_timeout: positiveDurationMs
+        .prefault(seconds(DEFAULT_CONNECTION_LIMITS.bodyTimeoutMs))
+        .describe('Time a client has to send its whole body once its headers are in; past it the connection is destroyed without an answer and counted'),
+      max_connections: z
+        .number()
+        .int()
+        .positive()
+        .default(DEFAULT_CONNECTION_LIMITS.maxConnections)
+        .describe('Open connections, idle ones included; when all are taken, the oldest idle connection of the address holding the most is closed to make room'),
+      max_requests: z
+        .number()
+        .int()
+        .positive()
+        .default(DEFAULT_CONNECTION_LIMITS.maxRequests)
+        .describe('Requests read at once, all senders together (memory is bounded by this times body_limit); more are answered 503 with Retry-After'),
+      max_requests_per_client: z
+        .number()
+        .int()
+        .positive()
+        .default(DEFAULT_CONNECTION_LIMITS.maxRequestsPerClient)
+        .describe('Requests read at once from one address; more are answered 429 with Retry-After, so one sender cannot take every slot'),
       token: z.string().default('').describe('Bearer token posts must carry (Falco itself cannot send one: use mutual TLS with Falco)'),
       token_file: z.string().default('').describe('File holding the bearer token, read at start'),
       tls: z
@@ -525,13 +615,23 @@ export const httpIngestDescriptor = defineSource({
         {
           label: `HTTP ingest on ${h.listen}${h.path}${t.cert ? ' (HTTPS' + (t.client_auth ? ', mutual TLS)' : ')') : ''}`,
           create: (deps) => {
+            // Asked for, a token is always handed on: the receiver refuses an empty one
+            // rather than running without authentication.
+            const tokenAskedFor = h.token !== '' || h.token_file !== '';
             const token = readSecret(h.token, h.token_file, 'ingest.http.token_file');
             return new HttpIngestSource({
               host,
               port,
               path: h.path,
               bodyLimitBytes: h.body_limit,
-              ...(token ? { token } : {}),
+              limits: {
+                headerTimeoutMs: h.header_timeout,
+                bodyTimeoutMs: h.body_timeout,
+                maxConnections: h.max_connections,
+                maxRequests: h.max_requests,
+                maxRequestsPerClient: h.max_requests_per_client,
+              },
+              ...(tokenAskedFor ? { token } : {}),
               ...(t.cert || t.key ? { tls: { cert: t.cert, key: t.key, ...(t.ca ? { ca: t.ca } : {}), requireClientCert: t.client_auth } } : {}),
               logger: deps.logger,
               metrics: deps.metrics,

@@ -1,11 +1,18 @@
 /**
  * The operations endpoint: /metrics for Prometheus, /healthz (the process is alive and its
  * pipeline running) and /readyz (it is receiving events: Falco connected, or HTTP ingest open).
+ *
+ * Anyone on the node may reach this port, so it holds its clients to the same limits as the
+ * ingest (core/listen.ts): short header and body timeouts, thousands of cheap idle connections
+ * with the busiest address's oldest idle one closed when they run out, and a bounded number of
+ * costly requests (/metrics, /api/) in progress, in all and per address, beyond which the
+ * answer is 503 or 429 with `Retry-After`. The probes are answered at once, without a slot, so
+ * a flood of scrapes cannot fail the kubelet's liveness probe.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Logger } from '../core/log.js';
+import { LogLimiter, type Logger } from '../core/log.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
-import { listenOn, parseHostPort, type HostPort } from '../core/listen.js';
+import { ConnectionGuard, listenOn, parseHostPort, serverTimeouts, type ConnectionLimits, type DropReason, type HostPort } from '../core/listen.js';
 
 export interface Probe {
   /** Null when healthy/ready, else the reason it is not. */
@@ -25,15 +32,20 @@ export interface OpsServerOptions {
   readonly ready: Probe;
   /** Off unless configured: without it /api/ is not found. */
   readonly api?: ApiHandler;
+  /** Timeouts and connection limits; defaults in `DEFAULT_CONNECTION_LIMITS` (core/listen.ts). */
+  readonly limits?: Partial<ConnectionLimits>;
 }
 
 export class OpsServer {
   private readonly server: Server;
+  private readonly guard: ConnectionGuard;
+  private readonly logLimiter = new LogLimiter();
   private bound: HostPort | undefined;
 
   constructor(private readonly options: OpsServerOptions) {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    this.server.keepAliveTimeout = 5_000;
+    this.guard = new ConnectionGuard(options.limits ?? {}, { dropped: (reason) => this.dropped(reason) });
+    this.server = createServer(serverTimeouts(this.guard.limits), (req, res) => void this.handle(req, res));
+    this.guard.attach(this.server);
   }
 
   async start(): Promise<HostPort> {
@@ -54,42 +66,90 @@ export class OpsServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    req.on('error', noop);
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    if (this.options.api && path.startsWith('/api/')) {
-      try {
-        await this.options.api(req, res, path);
-      } catch (err) {
-        this.options.logger.error({ err: (err as Error).message, path }, 'action API request failed');
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'internal error' }));
-      }
+    // The probes cost nothing and must answer even while costly requests have every slot.
+    if (path === '/healthz' || path === '/readyz') {
+      if (!this.readOnly(req, res)) return;
+      return probe(req, res, path === '/healthz' ? this.options.health() : this.options.ready());
+    }
+    const api = this.options.api && path.startsWith('/api/') ? this.options.api : undefined;
+    if (path !== '/metrics' && !api) {
+      text(req, res, 404, 'not found: try /metrics, /healthz or /readyz\n');
       return;
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+    if (!api && !this.readOnly(req, res)) return;
+    const admission = this.guard.admit(req, res);
+    if (admission !== 'admitted') {
+      const why = admission === 'overloaded' ? 'too many requests in progress' : 'too many requests in progress from this address';
+      text(req, res, admission === 'overloaded' ? 503 : 429, `${why}; retry shortly\n`, { 'retry-after': '1' });
       return;
     }
-    switch (path) {
-      case '/metrics': {
-        const { registry } = this.options.metrics;
-        try {
-          const body = await registry.metrics();
-          res.writeHead(200, { 'content-type': registry.contentType }).end(body);
-        } catch (err) {
-          res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics collection failed: ${(err as Error).message}\n`);
-        }
-        return;
+    if (api) await this.callApi(api, req, res, path);
+    else await this.serveMetrics(req, res);
+  }
+
+  /** True for GET and HEAD; answers 405 to anything else. */
+  private readOnly(req: IncomingMessage, res: ServerResponse): boolean {
+    if (req.method === 'GET' || req.method === 'HEAD') return true;
+    text(req, res, 405, 'only GET and HEAD\n', { allow: 'GET, HEAD' });
+    return false;
+  }
+
+  private async callApi(api: ApiHandler, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    try {
+      await api(req, res, path);
+    } catch (err) {
+      this.options.logger.error({ err: errorText(err), path }, 'action API request failed');
+      if (!res.headersSent) {
+        res.writeHead(500, { 'content-type': 'application/json', ...closeIfUnread(req) }).end('{"error":"internal error"}\n');
       }
-      case '/healthz':
-        return probe(res, this.options.health());
-      case '/readyz':
-        return probe(res, this.options.ready());
-      default:
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /healthz or /readyz\n');
     }
+  }
+
+  private async serveMetrics(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { registry } = this.options.metrics;
+    try {
+      const body = await registry.metrics();
+      if (!res.writableEnded) res.writeHead(200, { 'content-type': registry.contentType }).end(req.method === 'HEAD' ? undefined : body);
+    } catch (err) {
+      text(req, res, 500, `metrics collection failed: ${errorText(err)}\n`);
+    }
+  }
+
+  /**
+   * A connection closed without an answer, logged at most once a minute per reason.
+   * Counted once the metrics have a counter of connections dropped by server and reason.
+   */
+  private dropped(reason: DropReason): void {
+    this.logLimiter.maybe(reason, (suppressed) =>
+      this.options.logger.warn({ reason, suppressed_since_last: suppressed }, 'operations server closed a connection without an answer'),
+    );
   }
 }
 
-function probe(res: ServerResponse, problem: string | null): void {
-  if (problem === null) res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
-  else res.writeHead(503, { 'content-type': 'text/plain' }).end(`${problem}\n`);
+function probe(req: IncomingMessage, res: ServerResponse, problem: string | null): void {
+  if (problem === null) text(req, res, 200, 'ok\n');
+  else text(req, res, 503, `${problem}\n`);
 }
+
+function text(req: IncomingMessage, res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  if (res.headersSent || res.writableEnded) return;
+  res.writeHead(status, { 'content-type': 'text/plain', ...headers, ...closeIfUnread(req) }).end(req.method === 'HEAD' ? undefined : body);
+}
+
+/**
+ * A body left unread would have to be drained before the connection could serve another
+ * request: close the connection instead.
+ */
+function closeIfUnread(req: IncomingMessage): Record<string, string> {
+  const length = req.headers['content-length'];
+  const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+  return hasBody && !req.complete ? { connection: 'close' } : {};
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function noop(): void {}
