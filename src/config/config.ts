@@ -33,7 +33,7 @@ const CORE_DEFAULTS: Raw = {
   node_name: '',
   cluster: '',
   log_level: 'info',
-  ingest: { queue_size: 65536 },
+  ingest: { queue_size: 65536, max_future_skew: '5m' },
   server: { listen: '127.0.0.1:9376' },
   rules: [],
   state: { file: '', save_interval: '1m', max_keys: 10000, ttl: '10m' },
@@ -75,12 +75,18 @@ const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
   return ms;
 });
 
+/**
+ * At least a second: clocks of Falco and Lanner on one node agree far better, and a bound of 0
+ * would refuse events for the microseconds between Falco stamping and Lanner reading them.
+ */
+const futureSkew = duration.refine((ms) => ms >= 1000, { message: 'must be at least 1s' });
+
 /** The schema of the keys Lanner owns, with a placeholder where each source's block goes. */
 const coreShape = {
   node_name: z.string(),
   cluster: z.string(),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
-  ingest: { queue_size: z.number().int().min(1).max(10_000_000) },
+  ingest: { queue_size: z.number().int().min(1).max(10_000_000), max_future_skew: futureSkew },
   server: { listen: listenAddress },
   rules: z.array(z.string().min(1)),
   state: z.object({ file: z.string(), save_interval: duration, max_keys: z.number().int().min(1), ttl: duration }).strict(),
@@ -102,7 +108,7 @@ interface Parsed {
   node_name: string;
   cluster: string;
   log_level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  ingest: { queue_size: number };
+  ingest: { queue_size: number; max_future_skew: number };
   server: { listen: string };
   rules: string[];
   state: { file: string; save_interval: number; max_keys: number; ttl: number };
@@ -130,7 +136,11 @@ export interface LannerConfig {
   readonly logLevel: Parsed['log_level'];
   /** The sources the config turns on, in registry order; built only when the service starts. */
   readonly sources: readonly SourceConfig[];
-  readonly ingest: { readonly queueSize: number };
+  readonly ingest: {
+    readonly queueSize: number;
+    /** How far ahead of the wall clock a live service takes event times; further is refused as `time_in_future`. */
+    readonly maxFutureSkewMs: number;
+  };
   readonly server: { readonly listen: string };
   readonly rules: readonly string[];
   readonly state: {
@@ -351,7 +361,7 @@ function toConfig(p: Parsed, alerts: LifecycleOptions, sources: SourceConfig[], 
     cluster: p.cluster,
     logLevel: p.log_level,
     sources,
-    ingest: { queueSize: p.ingest.queue_size },
+    ingest: { queueSize: p.ingest.queue_size, maxFutureSkewMs: p.ingest.max_future_skew },
     server: { listen: p.server.listen },
     rules: p.rules,
     alerts,

@@ -9,10 +9,16 @@ export type JsonValue = string | number | bigint | boolean | null | JsonValue[] 
 /** Parses JSON text; integers that are not safe JavaScript integers become exact bigints. */
 export function parseJsonExact(text: string): JsonValue {
   const value = JSON.parse(text) as JsonValue;
-  if (typeof value !== 'object' || value === null) return isUnsafeInteger(value) ? BigInt(text.trim()) : value;
+  if (typeof value !== 'object' || value === null) {
+    // 1e300 is an unsafe integer too, but written as a float: only integer text is exact.
+    const literal = text.trim();
+    return isUnsafeInteger(value) && INTEGER_LITERAL.test(literal) ? BigInt(literal) : value;
+  }
   restore(value, new ExactIntegers(text));
   return value;
 }
+
+const INTEGER_LITERAL = /^-?\d+$/;
 
 export function isUnsafeInteger(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && !Number.isSafeInteger(v);
@@ -63,21 +69,54 @@ export class ExactIntegers {
 
 type Cursor = ExactIntegers;
 
-/** Walks a parsed value, replacing rounded integers with exact bigints from the text, in place. */
-function restore(node: JsonValue[] | { [key: string]: JsonValue }, cursor: Cursor): void {
-  if (Array.isArray(node)) {
-    for (let i = 0; i < node.length; i++) {
-      const v = node[i]!;
-      if (typeof v === 'object' && v !== null) restore(v, cursor);
-      else if (isUnsafeInteger(v)) node[i] = fromLiterals(v, cursor);
+/** A container part-way through the walk: where in it the walk resumes. */
+interface Frame {
+  readonly node: JsonValue[] | { [key: string]: JsonValue };
+  /** The object's keys; undefined for an array. */
+  readonly keys: string[] | undefined;
+  next: number;
+}
+
+/**
+ * Walks a parsed value, replacing rounded integers with exact bigints from the text, in place,
+ * in document order (which the cursors rely on to pair repeated keys). The stack is its own:
+ * the text is the sender's, and a value nested thousands deep must cost a loop, not the call
+ * stack.
+ */
+function restore(root: JsonValue[] | { [key: string]: JsonValue }, cursor: Cursor): void {
+  const stack: Frame[] = [frameOf(root)];
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1]!;
+    const { node, keys } = frame;
+    const size = keys ? keys.length : (node as JsonValue[]).length;
+    let descended = false;
+    while (frame.next < size) {
+      const at = frame.next++;
+      if (keys) {
+        const key = keys[at]!;
+        const v = (node as { [key: string]: JsonValue })[key]!;
+        if (typeof v === 'object' && v !== null) {
+          stack.push(frameOf(v));
+          descended = true;
+          break;
+        }
+        if (isUnsafeInteger(v)) (node as { [key: string]: JsonValue })[key] = cursor.member(key, v);
+      } else {
+        const v = (node as JsonValue[])[at]!;
+        if (typeof v === 'object' && v !== null) {
+          stack.push(frameOf(v));
+          descended = true;
+          break;
+        }
+        if (isUnsafeInteger(v)) (node as JsonValue[])[at] = fromLiterals(v, cursor);
+      }
     }
-    return;
+    if (!descended) stack.pop();
   }
-  for (const key in node) {
-    const v = node[key]!;
-    if (typeof v === 'object' && v !== null) restore(v, cursor);
-    else if (isUnsafeInteger(v)) node[key] = cursor.member(key, v);
-  }
+}
+
+function frameOf(node: JsonValue[] | { [key: string]: JsonValue }): Frame {
+  return { node, keys: Array.isArray(node) ? undefined : Object.keys(node), next: 0 };
 }
 
 // Needles by key: the same few keys (evt.time, ...) carry big integers line after line. Keys come
@@ -182,7 +221,11 @@ function endOfString(text: string, open: number): number {
   }
 }
 
-/** Serializes like `JSON.stringify`, writing bigints as exact integer literals. */
+/**
+ * Serializes like `JSON.stringify`, writing bigints as exact integer literals. It recurses: give
+ * it only values whose depth is bounded (alerts, and event fields, which normalization keeps
+ * within EVENT_LIMITS), never a sender's raw document.
+ */
 export function stringifyExact(value: unknown): string {
   if (typeof value === 'bigint') return value.toString();
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';

@@ -4,6 +4,11 @@
  * detection; when detection falls behind, new events are shed and counted rather than
  * buffered without limit. Draining happens in slices on the event loop so sockets keep being
  * served while a burst is processed.
+ *
+ * Every source offers its events here, whatever the transport, so this is where event time is
+ * bounded against the wall clock: an event stamped further ahead than the allowed skew is
+ * refused (`time_in_future`) before any stateful stage sees it, because one such event would
+ * move the rule engine's clock and the alert lifecycle's cooldowns forward for everyone.
  */
 import { Subject, type Observable } from 'rxjs';
 import type { FalcoEvent, Transport } from '../core/event.js';
@@ -12,7 +17,8 @@ import { ChildCache } from '../metrics/child-cache.js';
 import { EventTypeCounter } from '../metrics/event-types.js';
 import { deferredCount, type DeferredCount } from '../metrics/deferred.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
-import type { InvalidReason } from './normalize.js';
+import { formatRfc3339Ns, nowNs } from '../core/time.js';
+import { INVALID_REASONS, type InvalidReason } from './normalize.js';
 import type { EventSink } from './source.js';
 
 /**
@@ -27,7 +33,18 @@ export interface IngestQueueOptions {
   readonly capacity: number;
   /** Events handed to detection per turn of the event loop. */
   readonly sliceSize?: number;
+  /**
+   * How far ahead of the wall clock an event may be stamped (`ingest.max_future_skew`); one
+   * further ahead is refused as `time_in_future`. Omitted: no bound, for a replay, whose events
+   * are its clock.
+   */
+  readonly maxFutureSkewMs?: number;
+  /** The wall clock in nanoseconds (tests pass their own). */
+  readonly clock?: () => bigint;
 }
+
+/** What became of an offered event. */
+export type Offer = 'queued' | 'shed' | 'refused';
 
 export class IngestQueue implements EventSink {
   private readonly events: (FalcoEvent | undefined)[];
@@ -44,6 +61,15 @@ export class IngestQueue implements EventSink {
   private readonly logLimiter = new LogLimiter();
   private readonly sliceSize: number;
   private current = 0;
+  private readonly invalid: ReadonlyMap<InvalidReason, { inc(): void }>;
+  private readonly skewNs: bigint | undefined;
+  private readonly clock: () => bigint;
+  /**
+   * The latest event time taken, as of the last look at the clock. Looking costs a BigInt per
+   * event, so the bound is refreshed only when an event passes it and once per drained slice: a
+   * stale bound is lower than the true one, so it can only send an event to a fresh look.
+   */
+  private horizonNs = 0n;
 
   /** Events in arrival order; completes after `complete()` once the queue is empty. */
   readonly events$: Observable<FalcoEvent> = this.subject.asObservable();
@@ -61,6 +87,18 @@ export class IngestQueue implements EventSink {
       maxChildren: MAX_SOURCE_SERIES,
     });
     this.shed = new ChildCache((transport: string) => metrics.eventsShed.labels(transport), { maxChildren: MAX_TRANSPORT_SERIES });
+    // Every reason is known in advance: each series starts at 0, so a rate() or an alert on the
+    // counter sees the first refusal rather than a series appearing.
+    this.invalid = new Map(
+      INVALID_REASONS.map((reason) => {
+        const child = metrics.eventsInvalid.labels(reason);
+        child.inc(0);
+        return [reason, child] as const;
+      }),
+    );
+    this.skewNs = options.maxFutureSkewMs === undefined ? undefined : BigInt(Math.round(options.maxFutureSkewMs)) * 1_000_000n;
+    this.clock = options.clock ?? nowNs;
+    this.refreshHorizon();
   }
 
   get depth(): number {
@@ -84,10 +122,21 @@ export class IngestQueue implements EventSink {
     return this.current;
   }
 
+  /** Offers an event; true when it was queued (false: shed, or refused and counted as invalid). */
   accept(event: FalcoEvent): boolean {
+    return this.offer(event) === 'queued';
+  }
+
+  /**
+   * Offers an event and says what became of it: queued; shed because the queue is full (or
+   * closing), counted by transport; or refused as invalid (stamped too far in the future),
+   * counted by reason like a malformed event.
+   */
+  offer(event: FalcoEvent): Offer {
+    if (this.skewNs !== undefined && event.timeNs > this.horizonNs && this.inFuture(event)) return 'refused';
     if (this.completed || this.size === this.options.capacity) {
       this.shed.get(event.transport).inc();
-      return false;
+      return 'shed';
     }
     const tail = (this.head + this.size) % this.options.capacity;
     this.events[tail] = event;
@@ -96,14 +145,32 @@ export class IngestQueue implements EventSink {
     this.received.get(event.transport, event.source).inc();
     this.types.count(event);
     this.schedule();
-    return true;
+    return 'queued';
   }
 
   reject(reason: InvalidReason, detail: string, transport: Transport): void {
-    this.metrics.eventsInvalid.labels(reason).inc();
+    // A reason from outside the list (a caller's cast) is counted under its own name all the same.
+    (this.invalid.get(reason) ?? this.metrics.eventsInvalid.labels(reason)).inc();
     this.logLimiter.maybe(reason, (suppressed) =>
       this.logger.warn({ reason, transport, detail, suppressed_since_last: suppressed }, 'invalid Falco event dropped'),
     );
+  }
+
+  /** Whether `event` lies beyond the skew ahead of the clock just read; refuses it if so. */
+  private inFuture(event: FalcoEvent): boolean {
+    this.refreshHorizon();
+    if (event.timeNs <= this.horizonNs) return false;
+    const aheadMs = (event.timeNs - this.horizonNs + this.skewNs!) / 1_000_000n;
+    this.reject(
+      'time_in_future',
+      `${event.transport} event of rule ${JSON.stringify(event.rule.slice(0, 200))} stamped ${formatRfc3339Ns(event.timeNs)}, ${aheadMs} ms ahead of the clock (limit ${this.skewNs! / 1_000_000n} ms)`,
+      event.transport,
+    );
+    return true;
+  }
+
+  private refreshHorizon(): void {
+    if (this.skewNs !== undefined) this.horizonNs = this.clock() + this.skewNs;
   }
 
   /** Resolves once every queued event has been handed to detection. */
@@ -127,6 +194,7 @@ export class IngestQueue implements EventSink {
 
   private drainSlice(): void {
     this.scheduled = false;
+    this.refreshHorizon();
     const cap = this.options.capacity;
     for (let n = 0; n < this.sliceSize && this.size > 0; n++) {
       const event = this.events[this.head]!;

@@ -4,12 +4,11 @@
  * line number and reading goes on.
  */
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { LannerError } from '../core/errors.js';
 import { ExactIntegers, type JsonValue } from '../core/exact-json.js';
 import type { Logger } from '../core/log.js';
-import { normalizeFalcoJson, type Normalized } from './normalize.js';
+import { EVENT_LIMITS, normalizeFalcoJson, type Normalized } from './normalize.js';
 import { z } from 'zod';
 import { defineSource, type EventSink, type Source } from './source.js';
 
@@ -18,8 +17,12 @@ export interface NumberedResult {
   readonly result: Normalized;
 }
 
-/** Normalizes one line of Falco JSON output. */
+/**
+ * Normalizes one line of Falco JSON output. A line longer than EVENT_LIMITS.maxLineBytes is
+ * refused unparsed (its length in characters, which is never more than its length in bytes).
+ */
 export function normalizeJsonLine(text: string): Normalized {
+  if (text.length > EVENT_LIMITS.maxLineBytes) return lineTooLong(text.length);
   let value: JsonValue;
   try {
     // Plain JSON.parse: normalization restores exact big integers from `text` as it walks the fields.
@@ -30,14 +33,75 @@ export function normalizeJsonLine(text: string): Normalized {
   return normalizeFalcoJson(value, 'file', new ExactIntegers(text));
 }
 
-/** Reads Falco JSON lines, yielding each non-blank line's normalized event or refusal. */
+function lineTooLong(length: number): Normalized {
+  return { ok: false, reason: 'line_too_long', detail: `a line of more than ${EVENT_LIMITS.maxLineBytes} bytes (${length} read) was skipped` };
+}
+
+/** One line as the reader found it: its text, or how long it was when it ran past the limit. */
+type RawLine = { readonly text: string } | { readonly tooLong: number };
+
+const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+
+/**
+ * Splits a byte stream into lines, holding at most `maxBytes` of any one line: the rest of a
+ * longer line is counted and dropped as it streams past, so a line with no end costs no memory.
+ * A line ends at "\n"; a "\r" before it is dropped (CRLF files). Splitting bytes, not text, keeps
+ * a character cut by a chunk boundary whole: "\n" never occurs inside a UTF-8 sequence.
+ */
+export async function* readLines(input: Readable, maxBytes: number): AsyncGenerator<RawLine> {
+  let parts: Buffer[] = [];
+  let held = 0;
+  // Bytes of the current line, counted past the limit too.
+  let length = 0;
+  for await (const chunk of input as AsyncIterable<Buffer | string>) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    let start = 0;
+    while (start <= bytes.length) {
+      const end = bytes.indexOf(NEWLINE, start);
+      const stop = end < 0 ? bytes.length : end;
+      length += stop - start;
+      if (length <= maxBytes) {
+        if (stop > start) {
+          parts.push(bytes.subarray(start, stop));
+          held += stop - start;
+        }
+      } else if (held > 0) {
+        parts = [];
+        held = 0;
+      }
+      if (end < 0) break;
+      yield length > maxBytes ? { tooLong: length } : { text: lineText(parts, held) };
+      parts = [];
+      held = 0;
+      length = 0;
+      start = end + 1;
+    }
+  }
+  if (length > maxBytes) yield { tooLong: length };
+  else if (held > 0) yield { text: lineText(parts, held) };
+}
+
+function lineText(parts: readonly Buffer[], held: number): string {
+  const line = parts.length === 1 ? parts[0]! : Buffer.concat(parts as Buffer[], held);
+  const end = line.length > 0 && line[line.length - 1] === CARRIAGE_RETURN ? line.length - 1 : line.length;
+  return line.toString('utf8', 0, end);
+}
+
+/**
+ * Reads Falco JSON lines, yielding each non-blank line's normalized event or refusal; a line
+ * over EVENT_LIMITS.maxLineBytes is refused as `line_too_long` without being held in memory.
+ */
 export async function* readJsonLines(input: Readable): AsyncGenerator<NumberedResult> {
-  const lines = createInterface({ input, crlfDelay: Infinity });
   let line = 0;
-  for await (const text of lines) {
+  for await (const raw of readLines(input, EVENT_LIMITS.maxLineBytes)) {
     line++;
-    if (text.trim() === '') continue;
-    yield { line, result: normalizeJsonLine(text) };
+    if ('tooLong' in raw) {
+      yield { line, result: lineTooLong(raw.tooLong) };
+      continue;
+    }
+    if (raw.text.trim() === '') continue;
+    yield { line, result: normalizeJsonLine(raw.text) };
   }
 }
 

@@ -17,12 +17,15 @@ import { LannerService } from './lanner-service.js';
 import { RulesStage } from './rules-stage.js';
 
 /**
- * - `live`: the wall clock ticks the alert lifecycle (cooldowns end while nothing arrives), rules
- *   reload on change, learned baselines are restored and saved, /metrics is served, alerts are
- *   stamped with the node and cluster, and the config's responders act.
- * - `replay`: event time alone drives windows and cooldowns, flushed when the input ends; it
- *   starts with no learned state and saves none, so the same input gives the same alerts;
- *   no server, no responders, and no stamp of the machine that happens to run the replay.
+ * - `live`: the wall clock ticks the alert lifecycle (cooldowns end while nothing arrives), and
+ *   bounds event time: an event stamped more than `ingest.max_future_skew` ahead of it is
+ *   refused at the ingest queue, whatever its transport; rules reload on change, learned
+ *   baselines are restored and saved, /metrics is served, alerts are stamped with the node and
+ *   cluster, and the config's responders act.
+ * - `replay`: event time alone drives windows and cooldowns, flushed when the input ends, and a
+ *   capture's times are taken as they are (a replay is never "in the future"); it starts with
+ *   no learned state and saves none, so the same input gives the same alerts; no server, no
+ *   responders, and no stamp of the machine that happens to run the replay.
  */
 export type PipelineMode = 'live' | 'replay';
 
@@ -81,6 +84,7 @@ export async function assemble(config: LannerConfig, options: AssembleOptions): 
     // Reloading and saving belong to a running service; a replay's rules stay as loaded.
     stages: rules && live ? [rules] : [],
     queueSize: config.ingest.queueSize,
+    ...(live ? { maxFutureSkewMs: config.ingest.maxFutureSkewMs } : {}),
     alerts: config.alerts,
     clock: live ? 'wall' : 'event',
     ...(live ? { opsListen: options.opsListen ?? config.server.listen, context: { node: config.nodeName, cluster: config.cluster } } : {}),

@@ -25,6 +25,11 @@ export interface ServiceParts {
   readonly outputs: readonly Output[];
   readonly detectors: readonly Detector[];
   readonly queueSize: number;
+  /**
+   * How far ahead of the wall clock an event may be stamped; further is refused before
+   * detection. Omitted: no bound (a replay, whose clock is its events' time).
+   */
+  readonly maxFutureSkewMs?: number;
   /** Dedup, rate limits, suppressions and enrichment of alerts on their way out. */
   readonly alerts?: LifecycleOptions;
   /** HOST:PORT of /metrics, /healthz, /readyz; omitted to run without it (replay). */
@@ -65,7 +70,11 @@ export class LannerService {
   );
 
   constructor(private readonly parts: ServiceParts) {
-    this.queue = new IngestQueue({ capacity: parts.queueSize }, parts.metrics, parts.logger);
+    this.queue = new IngestQueue(
+      { capacity: parts.queueSize, ...(parts.maxFutureSkewMs === undefined ? {} : { maxFutureSkewMs: parts.maxFutureSkewMs }) },
+      parts.metrics,
+      parts.logger,
+    );
     parts.actions?.sendRecordsTo((record) => this.sendRecord(record));
     this.ops = parts.opsListen
       ? new OpsServer({

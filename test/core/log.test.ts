@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { LogLimiter } from '../../src/core/log.js';
 import { IngestQueue } from '../../src/ingest/ingest-queue.js';
+import { INVALID_REASONS } from '../../src/ingest/normalize.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 
 describe('LogLimiter', () => {
@@ -40,6 +41,8 @@ describe('invalid events in the ingest queue', () => {
       ['invalid Falco event dropped', 'missing_rule', 'no rule'],
     ]);
     const invalid = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === 'lanner_events_invalid_total')!;
-    expect(Object.fromEntries(invalid.values.map((v) => [v.labels['reason'], v.value]))).toEqual({ bad_json: 1000, missing_rule: 1 });
+    const counts = Object.fromEntries(invalid.values.map((v) => [v.labels['reason'], v.value]));
+    // Every reason's series exists from the start, at 0 until its first refusal.
+    expect(counts).toEqual({ ...Object.fromEntries(INVALID_REASONS.map((r) => [r, 0])), bad_json: 1000, missing_rule: 1 });
   });
 });
