@@ -122,6 +122,19 @@ describe('loadConfig', () => {
     expect(leaves(example, 'LANNER').sort()).toEqual([...ENVIRONMENT_VARIABLES].sort());
   });
 
+  it('bounds event time 5m ahead of the clock by default; ingest.max_future_skew is a duration of at least 1s', () => {
+    expect(loadConfig({ env: {} }).ingest.maxFutureSkewMs).toBe(300_000);
+    expect(loadConfig({ file: file('ingest:\n  max_future_skew: 30s\n'), env: {} }).ingest.maxFutureSkewMs).toBe(30_000);
+    expect(loadConfig({ env: { LANNER_INGEST_MAX_FUTURE_SKEW: '1h' } }).ingest.maxFutureSkewMs).toBe(3_600_000);
+    expect(loadConfig({ env: {}, overrides: { 'ingest.max_future_skew': '1s' } }).ingest.maxFutureSkewMs).toBe(1000);
+    expect(loadConfig({ env: {}, overrides: { 'ingest.max_future_skew': '1001ms' } }).ingest.maxFutureSkewMs).toBe(1001);
+    for (const bad of ['999ms', '0s', 'soon', -5]) {
+      const { code, problems } = problemsOf(() => loadConfig({ env: {}, overrides: { 'ingest.max_future_skew': bad } }));
+      expect(code, String(bad)).toBe('LANNER_CONFIG_INVALID');
+      expect(problems.join('\n'), String(bad)).toContain('ingest.max_future_skew');
+    }
+  });
+
   it('derives one environment variable per key path', () => {
     expect(ENVIRONMENT_VARIABLES).toContain('LANNER_FALCO_GRPC_ADDRESS');
     expect(ENVIRONMENT_VARIABLES).toContain('LANNER_FALCO_GRPC_TLS_SERVER_NAME');

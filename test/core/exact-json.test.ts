@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseJsonExact, stringifyExact } from '../../src/core/exact-json.js';
 
@@ -70,5 +71,48 @@ describe('parseJsonExact under keys', () => {
     const value = parseJsonExact('{"a":12345678901234567.5,"b":1234567890123456789}') as Record<string, unknown>;
     expect(value['a']).toBe(12345678901234567.5);
     expect(value['b']).toBe(1234567890123456789n);
+  });
+});
+
+describe('parseJsonExact on hostile text', () => {
+  it('walks a value nested 12,000 deep (and 200,000 deep) without recursion, restoring what is inside', () => {
+    for (const depth of [12_000, 200_000]) {
+      const text = `{"t":1111111111111111111,"deep":${'['.repeat(depth)}2222222222222222222${']'.repeat(depth)},"u":3333333333333333333}`;
+      const value = parseJsonExact(text) as { t: bigint; deep: unknown; u: bigint };
+      expect(value.t).toBe(1111111111111111111n);
+      expect(value.u).toBe(3333333333333333333n);
+      let inner: unknown = value.deep;
+      for (let i = 0; i < depth; i++) inner = (inner as unknown[])[0];
+      expect(inner).toBe(2222222222222222222n);
+    }
+  });
+
+  it('pairs a repeated key with its own literal in document order, inner before outer', () => {
+    // Both round to the same double: only the order of the walk tells them apart.
+    const value = parseJsonExact('{"a":{"k":9007199254740993},"k":9007199254740992}') as { a: { k: bigint }; k: unknown };
+    expect(value.a.k).toBe(9007199254740993n);
+    expect(value.k).toBe(9007199254740992n);
+  });
+
+  it('keeps a bare float beyond 2^53 a number rather than throwing', () => {
+    expect(parseJsonExact('1e300')).toBe(1e300);
+    expect(parseJsonExact('-12345678901234567890.5')).toBe(-12345678901234567890.5);
+  });
+
+  it('never throws anything but SyntaxError, and differs from JSON.parse only in exactness', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom(...'[]{}":,19-e. a\\'), maxLength: 80 }), (text) => {
+        try {
+          parseJsonExact(text);
+        } catch (err) {
+          expect(err).toBeInstanceOf(SyntaxError);
+        }
+      }),
+    );
+    fc.assert(
+      fc.property(fc.json(), (text) => {
+        expect(JSON.parse(stringifyExact(parseJsonExact(text)))).toEqual(JSON.parse(text));
+      }),
+    );
   });
 });

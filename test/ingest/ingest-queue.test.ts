@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/log.js';
 import type { FalcoEvent } from '../../src/core/event.js';
 import { IngestQueue, MAX_SOURCE_SERIES } from '../../src/ingest/ingest-queue.js';
+import { INVALID_REASONS } from '../../src/ingest/normalize.js';
 import { OVERFLOW_LABEL_VALUE } from '../../src/metrics/child-cache.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { falcoEvent } from '../support/events.js';
@@ -85,4 +86,72 @@ describe('IngestQueue', () => {
     expect(seen).toEqual([7n]);
     expect(completed).toBe(true);
   });
+
+  it('starts the invalid-event counter at 0 for every reason', async () => {
+    const metrics = createMetrics({ processMetrics: false });
+    new IngestQueue({ capacity: 3 }, metrics, silentLogger());
+    const values = (await metrics.eventsInvalid.get()).values;
+    expect(values.map((v) => v.labels['reason']).sort()).toEqual([...INVALID_REASONS].sort());
+    expect(values.every((v) => v.value === 0)).toBe(true);
+  });
 });
+
+describe('IngestQueue and the wall clock', () => {
+  const NOW = 1_763_990_696_000_000_000n;
+  const SKEW_MS = 300_000;
+  const SKEW_NS = BigInt(SKEW_MS) * 1_000_000n;
+
+  function bounded(clock: () => bigint = () => NOW) {
+    const metrics = createMetrics({ processMetrics: false });
+    const queue = new IngestQueue({ capacity: 100, maxFutureSkewMs: SKEW_MS, clock }, metrics, silentLogger());
+    const seen: bigint[] = [];
+    queue.events$.subscribe((e) => seen.push(e.timeNs));
+    return { metrics, queue, seen };
+  }
+
+  it('takes events up to the skew ahead of the clock and refuses one nanosecond more, counted by reason', async () => {
+    const { metrics, queue, seen } = bounded();
+    expect(queue.offer(falcoEvent({ timeNs: NOW + SKEW_NS - 1n }))).toBe('queued');
+    expect(queue.offer(falcoEvent({ timeNs: NOW + SKEW_NS }))).toBe('queued');
+    expect(queue.offer(falcoEvent({ timeNs: NOW + SKEW_NS + 1n }))).toBe('refused');
+    expect(queue.accept(falcoEvent({ timeNs: NOW + 10n * 365n * 86_400n * 1_000_000_000n }))).toBe(false);
+    await queue.idle();
+    expect(seen).toEqual([NOW + SKEW_NS - 1n, NOW + SKEW_NS]);
+    expect(await metricValue(metrics, 'lanner_events_invalid_total', { reason: 'time_in_future' })).toBe(2);
+    // Refused is not shed: the queue had room.
+    expect(await metricValue(metrics, 'lanner_events_shed_total', { transport: 'http' })).toBe(0);
+    expect(await metricValue(metrics, 'lanner_events_received_total', { transport: 'http', source: 'syscall' })).toBe(2);
+  });
+
+  it('takes events from the past, however old', async () => {
+    const { queue, seen } = bounded();
+    expect(queue.offer(falcoEvent({ timeNs: 1n }))).toBe('queued');
+    expect(queue.offer(falcoEvent({ timeNs: NOW - 10n * 365n * 86_400n * 1_000_000_000n }))).toBe('queued');
+    await queue.idle();
+    expect(seen).toHaveLength(2);
+  });
+
+  it('reads the clock again before refusing, so an event refused once is taken when its time has come', () => {
+    let now = NOW;
+    const { queue } = bounded(() => now);
+    const t = NOW + SKEW_NS + 1_000_000_000n;
+    expect(queue.offer(falcoEvent({ timeNs: t }))).toBe('refused');
+    now += 1_000_000_000n;
+    expect(queue.offer(falcoEvent({ timeNs: t }))).toBe('queued');
+  });
+
+  it('follows a clock that steps back once a slice has been drained', async () => {
+    let now = NOW;
+    const { queue } = bounded(() => now);
+    expect(queue.offer(falcoEvent({ timeNs: NOW }))).toBe('queued');
+    now -= 3_600_000_000_000n;
+    await queue.idle();
+    expect(queue.offer(falcoEvent({ timeNs: NOW }))).toBe('refused');
+  });
+
+  it('has no bound without a skew (a replay)', async () => {
+    const queue = new IngestQueue({ capacity: 10 }, createMetrics({ processMetrics: false }), silentLogger());
+    expect(queue.offer(falcoEvent({ timeNs: 253_402_300_799_999_999_999n }))).toBe('queued');
+  });
+});
+
