@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import type { Alert } from '../alerts/alert.js';
 import { ecsDocument } from '../alerts/formats/ecs.js';
-import { stringifyExact } from '../core/exact-json.js';
+import { jsonLine } from '../alerts/formats/text.js';
 import type { Exporter, ExportResult } from './batch-queue.js';
 import { HttpClient, httpFailure, networkFailure } from './http-client.js';
 import { commonShape, queueOptions, readSecret, readTls, routeOf, TLS_FILES, tlsSchema } from './options.js';
@@ -41,7 +41,7 @@ export class ElasticsearchExporter implements Exporter<Alert> {
   body(batch: readonly Alert[]): string {
     let out = '';
     for (const alert of batch) {
-      out += `${JSON.stringify({ [this.op]: { _index: this.target, _id: alert.id } })}\n${stringifyExact(ecsDocument(alert))}\n`;
+      out += `${jsonLine({ [this.op]: { _index: this.target, _id: alert.id } })}\n${jsonLine(ecsDocument(alert))}\n`;
     }
     return out;
   }
@@ -91,7 +91,7 @@ export class ElasticsearchExporter implements Exporter<Alert> {
 const options = z
   .object({
     ...commonShape('elasticsearch', { batchSize: 500, interval: '2s', format: 'ecs', formats: ['ecs'] }),
-    url: z.url({ protocol: /^https?$/ }).describe('the Elasticsearch or OpenSearch base URL; batches go to /_bulk'),
+    url: z.url({ protocol: /^https?$/ }).describe('the Elasticsearch or OpenSearch base URL, with any path prefix a proxy adds; batches go to <url>/_bulk'),
     index: z.string().min(1).optional().describe('the index each alert is written to with _id = alert id (lanner-alerts when neither index nor data_stream is set)'),
     data_stream: z.string().min(1).optional().describe('a data stream to append alerts to (create actions) instead of an index'),
     pipeline: z.string().min(1).optional().describe('an ingest pipeline every document goes through'),

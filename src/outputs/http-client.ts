@@ -29,8 +29,13 @@ export class HttpClient {
         : new http.Agent({ keepAlive: true, maxSockets: 2 });
   }
 
+  /**
+   * POSTs to `path` under the base URL: `/loki/api/v1/push` on `https://host/prefix/` is
+   * `https://host/prefix/loki/api/v1/push`. An empty path is the base URL itself, an absolute
+   * URL itself.
+   */
   post(path: string, body: string | Buffer, headers: Record<string, string>, signal: AbortSignal): Promise<HttpResponse> {
-    const target = new URL(path, this.url);
+    const target = endpointUrl(this.url, path);
     const lib = target.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
       const req = lib.request(
@@ -55,6 +60,27 @@ export class HttpClient {
   close(): void {
     this.agent.destroy();
   }
+}
+
+const ABSOLUTE_URL = /^[a-z][a-z0-9+.-]*:/i;
+
+/**
+ * `path` (with an optional query) appended to the base URL's own path, keeping its prefix: a
+ * receiver behind a reverse proxy at `https://host/loki/` is pushed to at
+ * `https://host/loki/loki/api/v1/push`, not at the host's root. The base's query, if any, comes
+ * first; its fragment is never sent. An empty path is the base URL as given, an absolute URL
+ * (`https://...`) itself.
+ */
+export function endpointUrl(base: URL, path: string): URL {
+  const target = new URL(ABSOLUTE_URL.test(path) ? path : base.href);
+  target.hash = '';
+  if (path === '' || ABSOLUTE_URL.test(path)) return target;
+  const q = path.indexOf('?');
+  const pathname = q < 0 ? path : path.slice(0, q);
+  target.pathname = `${base.pathname.replace(/\/+$/, '')}/${pathname.replace(/^\/+/, '')}`;
+  const query = q < 0 ? '' : path.slice(q + 1);
+  if (query !== '') target.search = base.search === '' ? query : `${base.search.slice(1)}&${query}`;
+  return target;
 }
 
 /** Seconds or an HTTP date, as Retry-After may say; undefined when absent or unreadable. */

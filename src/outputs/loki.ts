@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { Alert } from '../alerts/alert.js';
 import { hostOf } from '../alerts/formats/common.js';
 import { FORMATS, type FormatName } from '../alerts/formats/index.js';
-import { stringifyExact } from '../core/exact-json.js';
+import { jsonLine } from '../alerts/formats/text.js';
 import type { Exporter, ExportResult } from './batch-queue.js';
 import { HttpClient, httpFailure, networkFailure } from './http-client.js';
 import { commonShape, queueOptions, readSecret, readTls, routeOf, TLS_FILES, tlsSchema } from './options.js';
@@ -61,7 +61,7 @@ export class LokiExporter implements Exporter<Alert> {
       // Loki wants nanosecond timestamps as strings, and each stream's entries in order.
       values: values.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([t, line]) => [t.toString(), line]),
     }));
-    return stringifyExact({ streams: out });
+    return jsonLine({ streams: out });
   }
 
   async export(batch: readonly Alert[], signal: AbortSignal): Promise<ExportResult<Alert>> {
@@ -87,7 +87,7 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const options = z
   .object({
     ...commonShape('loki', { batchSize: 200, interval: '1s', format: 'native', formats: ['native', 'ecs', 'ocsf', 'cef', 'syslog'] }),
-    url: z.url({ protocol: /^https?$/ }).describe('the Loki base URL; batches go to /loki/api/v1/push'),
+    url: z.url({ protocol: /^https?$/ }).describe('the Loki base URL, with any path prefix a proxy adds; batches go to <url>/loki/api/v1/push'),
     labels: z
       .array(z.enum(Object.keys(LABEL_SOURCES) as [LabelName, ...LabelName[]]))
       .default(['priority', 'origin', 'source'])

@@ -11,7 +11,7 @@ import { hostOf } from '../alerts/formats/common.js';
 import { ecsDocument } from '../alerts/formats/ecs.js';
 import { nativeAlertObject } from '../alerts/formats/native.js';
 import { ocsfFinding } from '../alerts/formats/ocsf.js';
-import { stringifyExact } from '../core/exact-json.js';
+import { jsonLine } from '../alerts/formats/text.js';
 import type { Exporter, ExportResult } from './batch-queue.js';
 import { HttpClient, httpFailure, networkFailure } from './http-client.js';
 import { commonShape, queueOptions, readSecret, readTls, routeOf, TLS_FILES, tlsSchema } from './options.js';
@@ -44,13 +44,13 @@ export class SplunkHecExporter implements Exporter<Alert> {
   envelope(alert: Alert): string {
     const head = [
       `"time":${hecTime(alert.timeNs)}`,
-      `"host":${JSON.stringify(hostOf(alert))}`,
-      `"source":${JSON.stringify(this.o.source)}`,
-      `"sourcetype":${JSON.stringify(this.o.sourcetype)}`,
-      ...(this.o.index ? [`"index":${JSON.stringify(this.o.index)}`] : []),
+      `"host":${jsonLine(hostOf(alert))}`,
+      `"source":${jsonLine(this.o.source)}`,
+      `"sourcetype":${jsonLine(this.o.sourcetype)}`,
+      ...(this.o.index ? [`"index":${jsonLine(this.o.index)}`] : []),
     ];
     // `time` is written as a literal with microseconds: a JS number would round them.
-    return `{${head.join(',')},"event":${stringifyExact(DOCS[this.o.format](alert))}}`;
+    return `{${head.join(',')},"event":${jsonLine(DOCS[this.o.format](alert))}}`;
   }
 
   async export(batch: readonly Alert[], signal: AbortSignal): Promise<ExportResult<Alert>> {
@@ -86,7 +86,7 @@ function hecCode(body: string): number | undefined {
 const options = z
   .object({
     ...commonShape('splunk_hec', { batchSize: 100, interval: '1s', format: 'native', formats: ['native', 'ecs', 'ocsf'] }),
-    url: z.url({ protocol: /^https?$/ }).describe('the HEC base URL (scheme, host, port); events go to /services/collector/event'),
+    url: z.url({ protocol: /^https?$/ }).describe('the HEC base URL (scheme, host, port, and any path prefix a proxy adds); events go to <url>/services/collector/event'),
     token: z.string().min(1).optional().describe('the HEC token; prefer token_file (one of the two is required)'),
     token_file: z.string().min(1).optional().describe('file holding the HEC token (read once at start, surrounding whitespace trimmed)'),
     index: z.string().min(1).optional().describe("the Splunk index (default: the token's default index)"),

@@ -1,6 +1,7 @@
 /**
- * Syslog (RFC 5424) over UDP (RFC 5426, one message per datagram), TCP or TLS (RFC 6587 / 5425,
- * octet-counting framing: `LEN SP MSG`). Syslog has no acknowledgement: a batch counts as sent
+ * Syslog (RFC 5424) over UDP (RFC 5426, one message per datagram, truncated to
+ * `max_message_size` rather than lost when longer), TCP or TLS (RFC 6587 / 5425, octet-counting
+ * framing: `LEN SP MSG`, LEN in bytes). Syslog has no acknowledgement: a batch counts as sent
  * once the kernel took it; a connection that broke is reopened on the next batch, which is
  * retried whole (a receiver may see a message twice).
  *
@@ -15,11 +16,19 @@ import tls from 'node:tls';
 import type { ConnectionOptions } from 'node:tls';
 import { z } from 'zod';
 import type { Alert } from '../alerts/alert.js';
-import { FACILITIES, formatSyslog, frameOctetCounting, type SyslogFormatOptions } from '../alerts/formats/syslog.js';
+import {
+  FACILITIES,
+  formatSyslog,
+  formatSyslogWithin,
+  frameOctetCounting,
+  MIN_SYSLOG_MESSAGE_BYTES,
+  type SyslogFormatOptions,
+} from '../alerts/formats/syslog.js';
+import { LogLimiter } from '../core/log.js';
 import type { Exporter, ExportResult } from './batch-queue.js';
 import { networkFailure } from './http-client.js';
-import { commonShape, queueOptions, readTls, routeOf, TLS_FILES, tlsSchema } from './options.js';
-import { defineOutput } from './output.js';
+import { commonShape, queueOptions, readTls, routeOf, size, TLS_FILES, tlsSchema } from './options.js';
+import { defineOutput, type OutputDeps } from './output.js';
 import { QueuedOutput } from './queued-output.js';
 
 export type SyslogTransport = 'udp' | 'tcp' | 'tls';
@@ -32,7 +41,17 @@ export interface SyslogOptions {
   readonly tls?: ConnectionOptions;
   /** How long a new TLS connection must stay open before it is trusted with alerts (default 250 ms). */
   readonly tlsSettleMs?: number;
+  /**
+   * Over UDP, the most bytes one message may take (default and upper bound MAX_UDP_MESSAGE_BYTES,
+   * at least MIN_SYSLOG_MESSAGE_BYTES): a longer one is truncated to fit, never dropped.
+   */
+  readonly maxMessageBytes?: number;
+  /** Called for each message truncated to fit `maxMessageBytes`. */
+  readonly onTruncated?: () => void;
 }
+
+/** The largest UDP payload over IPv4 (65535 less the IP and UDP headers), which also fits IPv6. */
+export const MAX_UDP_MESSAGE_BYTES = 65_507;
 
 /** The receiver ended a TLS connection right after the handshake: it refused us. */
 class TlsRefused extends Error {
@@ -42,14 +61,19 @@ class TlsRefused extends Error {
 export class SyslogExporter implements Exporter<Alert> {
   private socket: net.Socket | undefined;
   private udp: dgram.Socket | undefined;
+  private truncatedCount = 0;
 
   constructor(private readonly o: SyslogOptions) {}
 
+  /** Messages truncated to fit one datagram so far. */
+  get truncated(): number {
+    return this.truncatedCount;
+  }
+
   async export(batch: readonly Alert[], signal: AbortSignal): Promise<ExportResult<Alert>> {
-    const messages = batch.map((a) => formatSyslog(a, this.o.format));
     try {
-      if (this.o.transport === 'udp') await this.sendUdp(messages);
-      else await this.sendStream(Buffer.concat(messages.map(frameOctetCounting)), signal);
+      if (this.o.transport === 'udp') await this.sendUdp(batch.map((a) => this.datagram(a)));
+      else await this.sendStream(Buffer.concat(batch.map((a) => frameOctetCounting(formatSyslog(a, this.o.format)))), signal);
       return { ok: true };
     } catch (err) {
       this.socket?.destroy();
@@ -59,14 +83,27 @@ export class SyslogExporter implements Exporter<Alert> {
     }
   }
 
-  private async sendUdp(messages: readonly string[]): Promise<void> {
+  /**
+   * One message as one datagram (RFC 5426 §3.1), truncated to the size limit (§3.2) rather
+   * than refused by the kernel (EMSGSIZE) and lost after every retry.
+   */
+  private datagram(alert: Alert): Buffer {
+    const fitted = formatSyslogWithin(alert, this.o.format, this.o.maxMessageBytes ?? MAX_UDP_MESSAGE_BYTES);
+    if (fitted.truncated) {
+      this.truncatedCount++;
+      this.o.onTruncated?.();
+    }
+    return fitted.bytes;
+  }
+
+  private async sendUdp(messages: readonly Buffer[]): Promise<void> {
     if (!this.udp) {
       this.udp = dgram.createSocket(this.o.host.includes(':') ? 'udp6' : 'udp4');
       this.udp.unref();
     }
     const udp = this.udp;
     for (const m of messages) {
-      await new Promise<void>((resolve, reject) => udp.send(Buffer.from(m, 'utf8'), this.o.port, this.o.host, (err) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve, reject) => udp.send(m, this.o.port, this.o.host, (err) => (err ? reject(err) : resolve())));
     }
   }
 
@@ -142,6 +179,18 @@ export class SyslogExporter implements Exporter<Alert> {
   }
 }
 
+/** Says, at most once a minute and with how many since, that messages are being truncated. */
+function truncationNotice(name: string, deps: OutputDeps, maxBytes: number): () => void {
+  const limiter = new LogLimiter();
+  let total = 0;
+  return () => {
+    total++;
+    limiter.maybe('truncated', () =>
+      deps.logger.warn({ output: name, truncated_total: total, max_message_size: maxBytes }, 'syslog messages longer than max_message_size are truncated to fit one UDP datagram'),
+    );
+  };
+}
+
 const options = z
   .object({
     ...commonShape('syslog', { batchSize: 100, interval: '500ms', format: 'syslog', formats: ['syslog'] }),
@@ -161,9 +210,13 @@ const options = z
       .number()
       .int()
       .min(1)
+      .max(4_294_967_295)
       .default(32473)
       .describe("the private enterprise number in the structured data IDs (lanner@N); 32473 is RFC 5612's documentation number: use your own"),
     message: z.enum(['output', 'json', 'cef']).default('output').describe("what MSG holds: Falco's output text, the native alert JSON, or CEF"),
+    max_message_size: size('8096').describe(
+      `udp only: the most bytes one message may take, from ${MIN_SYSLOG_MESSAGE_BYTES} (what RFC 5426 says every receiver accepts) to ${MAX_UDP_MESSAGE_BYTES} (one UDP datagram); a longer message is truncated to fit (the longest structured-data values and MSG are cut first, never the alert id), never dropped, and a warning at most once a minute says how many so far. The default is rsyslog's own maxMessageSize default (8096 bytes); syslog-ng takes 64KiB`,
+    ),
     tls: tlsSchema.describe('TLS towards the receiver, only with transport: tls; files are read once at start'),
   })
   .strict();
@@ -186,6 +239,9 @@ export const syslogDescriptor = defineOutput({
     const route = routeOf(c, context, problems);
     const tlsOpts = readTls(c.tls, problems);
     if (c.tls && c.transport !== 'tls') problems.push(`tls: only used with transport: tls (transport is ${c.transport})`);
+    if (c.max_message_size < MIN_SYSLOG_MESSAGE_BYTES || c.max_message_size > MAX_UDP_MESSAGE_BYTES) {
+      problems.push(`max_message_size: ${c.max_message_size} bytes is outside ${MIN_SYSLOG_MESSAGE_BYTES} to ${MAX_UDP_MESSAGE_BYTES} (one UDP datagram)`);
+    }
     const port = c.port ?? (c.transport === 'tls' ? 6514 : 514);
     return (name, deps) =>
       new QueuedOutput(
@@ -198,6 +254,8 @@ export const syslogDescriptor = defineOutput({
           port,
           format: { facility: c.facility, appName: c.app_name, enterpriseId: c.enterprise_id, message: c.message },
           ...(tlsOpts ? { tls: tlsOpts } : {}),
+          maxMessageBytes: c.max_message_size,
+          onTruncated: truncationNotice(name, deps, c.max_message_size),
         }),
         deps,
       );

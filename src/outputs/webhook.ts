@@ -9,7 +9,7 @@ import type { Alert } from '../alerts/alert.js';
 import { ecsDocument } from '../alerts/formats/ecs.js';
 import { nativeAlertObject } from '../alerts/formats/native.js';
 import { ocsfFinding } from '../alerts/formats/ocsf.js';
-import { stringifyExact } from '../core/exact-json.js';
+import { jsonLine } from '../alerts/formats/text.js';
 import type { Exporter, ExportResult } from './batch-queue.js';
 import { HttpClient, httpFailure, networkFailure } from './http-client.js';
 import { commonShape, queueOptions, readSecret, readTls, routeOf, TLS_FILES, tlsSchema } from './options.js';
@@ -35,11 +35,12 @@ export class WebhookExporter implements Exporter<Alert> {
   constructor(private readonly o: WebhookExporterOptions) {}
 
   async export(batch: readonly Alert[], signal: AbortSignal): Promise<ExportResult<Alert>> {
-    const body = stringifyExact(batch.map(JSON_DOCS[this.o.format]));
+    const body = jsonLine(batch.map(JSON_DOCS[this.o.format]));
     const headers: Record<string, string> = { 'content-type': 'application/json', ...this.o.headers };
     if (this.o.secret) headers[this.o.signatureHeader] = signBody(this.o.secret, body);
     try {
-      const res = await this.o.client.post(this.o.url, body, headers, signal);
+      // The URL is the endpoint, exactly as configured.
+      const res = await this.o.client.post('', body, headers, signal);
       return res.status >= 200 && res.status < 300 ? { ok: true } : httpFailure(res);
     } catch (err) {
       if (signal.aborted) throw err;

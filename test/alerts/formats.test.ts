@@ -6,7 +6,9 @@ import { formatEcs } from '../../src/alerts/formats/ecs.js';
 import { FORMAT_NAMES, FORMATS } from '../../src/alerts/formats/index.js';
 import { formatNative } from '../../src/alerts/formats/native.js';
 import { formatOcsf } from '../../src/alerts/formats/ocsf.js';
-import { formatSyslog, frameOctetCounting, sdEscape, syslogTimestamp } from '../../src/alerts/formats/syslog.js';
+import { formatSyslog, formatSyslogWithin, frameOctetCounting, sdEscape, sdName, sdValue, syslogTimestamp } from '../../src/alerts/formats/syslog.js';
+import { escapeJsonText, jsonLine, oneLine, terminalText, truncateUtf8 } from '../../src/alerts/formats/text.js';
+import { formatPretty } from '../../src/alerts/formats/pretty.js';
 import { mitreFromTags } from '../../src/alerts/mitre.js';
 import { severityOf } from '../../src/alerts/severity.js';
 import { parseJsonExact } from '../../src/core/exact-json.js';
@@ -168,6 +170,11 @@ describe('CEF', () => {
     expect(cefValue('a=b\\c|d\ne\r\nf\rg')).toBe('a\\=b\\\\c|d\\ne\\nf\\rg');
   });
 
+  it('keeps header fields on one line and replaces controls CEF has no escape for', () => {
+    expect(cefHeader('a\r\nb\nc\u2028d\u0000e\u001b[31m')).toBe('a b c d\ufffde\ufffd[31m');
+    expect(cefValue('a\u000bb\u0085c\u2029d\u0007e\ud800f\tg')).toBe('a\\nb\\nc\\nd\ufffde\ufffdf\tg');
+  });
+
   it('writes the header and the extension keys', () => {
     const rule = 'Shell | in \\ container';
     const line = formatCef({ ...FOLDED, rule, output: 'cmd=sh -c "x"\nnext', process: { ...FOLDED.process, cmdline: 'sh -c a=b' } });
@@ -210,6 +217,45 @@ describe('RFC 5424 syslog', () => {
     expect(msg).toContain('cmdline="sh -c \\"echo \\]\\""');
   });
 
+  it('keeps MSG and parameter values on one line: a CR or LF would let a receiver read a forged message', () => {
+    const forged = 'ok\r\n<13>1 2025-01-01T00:00:00Z evil app - - - forged\rx\u2028y\u0000z';
+    const msg = formatSyslog({ ...BASE, output: forged, process: { ...BASE.process, cmdline: forged } });
+    expect(msg).not.toMatch(/[\r\n\u2028\u0000]/);
+    expect(msg.endsWith('] ok <13>1 2025-01-01T00:00:00Z evil app - - - forged x y\ufffdz')).toBe(true);
+    expect(msg).toContain('cmdline="ok <13>1 2025-01-01T00:00:00Z evil app - - - forged x y\ufffdz"');
+    expect(sdValue('a\n"]\\')).toBe('a \\"\\]\\\\');
+  });
+
+  it('writes valid SD-NAMEs: PRINTUSASCII but = space ] ", 1 to 32 characters', () => {
+    expect(sdName('a'.repeat(31))).toBe('a'.repeat(31));
+    expect(sdName('a'.repeat(32))).toBe('a'.repeat(32));
+    expect(sdName('a'.repeat(33))).toBe('a'.repeat(32));
+    expect(sdName('a=b c]d"eé\u0000')).toBe('a_b_c_d_e__');
+    expect(sdName('')).toBe('_');
+  });
+
+  it('leaves MSG out, as the ABNF allows, when there is none', () => {
+    expect(formatSyslog({ ...BASE, output: '' }).endsWith('tactic="TA0002"]')).toBe(true);
+  });
+
+  it('fits a message to a byte limit exactly at the boundary, cutting the longest values first and never the id', () => {
+    const long = { ...BASE, output: 'é'.repeat(600), process: { ...BASE.process, cmdline: 'x'.repeat(900) } };
+    const whole = Buffer.byteLength(formatSyslog(long));
+    expect(formatSyslogWithin(long, {}, whole)).toEqual({ bytes: Buffer.from(formatSyslog(long)), truncated: false });
+    expect(formatSyslogWithin(long, {}, whole + 1).truncated).toBe(false);
+    const cut = formatSyslogWithin(long, {}, whole - 1);
+    expect(cut.truncated).toBe(true);
+    expect(cut.bytes.length).toBeLessThanOrEqual(whole - 1);
+    const text = cut.bytes.toString('utf8');
+    expect(text).toContain(`id="${BASE.id}"`);
+    expect(text).toContain('rule="Terminal shell in container"');
+    // Cut at a character boundary: no replacement character from a split é.
+    expect(text).not.toContain('\ufffd');
+    const small = formatSyslogWithin(long, {}, 1000).bytes.toString('utf8');
+    expect(Buffer.byteLength(small)).toBeLessThanOrEqual(1000);
+    expect(small).toContain('namespace="shop"');
+  });
+
   it('uses the facility, app name and enterprise id given, and NILVALUE for a missing host', () => {
     const msg = formatSyslog({ ...BASE, node: '', hostname: '' }, { facility: 'auth', appName: 'falco-lanner', enterpriseId: 99999, message: 'cef' });
     expect(msg.startsWith('<34>1 2025-11-24T13:24:56.123456Z - falco-lanner - alert [lanner@99999 ')).toBe(true);
@@ -223,12 +269,51 @@ describe('RFC 5424 syslog', () => {
   });
 });
 
+describe('text for each reader', () => {
+  it('shows every terminal control visibly and leaves ordinary text alone', () => {
+    expect(terminalText('\u001b[2J\u001b]8;;http://x\u0007\r\n\t\b\u0000\u007f\u009b\u2028\u202e\ud800')).toBe(
+      '\\x1b[2J\\x1b]8;;http://x\\x07\\r\\n\\t\\x08\\x00\\x7f\\x9b\\u2028\\u202e\\ud800',
+    );
+    expect(terminalText('sh -c "echo \\"hi\\"" é 😀')).toBe('sh -c "echo \\"hi\\"" é 😀');
+  });
+
+  it('prints pretty alerts as two lines whatever the fields hold', () => {
+    const text = formatPretty({ ...BASE, rule: 'r\n\u001b[31mfake second line', hostname: 'h\r\u001b]0;t\u0007' }, true);
+    expect(text.split('\n')).toHaveLength(2);
+    expect(text).toContain('r\\n\\x1b[31mfake second line');
+    expect(text.replace(/\u001b\[[0-9;]*m/g, '')).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+  });
+
+  it('makes one line without controls: each line break one space, CR LF included, tab kept', () => {
+    expect(oneLine('a\r\nb\n\nc\rd\u000be\u000cf\u0085g\u2028h\u2029i\tj')).toBe('a b  c d e f g h i\tj');
+    expect(oneLine('\u0000\u0007\u001b\u007f\u0080\u009f\udfff\ud800😀')).toBe('\ufffd'.repeat(8) + '😀');
+  });
+
+  it('writes JSON lines with separators, C1 and bidi controls escaped and the same value parsed back', () => {
+    const value = { s: 'a\u2028b\u2029c\u007fd\u0085e\u202ef\u0000g\ud800h', n: 2n ** 64n };
+    const line = jsonLine(value);
+    expect(line).toBe('{"s":"a\\u2028b\\u2029c\\u007fd\\u0085e\\u202ef\\u0000g\\ud800h","n":18446744073709551616}');
+    expect((JSON.parse(line) as { s: string }).s).toBe(value.s);
+    expect(escapeJsonText('"\u2066"')).toBe('"\\u2066"');
+  });
+
+  it('truncates UTF-8 at the byte limit without splitting a character', () => {
+    expect(truncateUtf8('abc', 3)).toBe('abc');
+    expect(truncateUtf8('abcd', 3)).toBe('abc');
+    expect(truncateUtf8('aé', 3)).toBe('aé');
+    expect(truncateUtf8('aé', 2)).toBe('a');
+    expect(truncateUtf8('a😀', 5)).toBe('a😀');
+    expect(truncateUtf8('a😀', 4)).toBe('a');
+    expect(truncateUtf8('😀', 0)).toBe('');
+  });
+});
+
 describe('format registry', () => {
   it('offers every format by name, each a single line', () => {
     expect(FORMAT_NAMES).toEqual(['native', 'ecs', 'ocsf', 'cef', 'syslog']);
     for (const name of FORMAT_NAMES) {
-      const out = FORMATS[name]({ ...BASE, output: 'two\nlines' });
-      expect(out, name).not.toContain('\n');
+      const out = FORMATS[name]({ ...BASE, output: 'two\nlines\rand\u2028more' });
+      expect(out, name).not.toMatch(/[\r\n\u2028]/);
     }
     expect(parseJsonExact(FORMATS.ocsf(BASE))).toBeTypeOf('object');
   });

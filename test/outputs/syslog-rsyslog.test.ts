@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enrichAlert } from '../../src/alerts/enrich.js';
 import type { Alert } from '../../src/alerts/alert.js';
+import { formatSyslog, formatSyslogWithin } from '../../src/alerts/formats/syslog.js';
 import { findOutput } from '../../src/outputs/registry.js';
 import { TEST_CONTEXT } from './parse-context.js';
 import { shellAlert, T0 } from '../support/alerts.js';
@@ -58,6 +59,55 @@ describe.runIf(HAVE)('syslog output into a real rsyslogd', () => {
     expect(a!.structuredData.endsWith(']')).toBe(true);
     // Octet counting kept the two messages apart.
     expect(b!.structuredData).toContain('container_id="c2"');
+    await out.close();
+  });
+
+  // A forged event's strings, aimed at a receiver that splits on newlines and at the SD parser.
+  const forgedLine = 'ok\r\n<13>1 2025-01-01T00:00:00Z evil app - - - forged second message\nthird\u2028fourth\u001e\u0000';
+  const hostile: Alert = enrichAlert({
+    ...shellAlert({ priority: 'Critical', timeNs: T0 }),
+    node: 'worker-2',
+    rule: `rule]"\\ ${forgedLine}`,
+    output: forgedLine,
+    process: { pid: 7400, name: 'sh', cmdline: `sh -c "x]" \\ ${forgedLine}`, parent: 'runc', user: 'root', uid: 0 },
+  });
+
+  it.each(['tcp', 'udp'] as const)('stores a message with forged CR/LF lines as one message, over %s', async (transport) => {
+    const before = rsyslog.parsed().length;
+    const out = output({ transport, port: transport === 'tcp' ? rsyslog.tcpPort : rsyslog.udpPort });
+    out.send(hostile);
+    out.send(enrichAlert({ ...shellAlert({ timeNs: T0 + 1n, container: `after-${transport}` }), node: 'worker-2' }));
+    await out.flush();
+    await waitFor(() => rsyslog.parsed().length >= before + 2, { what: 'rsyslog to write both messages' });
+    // Give a forged third record time to show up, were there one.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const got = rsyslog.parsed().slice(before);
+    expect(got).toHaveLength(2);
+    const [a, b] = got;
+    const oneLine = 'ok <13>1 2025-01-01T00:00:00Z evil app - - - forged second message third fourth\ufffd\ufffd';
+    expect(a!.msg).toBe(oneLine);
+    expect(a!.msgId).toBe('alert');
+    // rsyslog's SD parser took our escaping: the structured data is exactly what we wrote.
+    const sd = formatSyslog(hostile, { facility: 'local0', appName: 'lanner', enterpriseId: 32473, message: 'output' });
+    expect(a!.structuredData).toBe(sd.slice(sd.indexOf(' [lanner@') + 1, sd.lastIndexOf('] ') + 1));
+    expect(a!.structuredData).toContain(`rule="rule\\]\\"\\\\ ${oneLine}"`);
+    expect(b!.structuredData).toContain(`container_id="after-${transport}"`);
+    await out.close();
+  });
+
+  it('delivers a 100 KB alert over UDP truncated to rsyslog’s own limit, as one message', async () => {
+    const before = rsyslog.parsed().length;
+    const out = output({ transport: 'udp', port: rsyslog.udpPort });
+    const huge = enrichAlert({ ...shellAlert({ timeNs: T0 }), node: 'worker-2', output: 'y'.repeat(100 * 1024) });
+    out.send(huge);
+    await out.flush();
+    await waitFor(() => rsyslog.parsed().length > before, { what: 'rsyslog to write the truncated message' });
+    const got = rsyslog.parsed()[before]!;
+    const sent = formatSyslogWithin(huge, { facility: 'local0', appName: 'lanner', enterpriseId: 32473, message: 'output' }, 8096).bytes.toString('utf8');
+    // rsyslog kept all of it: what we cut was already within its limit.
+    expect(got.msg).toBe(sent.slice(sent.lastIndexOf('] ') + 2));
+    expect(got.msg.length).toBeGreaterThan(7000);
+    expect(got.structuredData).toContain(`id="${huge.id}"`);
     await out.close();
   });
 

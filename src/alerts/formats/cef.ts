@@ -3,8 +3,9 @@
  * parse it: `CEF:Version|Device Vendor|Device Product|Device Version|Device Event Class ID|Name|Severity|Extension`.
  * Escaping follows the CEF specification exactly: in the header `\` → `\\` and `|` → `\|`; in
  * extension values `\` → `\\`, `=` → `\=`, and line breaks → `\n` / `\r` (a `|` needs none
- * there). Extension keys are the spec's own (rt, dvchost, dhost, duser, ...), with customer
- * strings (cs1..cs6) labelled for the Kubernetes facts CEF has no key for.
+ * there). Other control characters have no CEF escape and become U+FFFD (text.ts), so a record
+ * is always one line. Extension keys are the spec's own (rt, dvchost, dhost, duser, ...), with
+ * customer strings (cs1..cs6) labelled for the Kubernetes facts CEF has no key for.
  */
 import { version } from '../../core/version.js';
 import type { Alert } from '../alert.js';
@@ -12,16 +13,23 @@ import { mitreFromTags } from '../mitre.js';
 import { severityOf } from '../severity.js';
 import { epochMs, hostOf, PRODUCT } from './common.js';
 import { ruleId } from './ecs.js';
+import { oneLine } from './text.js';
 
-/** Escapes one header field. */
+/**
+ * Escapes one header field: `\` and `|`. A header cannot hold a line break, so each becomes a
+ * space; other control characters, which CEF has no escape for, become U+FFFD.
+ */
 export function cefHeader(value: string): string {
-  // Line breaks cannot appear in a header field; a space keeps the record on one line.
-  return value.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r\n|[\r\n]/g, ' ');
+  return oneLine(value).replace(/[\\|]/g, (c) => `\\${c}`);
 }
 
-/** Escapes one extension value. */
+/**
+ * Escapes one extension value: `\` and `=`, a carriage return as `\r` and any other line break
+ * (LF, CR LF, VT, FF, NEL, U+2028, U+2029) as `\n`, the two line escapes the specification
+ * defines; other control characters, which it has no escape for, become U+FFFD.
+ */
 export function cefValue(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/=/g, '\\=').replace(/\r\n|\n/g, '\\n').replace(/\r/g, '\\r');
+  return oneLine(value.replace(/[\\=]/g, (c) => `\\${c}`), (lineBreak) => (lineBreak === '\r' ? '\\r' : '\\n'));
 }
 
 const CUSTOM_LABELS: Readonly<Record<string, string>> = {

@@ -9,6 +9,7 @@ import { stringifyExact } from '../../core/exact-json.js';
 import { formatRfc3339Ns } from '../../core/time.js';
 import { version } from '../../core/version.js';
 import type { Alert } from '../alert.js';
+import { jsonLine } from './text.js';
 import { mitreFromTags, parentTechnique, tacticUrl, techniqueUrl } from '../mitre.js';
 import { severityOf } from '../severity.js';
 import { hostOf, inContainer, PRODUCT, splitImage } from './common.js';
@@ -38,7 +39,9 @@ function categories(tags: readonly string[]): string[] {
 export function compact<T>(value: T): T {
   if (Array.isArray(value)) return value.filter((v) => v !== null && v !== undefined).map(compact) as T;
   if (typeof value !== 'object' || value === null || typeof value === 'bigint') return value;
-  const out: Record<string, unknown> = {};
+  // Evidence carries Falco's output fields, whose names are event data: a field named
+  // `__proto__` must stay a field, not become the copy's prototype.
+  const out = Object.create(null) as Record<string, unknown>;
   for (const [k, v] of Object.entries(value)) {
     if (v === null || v === undefined) continue;
     const c: unknown = compact(v);
@@ -145,5 +148,5 @@ export function ecsDocument(alert: Alert): Record<string, unknown> {
 
 /** One ECS document as a JSON line. */
 export function formatEcs(alert: Alert): string {
-  return stringifyExact(ecsDocument(alert));
+  return jsonLine(ecsDocument(alert));
 }

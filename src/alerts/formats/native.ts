@@ -4,9 +4,9 @@
  * integers (evt.time nanoseconds) are written as integer literals, never rounded.
  */
 import type { FalcoEvent } from '../../core/event.js';
-import { stringifyExact } from '../../core/exact-json.js';
 import { formatRfc3339Ns } from '../../core/time.js';
 import type { Alert } from '../alert.js';
+import { jsonLine } from './text.js';
 
 /** Falco's JSON output shape for one event. */
 export function falcoJsonOf(event: FalcoEvent): Record<string, unknown> {
@@ -57,5 +57,5 @@ export function nativeAlertObject(alert: Alert): Record<string, unknown> {
 
 /** One native JSON line, without the trailing newline. */
 export function formatNative(alert: Alert): string {
-  return stringifyExact(nativeAlertObject(alert));
+  return jsonLine(nativeAlertObject(alert));
 }

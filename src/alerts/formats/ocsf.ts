@@ -4,7 +4,6 @@
  * created, so it is activity 2 Update (type_uid 200402) with the same finding_info.uid.
  * Times are epoch milliseconds, as OCSF's timestamp_t requires.
  */
-import { stringifyExact } from '../../core/exact-json.js';
 import type { FalcoEvent } from '../../core/event.js';
 import { version } from '../../core/version.js';
 import type { Alert, MitreInfo } from '../alert.js';
@@ -13,6 +12,7 @@ import { severityOf } from '../severity.js';
 import { epochMs, hostOf, inContainer, PRODUCT, splitImage } from './common.js';
 import { compact, ruleId } from './ecs.js';
 import { falcoJsonOf } from './native.js';
+import { jsonLine } from './text.js';
 import { processOf, workloadOf } from '../alert.js';
 
 export const OCSF_VERSION = '1.4.0';
@@ -116,5 +116,5 @@ export function ocsfFinding(alert: Alert): Record<string, unknown> {
 }
 
 export function formatOcsf(alert: Alert): string {
-  return stringifyExact(ocsfFinding(alert));
+  return jsonLine(ocsfFinding(alert));
 }
