@@ -141,6 +141,8 @@ export class ConnectionGuard {
   private readonly byRemote = new Map<string, Connection>();
   /** Requests holding a slot, by client address. */
   private readonly slotsByClient = new Map<string, number>();
+  /** Requests already tracked (a 100-continue request is seen twice: as checkContinue, then as request). */
+  private readonly seen = new WeakSet<IncomingMessage>();
   private open = 0;
   private slots = 0;
 
@@ -162,13 +164,22 @@ export class ConnectionGuard {
   }
 
   attach(server: HttpServer): void {
-    server.maxConnections = this.limits.maxConnections;
-    // Node refuses a connection over maxConnections before anyone sees it; count it here.
+    // One above the limit: the newcomer is let in, and an idle connection makes room for it.
+    // Node refuses any connection past that before anyone sees it; count it here.
+    server.maxConnections = this.limits.maxConnections + 1;
     server.on('drop', () => this.events.dropped('connection_limit'));
     // Before the http (or tls) listener, so the connection is known when its request arrives.
     server.prependListener('connection', (socket: Socket) => this.onConnection(socket));
     server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
-    server.prependListener('checkContinue', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
+    server.prependListener('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      this.onRequest(req, res);
+      // Node answers `Expect: 100-continue` itself only while nobody listens for it: a server
+      // that does not, keeps that behaviour.
+      if (server.listenerCount('checkContinue') === 1) {
+        res.writeContinue();
+        server.emit('request', req, res);
+      }
+    });
     server.on('clientError', (err: NodeJS.ErrnoException, socket) => this.onClientError(err, socket as Socket));
   }
 
@@ -201,8 +212,13 @@ export class ConnectionGuard {
     this.byRemote.set(conn.key, conn);
     this.open++;
     socket.once('close', () => this.forget(conn));
-    // Make room while the newcomer is let in, so the next one finds a free place.
-    if (this.open >= this.limits.maxConnections) this.evictFor(conn);
+    if (this.open > this.limits.maxConnections && !this.evictFor(conn)) {
+      // Every other connection has a request in progress: the newcomer is the one to go.
+      this.forget(conn);
+      this.events.dropped('connection_limit');
+      // After the http (or tls) listener has taken the socket, which expects a live one.
+      process.nextTick(() => socket.destroy());
+    }
   }
 
   private forget(conn: Connection): void {
@@ -215,8 +231,11 @@ export class ConnectionGuard {
     if (this.byRemote.get(conn.key) === conn) this.byRemote.delete(conn.key);
   }
 
-  /** Closes the oldest idle connection of the client holding the most, never `newcomer`. */
-  private evictFor(newcomer: Connection): void {
+  /**
+   * Closes the oldest idle connection of the client holding the most (never `newcomer`);
+   * false when every connection has a request in progress.
+   */
+  private evictFor(newcomer: Connection): boolean {
     const heaviestFirst = [...this.byClient.values()].sort((a, b) => b.size - a.size);
     for (const conns of heaviestFirst) {
       for (const conn of conns) {
@@ -224,12 +243,15 @@ export class ConnectionGuard {
         this.forget(conn);
         conn.socket.destroy();
         this.events.dropped('evicted');
-        return;
+        return true;
       }
     }
+    return false;
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    if (this.seen.has(req)) return;
+    this.seen.add(req);
     const conn = this.byRemote.get(remoteKey(req.socket));
     if (conn) {
       conn.busy++;

@@ -172,6 +172,11 @@ export class HttpIngestSource implements Source {
     return this.bound;
   }
 
+  /** The timeouts and connection limits in force, defaults filled in. */
+  get limits(): ConnectionLimits {
+    return this.guard.limits;
+  }
+
   /** The URL to configure as Falco's `http_output.url`, once started. */
   get url(): string | undefined {
     if (!this.bound) return undefined;
@@ -457,7 +462,21 @@ export class HttpIngestSource implements Source {
   private logStarted(): void {
     const { logger, tls, host } = this.options;
     const auth = this.tokenCheck ? 'bearer token' : tls?.requireClientCert ? 'client certificate' : 'none';
-    logger.info({ url: this.url, auth, tls: Boolean(tls), body_limit_bytes: this.limit }, 'receiving Falco http_output');
+    const { headerTimeoutMs, bodyTimeoutMs, maxConnections, maxRequests, maxRequestsPerClient } = this.guard.limits;
+    logger.info(
+      {
+        url: this.url,
+        auth,
+        tls: Boolean(tls),
+        body_limit_bytes: this.limit,
+        header_timeout_ms: headerTimeoutMs,
+        body_timeout_ms: bodyTimeoutMs,
+        max_connections: maxConnections,
+        max_requests: maxRequests,
+        max_requests_per_client: maxRequestsPerClient,
+      },
+      'receiving Falco http_output',
+    );
     if (auth === 'none' && !isLoopback(host)) {
       logger.warn({ url: this.url }, 'HTTP ingest listens beyond loopback without a token or client certificates: anyone who reaches it can inject events');
     }
