@@ -128,11 +128,13 @@ export function parse5424(text: string): Syslog5424 {
   else {
     while (text[i] === '[') {
       i++;
-      const idEnd = text.slice(i).search(/[ \]]/);
-      if (idEnd < 0) throw new Error('unterminated SD-ELEMENT');
-      const id = text.slice(i, i + idEnd);
+      const idEnd = /[ \]]/g;
+      idEnd.lastIndex = i;
+      const end = idEnd.exec(text);
+      if (!end) throw new Error('unterminated SD-ELEMENT');
+      const id = text.slice(i, end.index);
       if (!sdNameValid(id)) throw new Error(`SD-ID ${JSON.stringify(id)}`);
-      i += idEnd;
+      i = end.index;
       const params: [string, string][] = [];
       while (text[i] === ' ') {
         i++;
@@ -143,9 +145,14 @@ export function parse5424(text: string): Syslog5424 {
         if (text[eq + 1] !== '"') throw new Error('PARAM-VALUE must be quoted');
         i = eq + 2;
         let value = '';
+        const special = /[\\"\]]/g;
         for (;;) {
-          const c = text[i];
-          if (c === undefined) throw new Error('unterminated PARAM-VALUE');
+          special.lastIndex = i;
+          const hit = special.exec(text);
+          if (!hit) throw new Error('unterminated PARAM-VALUE');
+          value += text.slice(i, hit.index);
+          i = hit.index;
+          const c = hit[0];
           if (c === '\\') {
             const next = text[i + 1];
             // §6.3.3: \" \\ \] are escapes; a backslash before anything else is itself.
@@ -159,11 +166,8 @@ export function parse5424(text: string): Syslog5424 {
           } else if (c === '"') {
             i++;
             break;
-          } else if (c === ']') {
-            throw new Error('unescaped ] in PARAM-VALUE');
           } else {
-            value += c;
-            i++;
+            throw new Error('unescaped ] in PARAM-VALUE');
           }
         }
         params.push([name, value]);
