@@ -61,6 +61,13 @@ export class ActionEngine {
   private sweeper: NodeJS.Timeout | undefined;
   /** When each limit last raised an ActionLimitReached alert, so a storm raises one per window. */
   private readonly limitAlerted = new Map<string, number>();
+  /**
+   * `actions.rules` and `actions.profiles` as Maps: they are looked up by an alert's rule name,
+   * which a forged event chooses, and a plain object would answer `constructor` or `__proto__`
+   * with Object.prototype's members.
+   */
+  private readonly byRule: ReadonlyMap<string, readonly string[]>;
+  private readonly profiles: ReadonlyMap<string, readonly string[]>;
 
   constructor(
     private readonly options: ActionsOptions,
@@ -69,10 +76,13 @@ export class ActionEngine {
     this.now = deps.now ?? Date.now;
     this.guard = new Guardrails(options);
     this.sink = deps.sink ?? (() => {});
-    this.auditor = new Auditor({ ...deps, sink: (record) => this.sink(record) });
+    this.byRule = ownEntries(options.rules);
+    this.profiles = ownEntries(options.profiles);
     for (const d of RESPONDERS) if (d.enabled(options)) this.responders.set(d.name, d.create(options));
     // Series from the start, so a rate over the first decision is not lost to a missing zero.
-    for (const name of [...this.responders.keys(), 'release']) deps.metrics?.actionLatencySeconds.zero({ action: name });
+    const actions = [...this.responders.keys(), 'release'];
+    for (const name of actions) deps.metrics?.actionLatencySeconds.zero({ action: name });
+    this.auditor = new Auditor({ ...deps, actions, sink: (record) => this.sink(record) });
     this.quarantine = (this.responders.get('quarantine') as QuarantineResponder | undefined) ?? new QuarantineResponder(options.quarantine);
   }
 
@@ -87,10 +97,10 @@ export class ActionEngine {
 
   /** The responder names an alert asks for, profiles expanded, in the registry's order. */
   actionsFor(alert: Alert): string[] {
-    const asked = [...(alert.actions ?? []), ...(this.options.rules[alert.rule] ?? [])];
+    const asked = [...(alert.actions ?? []), ...(this.byRule.get(alert.rule) ?? [])];
     const names = new Set<string>();
     for (const name of asked) {
-      const profile = this.options.profiles[name];
+      const profile = this.profiles.get(name);
       for (const n of profile ?? [name]) names.add(n);
     }
     const rank = (n: string): number => {
@@ -234,6 +244,11 @@ export class ActionEngine {
     this.limitAlerted.set(key, at);
     this.auditor.limitReached(request, verdict, at);
   }
+}
+
+/** A config mapping's own entries as a Map (Object.entries never reaches the prototype). */
+function ownEntries(record: Readonly<Record<string, readonly string[]>>): ReadonlyMap<string, readonly string[]> {
+  return new Map(Object.entries(record));
 }
 
 function targetOf(kind: TargetKind, alert: Alert, node: string): ActionTarget {

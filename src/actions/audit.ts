@@ -4,13 +4,13 @@
  * record, and, when Lanner may write to the target's namespace and is not in dry run, recorded
  * as a Kubernetes Event on the pod or node.
  */
-import { randomUUID } from 'node:crypto';
-import type { ActionRecord, Alert } from '../alerts/alert.js';
+import { derivedId, type ActionRecord, type Alert } from '../alerts/alert.js';
 import type { Priority } from '../core/event.js';
 import type { Logger } from '../core/log.js';
-import { ChildCache } from '../metrics/child-cache.js';
+import type { ChildCache } from '../metrics/child-cache.js';
+import { actionCounters, type CounterChild } from '../metrics/event-labels.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
-import { describeTarget } from './guardrails.js';
+import { describeTarget, targetKey } from './guardrails.js';
 import type { KubeApi } from './kube-api.js';
 import type { ActionRequest, Verdict } from './request.js';
 
@@ -48,17 +48,19 @@ export interface AuditorDeps {
   readonly cluster?: string;
   /** Where audit records go: the outputs, past dedup and rate limits (an audit trail is whole). */
   readonly sink: (record: Alert) => void;
+  /** Actions whose every outcome is counted from 0 at start (the enabled responders and release). */
+  readonly actions?: readonly string[];
 }
 
 /** Responders come from the config and outcomes are four; the bound only makes that explicit. */
 const MAX_ACTION_SERIES = 64;
 
 export class Auditor {
-  private readonly counters: ChildCache<[action: string, outcome: string], { inc(): void }> | undefined;
+  private readonly counters: ChildCache<[action: string, outcome: string], CounterChild> | undefined;
 
   constructor(private readonly deps: AuditorDeps) {
     const metrics = deps.metrics;
-    this.counters = metrics && new ChildCache((action: string, outcome: string) => metrics.actions.labels(action, outcome), { maxChildren: MAX_ACTION_SERIES });
+    this.counters = metrics && actionCounters(metrics, deps.actions ?? [], MAX_ACTION_SERIES);
   }
 
   /** Builds the record for one decision and sends it everywhere it goes. */
@@ -76,7 +78,7 @@ export class Auditor {
       alert_rule: alert?.rule ?? null,
       ...(verdict.details ? { details: verdict.details } : {}),
     };
-    const decision: Decision = { id: randomUUID(), request, verdict, dryRun, at, record };
+    const decision: Decision = { id: decisionId(request, verdict, at), request, verdict, dryRun, at, record };
     this.log(decision);
     this.count(request.action, verdict.outcome);
     this.deps.sink(this.auditAlert(decision));
@@ -111,7 +113,7 @@ export class Auditor {
     const because = d.record.reason ? ` [${d.record.reason}]` : '';
     const about = alert ? ` (alert ${alert.id}: ${alert.rule})` : d.request.reason ? ` (reason: ${d.request.reason})` : '';
     const priority = d.verdict.reason === 'cooldown' || d.verdict.reason === 'duplicate' ? 'Informational' : PRIORITY[d.verdict.outcome];
-    return { ...this.lannerAlert(d.request, d.at, AUDIT_RULE, priority, `${d.record.name} ${outcome}${because}: ${d.verdict.message}${about}`), id: d.id, action: d.record };
+    return { ...this.lannerAlert(d.id, d.request, d.at, AUDIT_RULE, priority, `${d.record.name} ${outcome}${because}: ${d.verdict.message}${about}`), action: d.record };
   }
 
   /** Tells the outputs that a limit held an action back: once per limit per window (the engine decides when). */
@@ -120,18 +122,19 @@ export class Auditor {
     const output =
       `Response actions are being refused: ${verdict.message}. ${request.action} on ${describeTarget(request.target)} was not carried out` +
       `${alert ? ` for alert ${alert.id} (${alert.rule})` : ''}; a person must decide.`;
-    this.deps.sink(this.lannerAlert(request, at, LIMIT_RULE, 'Error', output));
+    const id = derivedId('action-limit', [verdict.reason, ...requestIdentity(request), at]);
+    this.deps.sink(this.lannerAlert(id, request, at, LIMIT_RULE, 'Error', output));
   }
 
   /**
    * An alert of Lanner's own about a request: on the workload and process of the alert behind it,
    * or of its target. It carries no evidence: the alert it points to went out with its own.
    */
-  private lannerAlert(request: ActionRequest, at: number, rule: string, priority: Priority, output: string): Alert {
+  private lannerAlert(id: string, request: ActionRequest, at: number, rule: string, priority: Priority, output: string): Alert {
     const t = request.target;
     const alert = request.alert;
     return {
-      id: randomUUID(),
+      id,
       timeNs: BigInt(at) * 1_000_000n,
       rule,
       priority,
@@ -178,6 +181,20 @@ export class Auditor {
       this.deps.logger.warn({ decision: d.id, err: (err as Error).message }, 'could not record the decision as a Kubernetes Event');
     }
   }
+}
+
+/** What a request is about: the action, its target and trigger, and the alert behind it. */
+function requestIdentity(request: ActionRequest): string[] {
+  return [request.trigger, targetKey(request.action, request.target), request.alert?.id ?? ''];
+}
+
+/**
+ * A decision's id, from what it decided about what. An automatic decision is identified by its
+ * alert (whose id is derived from the events), so deciding the same alert again gives the same
+ * id; a person's or a TTL's decision has no alert, and its time tells it apart.
+ */
+function decisionId(request: ActionRequest, verdict: Verdict, at: number): string {
+  return derivedId('decision', [...requestIdentity(request), request.alert ? '' : at, request.reason, verdict.outcome, verdict.reason]);
 }
 
 function pascal(name: string): string {

@@ -122,25 +122,40 @@ export class Guardrails implements Guard {
     if (!times) return 0;
     const from = now - this.options.limits.windowMs;
     while (times.length > 0 && times[0]! <= from) times.shift();
+    // Node names come from events: a bucket with nothing left in the window is forgotten, so
+    // made-up names cannot pile up buckets.
+    if (times.length === 0) this.recent.delete(bucket);
     return times.length;
   }
 
   private push(bucket: string, now: number): void {
     let times = this.recent.get(bucket);
     if (!times) {
+      if (this.recent.size >= MAX_REMEMBERED) this.forgetStale(now);
       times = [];
       this.recent.set(bucket, times);
     }
     times.push(now);
   }
+
+  /** Drops the buckets with nothing in the window: the limits keep the rest few. */
+  private forgetStale(now: number): void {
+    const from = now - this.options.limits.windowMs;
+    for (const [bucket, times] of this.recent) if (times.length === 0 || times[times.length - 1]! <= from) this.recent.delete(bucket);
+  }
 }
 
-function targetKey(action: string, t: ActionTarget): string {
-  return `${action}|${t.kind}|${t.namespace ?? ''}|${t.pod ?? ''}|${t.node ?? ''}|${t.pid ?? ''}`;
+/**
+ * One string per action and target. The parts come from event data (a pod or node name in a
+ * forged event may hold any character), so they are quoted rather than joined with a
+ * separator: two different targets never share a cooldown or a record id.
+ */
+export function targetKey(action: string, t: ActionTarget): string {
+  return JSON.stringify([action, t.kind, t.namespace ?? null, t.pod ?? null, t.node ?? null, t.pid ?? null]);
 }
 
 function doneKey(request: ActionRequest): string {
-  return `${request.alert?.id ?? ''}|${targetKey(request.action, request.target)}`;
+  return JSON.stringify([request.alert?.id ?? null, targetKey(request.action, request.target)]);
 }
 
 export function describeTarget(t: ActionTarget): string {

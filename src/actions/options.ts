@@ -155,9 +155,15 @@ export interface EngineOptions {
     readonly maxQuarantinedPods: number;
     readonly maxCordonedNodes: number;
   };
-  /** Named lists of responders a rule's `actions:` may name. */
+  /**
+   * Named lists of responders a rule's `actions:` may name. Read its own entries only
+   * (Object.entries, Object.hasOwn): a name is not a key to index it with.
+   */
   readonly profiles: Readonly<Record<string, readonly string[]>>;
-  /** Actions for alerts of rules Lanner does not own (Falco's), by rule name. */
+  /**
+   * Actions for alerts of rules Lanner does not own (Falco's), by rule name. An alert's rule name
+   * comes from the event: the engine looks it up in a Map of these entries, never by indexing.
+   */
   readonly rules: Readonly<Record<string, readonly string[]>>;
   readonly api: { readonly enabled: boolean; readonly token: string };
 }
@@ -224,7 +230,7 @@ export function actionsProblems(p: ActionsParsed): string[] {
   const responders: ReadonlySet<string> = new Set(RESPONDER_NAMES);
   for (const [name, list] of [...Object.entries(p.profiles), ...Object.entries(p.rules)]) {
     for (const action of list) {
-      if (!responders.has(action) && p.profiles[action] === undefined) {
+      if (!responders.has(action) && !Object.hasOwn(p.profiles, action)) {
         problems.push(`actions: ${JSON.stringify(name)} names ${JSON.stringify(action)}, which is neither a responder (${RESPONDER_NAMES.join(', ')}) nor a profile`);
       }
     }

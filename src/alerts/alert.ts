@@ -2,7 +2,7 @@
  * The alert model: what Lanner says happened, with the workload, process and evidence a SOC
  * analyst needs to act without opening the raw events.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { FalcoEvent, Fields, FieldValue, Priority } from '../core/event.js';
 
 export type AlertOrigin = 'falco' | 'lanner';
@@ -25,6 +25,11 @@ export interface ProcessInfo {
 }
 
 export interface Alert {
+  /**
+   * Derived from what identifies the alert (derivedId), never random: the same alert made again
+   * from the same events (a replay, a retried delivery) has the same id, so a SIEM keyed on it
+   * (Elasticsearch `_id`) stores it once; different alerts have different ids.
+   */
   readonly id: string;
   /** Event time of the (last) evidence event, in exact nanoseconds. */
   readonly timeNs: bigint;
@@ -163,10 +168,46 @@ export function processOf(fields: Fields): ProcessInfo {
   };
 }
 
+/** One part of what identifies an alert or a record. */
+export type IdPart = string | number | bigint | null | undefined;
+
+/**
+ * A UUID-shaped id derived from `kind` and `parts`: the same parts always give the same id,
+ * different parts (in any position, whatever characters they hold) different ids. It is a
+ * version 8 UUID (RFC 9562: a layout of our own, here the first 122 bits of a SHA-256), so
+ * fields and tools that expect a UUID take it.
+ */
+export function derivedId(kind: string, parts: readonly IdPart[]): string {
+  // One JSON array of strings: quoting and escaping keep every part apart from its neighbours.
+  const text = JSON.stringify([kind, ...parts.map((p) => (p === null || p === undefined ? null : String(p)))]);
+  const b = createHash('sha256').update(text).digest();
+  b[6] = (b[6]! & 0x0f) | 0x80;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const hex = b.toString('hex', 0, 16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** What makes one detected alert this alert and no other: the rule, where, what it says, and when its evidence happened. */
+export type AlertIdentity = Pick<Alert, 'origin' | 'rule' | 'priority' | 'source' | 'hostname' | 'output' | 'workload' | 'process' | 'evidence'>;
+
+/**
+ * The id of a detected alert (Falco's own or a Lanner rule's), from its identity alone: the
+ * rule and priority, the host and workload, the process, the rendered output and the time of
+ * every evidence event. Nothing about when or how often Lanner saw it (ingest time, the run), so a
+ * replay gives the live run's ids.
+ */
+export function detectionAlertId(a: AlertIdentity): string {
+  const w = a.workload;
+  const parts: IdPart[] = [a.origin, a.rule, a.priority, a.source, a.hostname, w.namespace, w.pod, w.container_id, a.process.pid, a.output];
+  for (const e of a.evidence) parts.push(e.timeNs);
+  return derivedId('alert', parts);
+}
+
 /** A Falco alert passing through Lanner: same rule, priority and text, with Lanner's context. */
 export function alertFromFalcoEvent(event: FalcoEvent, ingestedAtMs?: number): Alert {
-  return {
-    id: randomUUID(),
+  const alert: { -readonly [K in keyof Alert]: Alert[K] } = {
+    // Set below, from the alert's identity.
+    id: '',
     timeNs: event.timeNs,
     rule: event.rule,
     priority: event.priority,
@@ -179,6 +220,8 @@ export function alertFromFalcoEvent(event: FalcoEvent, ingestedAtMs?: number): A
     process: processOf(event.fields),
     evidence: [event],
     count: 1,
-    ...(ingestedAtMs === undefined ? {} : { ingestedAtMs }),
   };
+  if (ingestedAtMs !== undefined) alert.ingestedAtMs = ingestedAtMs;
+  alert.id = detectionAlertId(alert);
+  return alert;
 }

@@ -19,7 +19,10 @@ export interface SeverityScales {
   readonly ecs: number;
 }
 
-const TABLE: Readonly<Record<Priority, SeverityScales>> = {
+// Written as a record so the compiler checks that every priority has its row; looked up as a
+// Map, like every table a value from an event is looked up in, so that even an unchecked
+// priority could never be answered with Object.prototype's members.
+const SCALES = {
   Emergency: { severity: 'critical', ocsfId: 6, ocsfName: 'Fatal', cef: 10, syslog: 0, ecs: 99 },
   Alert: { severity: 'critical', ocsfId: 5, ocsfName: 'Critical', cef: 9, syslog: 1, ecs: 99 },
   Critical: { severity: 'critical', ocsfId: 5, ocsfName: 'Critical', cef: 9, syslog: 2, ecs: 99 },
@@ -28,10 +31,15 @@ const TABLE: Readonly<Record<Priority, SeverityScales>> = {
   Notice: { severity: 'low', ocsfId: 2, ocsfName: 'Low', cef: 3, syslog: 5, ecs: 21 },
   Informational: { severity: 'informational', ocsfId: 1, ocsfName: 'Informational', cef: 1, syslog: 6, ecs: 1 },
   Debug: { severity: 'informational', ocsfId: 1, ocsfName: 'Informational', cef: 0, syslog: 7, ecs: 0 },
-};
+} as const satisfies Record<Priority, SeverityScales>;
+
+const TABLE: ReadonlyMap<string, SeverityScales> = new Map(Object.entries(SCALES));
+
+/** What a priority outside Falco's eight would be read as: the middle of the scale, still seen. */
+const UNKNOWN_PRIORITY: SeverityScales = SCALES.Warning;
 
 export function severityOf(priority: Priority): SeverityScales {
-  return TABLE[priority];
+  return TABLE.get(priority) ?? UNKNOWN_PRIORITY;
 }
 
 /** True when `priority` is at least as severe as `minimum` (Falco ranks Emergency first). */

@@ -4,9 +4,8 @@
  * `evt.type` so an event meets only the rules that can match it. Windows run on event time;
  * the engine's clock is the newest event time it has seen.
  */
-import { randomUUID } from 'node:crypto';
 import type { Alert } from '../alerts/alert.js';
-import { processOf, workloadOf } from '../alerts/alert.js';
+import { detectionAlertId, processOf, workloadOf } from '../alerts/alert.js';
 import type { FalcoEvent } from '../core/event.js';
 import { deferredCount, deferredLevel, removeDeferredSeries, type DeferredCount } from '../metrics/deferred.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
@@ -131,6 +130,10 @@ export class RuleEngine {
     private readonly deps: EngineDeps,
     previous?: RuleEngine,
   ) {
+    // The rules in force keep series of their own in every rule- and source-labelled metric,
+    // however many made-up names a sender posted before this load.
+    deps.metrics.labels.rule.know(rules.map((r) => r.name));
+    deps.metrics.labels.source.know(rules.map((r) => r.source));
     for (const rule of rules) {
       const kept = previous?.runners.find((r) => r.rule.name === rule.name && r.rule.fingerprint === rule.fingerprint);
       const matcher = kept ? kept.matcher : this.matcherFor(rule);
@@ -276,7 +279,8 @@ export class RuleEngine {
     const last = evidence[evidence.length - 1]!;
     const ingestedAtMs = this.deps.ingestedAtMs?.();
     const alert: Mutable<Alert> = {
-      id: randomUUID(),
+      // Set below, from the alert's identity.
+      id: '',
       timeNs: last.timeNs,
       rule: rule.name,
       priority: rule.priority,
@@ -294,6 +298,7 @@ export class RuleEngine {
     if (rule.runbook) alert.runbook = rule.runbook;
     if (rule.actions && rule.actions.length > 0) alert.actions = rule.actions;
     if (ingestedAtMs !== undefined) alert.ingestedAtMs = ingestedAtMs;
+    alert.id = detectionAlertId(alert);
     return alert;
   }
 

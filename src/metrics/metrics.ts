@@ -4,19 +4,33 @@
  * up per event.
  *
  * Naming follows Prometheus conventions: `lanner_` prefix, `_total` on counters, base units
- * (seconds) in the name. Labels have small, fixed value sets (transport, source, reason,
- * priority, status, output); `rule` is the only label that grows, with the rules loaded and
- * the rule names of Falco's own alerts. Where a label value comes from event data, its
- * children are held in a bounded ChildCache (child-cache.ts).
+ * (seconds) in the name. Labels have small, fixed value sets (transport, reason, priority,
+ * status, output); `rule` and `source` come from event data, so each goes through one
+ * LabelBound per registry (`labels.rule`, `labels.source`): the loaded rules' names and
+ * sources always have their own series, a fixed number of others (Falco's own rule names)
+ * theirs, and the rest one overflow value. Their children are resolved through the bounded
+ * caches of event-labels.ts. Counters whose label values are known in advance start at 0, so
+ * a `rate()` or `increase()` sees the first event after a start.
  * Nothing per node, pod, container, process or address: which node a series comes from is the
  * scrape target's `node` label (deploy/kubernetes, deploy/prometheus), not ours.
  * docs/operating.md says what each metric means to an operator; a test keeps it complete.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Transport } from '../core/event.js';
+import { LabelBound } from './child-cache.js';
 import { flushDeferred } from './deferred.js';
+
+/** The bounds of the labels whose values come from event data, shared by every metric of a registry. */
+export interface EventLabelBounds {
+  /** Rule names: the loaded rules' (the rule engine makes them known at each load), then MAX_RULE_SERIES others. */
+  readonly rule: LabelBound;
+  /** Falco sources: syscall, k8s_audit and the loaded rules' sources, then MAX_OTHER_SOURCES others. */
+  readonly source: LabelBound;
+}
 
 export interface LannerMetrics {
   readonly registry: Registry;
+  readonly labels: EventLabelBounds;
   readonly eventsReceived: Counter<'transport' | 'source'>;
   readonly eventsInvalid: Counter<'reason'>;
   readonly eventsByType: Counter<'type'>;
@@ -53,11 +67,24 @@ export interface LannerMetrics {
 }
 
 /**
- * Rule-labelled children one cache keeps apart before further rules share the overflow child.
- * Far above any real rule set (Falco's default rules and Lanner's together are a few hundred),
- * yet a sender posting alerts under made-up rule names cannot add series without end.
+ * Rule names beyond the loaded rules (those of Falco's own alerts) that get series of their
+ * own, in the order they are first seen; later names share the overflow value. Far above
+ * Falco's rule files (a few hundred rules together), yet a sender posting alerts under
+ * made-up rule names cannot add series without end.
  */
 export const MAX_RULE_SERIES = 1000;
+
+/**
+ * Falco sources beyond the known ones that get series of their own: Falco has syscall,
+ * k8s_audit and one per plug-in, but an HTTP sender chooses `source` freely.
+ */
+export const MAX_OTHER_SOURCES = 64;
+
+/** Falco's own sources, known before any rule is loaded. */
+const FALCO_SOURCES = ['syscall', 'k8s_audit'];
+
+/** Every transport, checked against the type so a new one cannot be left out. */
+export const TRANSPORTS: readonly Transport[] = Object.keys({ grpc: true, http: true, file: true } satisfies Record<Transport, true>) as Transport[];
 
 export interface MetricsOptions {
   /** Process metrics (CPU, memory, event loop); off in unit tests that only read our own. */
@@ -82,8 +109,11 @@ export function createMetrics(options: MetricsOptions = {}): LannerMetrics {
     }
   }
   const registers = [registry];
+  const labels: EventLabelBounds = { rule: new LabelBound(MAX_RULE_SERIES), source: new LabelBound(MAX_OTHER_SOURCES) };
+  labels.source.know(FALCO_SOURCES);
   const metrics: LannerMetrics = {
     registry,
+    labels,
     eventsReceived: new Counter({
       name: 'lanner_events_received_total',
       help: 'Falco events received and queued for detection, by transport (grpc, http, file) and Falco source.',
@@ -279,6 +309,8 @@ export function createMetrics(options: MetricsOptions = {}): LannerMetrics {
   };
   metrics.buildInfo.labels(options.version ?? 'dev', process.version).set(1);
   metrics.falcoConnected.set(0);
+  // The shipped EventsShed alert takes increase() over these: a series must exist before the first shed event.
+  for (const transport of TRANSPORTS) metrics.eventsShed.inc({ transport }, 0);
   // The rules are loaded before the service starts, and a failed first load stops it, so a
   // running Lanner starts with a successful load; the reloader updates both from then on.
   metrics.rulesLastReloadSuccessful.set(1);

@@ -6,7 +6,7 @@ import type { Alert } from '../../src/alerts/alert.js';
 import { ecsDocument } from '../../src/alerts/formats/ecs.js';
 import { nativeAlertObject } from '../../src/alerts/formats/native.js';
 import { silentLogger } from '../../src/core/log.js';
-import { shellAlert } from '../support/alerts.js';
+import { SECOND, shellAlert, T0 } from '../support/alerts.js';
 
 async function auditOf(alert: Alert): Promise<Alert> {
   const records: Alert[] = [];
@@ -52,5 +52,60 @@ describe('audit records', () => {
     expect(doc['event']).toMatchObject({ kind: 'event', category: ['configuration'], type: ['info'], action: 'quarantine', outcome: 'unknown', reason: 'namespace_protected' });
     expect((doc['lanner'] as Record<string, unknown>)['action']).toMatchObject({ outcome: 'refused', reason: 'namespace_protected' });
     expect(ecsDocument(shellAlert())['event']).toMatchObject({ kind: 'alert' });
+  });
+
+  describe('ids', () => {
+    /** Every record and limit alert an engine sends for these alerts, in order. */
+    async function recordsOf(alerts: readonly Alert[], now = Date.parse('2026-11-21T09:15:00Z')): Promise<Alert[]> {
+      const records: Alert[] = [];
+      const base = defaultActionsOptions();
+      // One action per node and window: the third alert's decision is held by the limit and raises its alert.
+      const engine = new ActionEngine(defaultActionsOptions({ limits: { ...base.limits, perNode: 2, cooldownMs: 0 } }), {
+        logger: silentLogger(),
+        kube: undefined,
+        node: 'worker-1',
+        sink: (a) => records.push(a),
+        now: () => now,
+      });
+      for (const a of alerts) engine.handle(a);
+      await engine.close();
+      return records;
+    }
+
+    const attack = (i: number): Alert => {
+      const a = shellAlert({ rule: 'Reverse shell', timeNs: T0 + BigInt(i) * SECOND, container: `c${i}` });
+      return { ...a, workload: { ...a.workload, pod: `web-${i}` }, node: 'worker-1', actions: ['quarantine'] };
+    };
+
+    it('are the same when the same alerts are decided again (a replay), at another time', async () => {
+      const alerts = [attack(1), attack(2), attack(3), attack(1)];
+      const first = await recordsOf(alerts);
+      expect(first.map((r) => [r.rule, r.action?.outcome, r.action?.reason])).toEqual([
+        ['Lanner response action', 'dry_run', null],
+        ['Lanner response action', 'dry_run', null],
+        ['Lanner response action', 'refused', 'limit_node'],
+        ['ActionLimitReached', undefined, undefined],
+        ['Lanner response action', 'refused', 'duplicate'],
+      ]);
+      const again = await recordsOf(alerts, Date.parse('2026-11-22T10:00:00Z'));
+      expect(again.filter((r) => r.action).map((r) => r.id)).toEqual(first.filter((r) => r.action).map((r) => r.id));
+    });
+
+    it('differ for every decision: another alert, another outcome on the same alert, a limit alert', async () => {
+      const records = await recordsOf([attack(1), attack(2), attack(3), attack(1)]);
+      expect(new Set(records.map((r) => r.id)).size).toBe(records.length);
+    });
+
+    it('of a person\'s decisions differ by when they were made', async () => {
+      const decide = async (now: number): Promise<string> => {
+        const engine = new ActionEngine(defaultActionsOptions(), { logger: silentLogger(), kube: undefined, node: 'worker-1', now: () => now });
+        const d = await engine.perform({ action: 'quarantine', target: { kind: 'pod', namespace: 'shop', pod: 'web-1' }, trigger: 'manual', reason: 'ticket 42' }, true);
+        await engine.close();
+        return d.id;
+      };
+      const at = Date.parse('2026-11-21T09:15:00Z');
+      expect(await decide(at)).toBe(await decide(at));
+      expect(await decide(at + 1)).not.toBe(await decide(at));
+    });
   });
 });

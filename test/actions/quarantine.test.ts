@@ -13,13 +13,14 @@ import type { Alert } from '../../src/alerts/alert.js';
 import { silentLogger } from '../../src/core/log.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { opensslOrSkip } from '../support/certs.js';
-import { shellAlert } from '../support/alerts.js';
+import { SECOND, shellAlert, T0 } from '../support/alerts.js';
 import { cleanupPki, startKube, type KubeFixture } from '../support/kube.js';
 
 const haveOpenssl = opensslOrSkip('response action tests against the Kubernetes API stand-in');
 
-function attack(overrides: Partial<Alert> = {}, pod = 'checkout-7f9', namespace = 'shop'): Alert {
-  const a = shellAlert({ rule: 'Reverse shell', priority: 'Critical', namespace });
+/** A reverse-shell alert on one pod; `timeNs` tells one alert from another (its id is derived from it). */
+function attack(overrides: Partial<Alert> = {}, pod = 'checkout-7f9', namespace = 'shop', timeNs = T0): Alert {
+  const a = shellAlert({ rule: 'Reverse shell', priority: 'Critical', namespace, timeNs });
   return { ...a, workload: { ...a.workload, namespace, pod }, node: 'worker-1', actions: ['quarantine'], ...overrides };
 }
 
@@ -215,7 +216,8 @@ describe.skipIf(!haveOpenssl)('quarantine against the Kubernetes API', () => {
     h.engine.handle(alert);
     h.engine.handle(alert);
     h.clock.now += 60_000;
-    h.engine.handle(attack({ rule: 'Reverse shell' }));
+    // A later alert of the same rule on the same pod: a new alert, held by the cooldown.
+    h.engine.handle(attack({}, 'checkout-7f9', 'shop', T0 + 60n * SECOND));
     await h.engine.idle();
     expect(h.audit.map((a) => [a.action!.outcome, a.action!.reason])).toEqual([
       ['executed', null],

@@ -28,7 +28,7 @@ describe('deduplication', () => {
     const sent = run(lc, [...same.slice(0, 10), other, ...same.slice(10)]);
     expect(sent).toHaveLength(2);
     const [first, second] = sent as [Alert, Alert];
-    expect(first).toMatchObject({ count: 1, first_seen: T0, last_seen: T0, id: same[0]!.id });
+    expect(first).toMatchObject({ count: 1, first_seen: T0, last_seen: T0 });
     expect(first.dedup_key).toMatch(/^[0-9a-f]{20}$/);
     expect(second.workload.container_id).toBe('aaaabbbbcccc');
     expect(second.dedup_key).not.toBe(first.dedup_key);
@@ -88,6 +88,51 @@ describe('deduplication', () => {
       ['c3', 1],
     ]);
     expect(lc.stats).toMatchObject({ openIncidents: 2, incidentsEvicted: 1 });
+  });
+});
+
+describe('alert ids', () => {
+  /** A stream with every kind of alert the lifecycle sends: firsts, summaries and limit alerts. */
+  function stream(): Alert[] {
+    return [
+      ...Array.from({ length: 5 }, (_, i) => shellAlert({ timeNs: T0 + BigInt(i) * SECOND })),
+      ...Array.from({ length: 6 }, (_, i) => shellAlert({ rule: 'Noisy', timeNs: T0 + BigInt(i) * SECOND, container: `c${i}` })),
+      shellAlert({ timeNs: T0 + 400n * SECOND }),
+      shellAlert({ timeNs: T0 + 400n * SECOND, fields: { 'fd.name': '/tmp/b' } }),
+    ];
+  }
+  const config = { dedup: { cooldown: '5m', keys: { 'Terminal shell in container': ['fd.name'] } }, rate_limit: { rules: { Noisy: { count: 2, per: '1m' } } } };
+
+  function replay(): Alert[] {
+    const lc = lifecycle(config);
+    return [...run(lc, stream()), ...lc.flush()];
+  }
+
+  it('are the same when the same alerts are replayed, for firsts, summaries and limit alerts alike', () => {
+    const first = replay();
+    const second = replay();
+    expect(first.map((a) => [a.rule, a.count, a.summary_of !== undefined, a.held_back !== undefined])).toEqual([
+      ['Terminal shell in container', 1, false, false],
+      ['Noisy', 1, false, false],
+      ['Noisy', 1, false, false],
+      ['AlertLimitReached', 4, false, true],
+      ['Terminal shell in container', 5, true, false],
+      ['Terminal shell in container', 1, false, false],
+      ['Terminal shell in container', 1, false, false],
+    ]);
+    expect(second.map((a) => a.id)).toEqual(first.map((a) => a.id));
+  });
+
+  it('differ for every alert sent, the two told apart only by a key field included', () => {
+    const ids = replay().map((a) => a.id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('tie a summary to its incident: summary_of is the first alert\'s id, the summary has its own', () => {
+    const sent = replay();
+    const summary = sent.find((a) => a.summary_of !== undefined)!;
+    expect(summary.summary_of).toBe(sent[0]!.id);
+    expect(summary.id).not.toBe(sent[0]!.id);
   });
 });
 

@@ -1,9 +1,11 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { alertFromFalcoEvent } from '../../src/alerts/alert.js';
+import { alertFromFalcoEvent, derivedId } from '../../src/alerts/alert.js';
 import { formatNative } from '../../src/alerts/formats/native.js';
 import { formatPretty } from '../../src/alerts/formats/pretty.js';
 import { parseJsonExact } from '../../src/core/exact-json.js';
-import { falcoEvent } from '../support/events.js';
+import { normalizeFalcoJson } from '../../src/ingest/normalize.js';
+import { falcoEvent, falcoJson, type FalcoJsonInit } from '../support/events.js';
 
 const EVENT = falcoEvent({
   priority: 'Critical',
@@ -66,5 +68,62 @@ describe('native alert JSON', () => {
     expect(text).toContain('shop/checkout-1');
     expect(text).toContain('registry.example.com/shop/checkout:1.8.2');
     expect(text).not.toContain('\x1b[');
+  });
+});
+
+/** A version 8 UUID (RFC 9562), the shape of every alert id. */
+const UUID_V8 = /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/** The alert Lanner makes of one Falco event arriving over the wire as this JSON text. */
+function alertOfText(text: string): ReturnType<typeof alertFromFalcoEvent> {
+  const n = normalizeFalcoJson(JSON.parse(text) as never, 'http');
+  if (!n.ok) throw new Error(n.detail);
+  return alertFromFalcoEvent(n.event, performance.now());
+}
+
+const text = (init: FalcoJsonInit = {}): string => JSON.stringify(falcoJson({ fields: { 'container.id': '3f2a9c1e7b44', 'proc.pid': 7400 }, ...init }), (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v));
+
+describe('alert ids', () => {
+  it('are the same for the same event sent again (a replay, a retry), whenever and however often it arrives', () => {
+    const first = alertOfText(text());
+    const again = alertOfText(text());
+    expect(first.id).toMatch(UUID_V8);
+    expect(again.id).toBe(first.id);
+    expect(alertFromFalcoEvent(falcoEvent({ fields: { 'container.id': '3f2a9c1e7b44', 'proc.pid': 7400 } }), 1).id).toBe(first.id);
+  });
+
+  it('differ for different alerts: another time, rule, priority, host, container, process or text', () => {
+    const variants: FalcoJsonInit[] = [
+      {},
+      { timeNs: 1763990696428114288n },
+      { rule: 'Another rule' },
+      { priority: 'Critical' },
+      { output: 'another text' },
+      { fields: { 'container.id': 'aaaabbbbcccc', 'proc.pid': 7400 } },
+      { fields: { 'container.id': '3f2a9c1e7b44', 'proc.pid': 7401 } },
+      { fields: { 'container.id': '3f2a9c1e7b44', 'proc.pid': 7400, 'k8s.pod.name': 'web-2' } },
+    ];
+    const ids = variants.map((v) => alertOfText(text(v)).id);
+    const other = JSON.parse(text()) as Record<string, unknown>;
+    other['hostname'] = 'node-2';
+    ids.push(alertOfText(JSON.stringify(other)).id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('derive from their parts without ambiguity: equal parts, equal ids; any difference, another id', () => {
+    const part = fc.oneof(fc.string(), fc.constantFrom('', ',', '"', '\\', '\u0000', 'null'), fc.bigInt(), fc.integer(), fc.constant(null));
+    const parts = fc.array(part, { maxLength: 6 });
+    fc.assert(
+      fc.property(fc.string({ maxLength: 8 }), parts, fc.string({ maxLength: 8 }), parts, (kindA, a, kindB, b) => {
+        const same = JSON.stringify([kindA, ...a.map((p) => (p === null ? null : String(p)))]) === JSON.stringify([kindB, ...b.map((p) => (p === null ? null : String(p)))]);
+        expect(derivedId(kindA, a) === derivedId(kindB, b)).toBe(same);
+        expect(derivedId(kindA, a)).toMatch(UUID_V8);
+      }),
+      { numRuns: 2000 },
+    );
+    // Parts that only a separator would confuse stay apart.
+    expect(derivedId('alert', ['a,b', 'c'])).not.toBe(derivedId('alert', ['a', 'b,c']));
+    expect(derivedId('alert', ['ab', ''])).not.toBe(derivedId('alert', ['a', 'b']));
+    expect(derivedId('alert', [null])).not.toBe(derivedId('alert', ['']));
   });
 });

@@ -205,4 +205,43 @@ describe('RuleEngine', () => {
     // beyond the allowed lateness it is too late, as the window has been swept
     expect(run([plant, other(8000), lateOpen])).toBe(0);
   });
+
+  it('gives an alert the same id when the same events are replayed, and different alerts different ids', () => {
+    const rules = ruleFile()(`
+- rule: Root opens
+  condition: evt.type = openat and user.uid = 0
+  output: root opened %fd.name
+  priority: NOTICE
+- rule: Opens by anyone
+  condition: evt.type = openat
+  output: opened %fd.name
+  priority: NOTICE
+- rule: Three opens
+  condition: evt.type = openat
+  threshold: { count: 3, within: 10s, by: [container.id] }
+  output: three opens in %container.id
+  priority: WARNING
+`);
+    const events = [0, 1, 2, 3, 4, 5].map((i) => feedEvent(i * 100, { 'evt.type': 'openat', 'user.uid': i % 2 === 0 ? 0 : 1000, 'fd.name': `/etc/f${i % 3}`, 'container.id': 'c1' }));
+    const replay = (): Alert[] => {
+      const engine = new RuleEngine(rules, { metrics: createMetrics({ processMetrics: false }), ingestedAtMs: () => performance.now() });
+      const out: Alert[] = [];
+      for (const e of events) engine.process(e, out);
+      engine.end(out);
+      return out;
+    };
+    const first = replay();
+    expect(first.map((a) => a.rule)).toEqual([
+      'Root opens', 'Opens by anyone',
+      'Opens by anyone',
+      'Root opens', 'Opens by anyone', 'Three opens',
+      'Opens by anyone',
+      'Root opens', 'Opens by anyone',
+      'Opens by anyone', 'Three opens',
+    ]);
+    // Replayed, whenever: the same ids in the same order.
+    expect(replay().map((a) => a.id)).toEqual(first.map((a) => a.id));
+    // Two rules on one event, one rule on two events, two bursts of one threshold: all apart.
+    expect(new Set(first.map((a) => a.id)).size).toBe(first.length);
+  });
 });

@@ -1,7 +1,11 @@
-/** The bounded label-child cache: one child per combination up to the limit, then one overflow child. */
+/**
+ * The bounded label-child cache: one child per combination up to the limit, then one overflow
+ * child; and the bound of a label fed by event data: known values always, a fixed number of
+ * others, then the overflow value.
+ */
 import { Counter, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { ChildCache, OVERFLOW_LABEL_VALUE } from '../../src/metrics/child-cache.js';
+import { ChildCache, LabelBound, OVERFLOW_LABEL_VALUE } from '../../src/metrics/child-cache.js';
 
 const MAX = 3;
 
@@ -83,5 +87,62 @@ describe('ChildCache', () => {
     // @ts-expect-error the overflow child is built with OVERFLOW_LABEL_VALUE, which is no transport
     const cache = new ChildCache(build, { maxChildren: 1 });
     expect(cache.get('grpc')).toBe('grpc');
+  });
+});
+
+describe('LabelBound', () => {
+  const OTHERS = 3;
+  const others = (bound: LabelBound, n: number): string[] => Array.from({ length: n }, (_, i) => bound.valueOf(`made-up-${i}`));
+
+  it('one below, at and one above its room for others: their own values, then the overflow value', () => {
+    for (const [n, overflowed] of [[OTHERS - 1, 0], [OTHERS, 0], [OTHERS + 1, 1]] as const) {
+      const bound = new LabelBound(OTHERS);
+      const values = others(bound, n);
+      expect(values.filter((v) => v === OVERFLOW_LABEL_VALUE), `${n} values`).toHaveLength(overflowed);
+      expect(bound.othersAdmitted).toBe(Math.min(n, OTHERS));
+      // A value given its own keeps it.
+      expect(bound.valueOf('made-up-0')).toBe('made-up-0');
+    }
+  });
+
+  it('keeps known values apart however many others came first, including ones made known later', () => {
+    const bound = new LabelBound(OTHERS);
+    bound.know(['Loaded rule']);
+    others(bound, 1000);
+    expect(bound.valueOf('Loaded rule')).toBe('Loaded rule');
+    bound.know(['Rule of a reload']);
+    expect(bound.valueOf('Rule of a reload')).toBe('Rule of a reload');
+    expect(bound.valueOf('made-up-999')).toBe(OVERFLOW_LABEL_VALUE);
+    expect(bound.capacity).toBe(2 + OTHERS + 1);
+  });
+
+  it('refuses a room that is not a whole number', () => {
+    for (const n of [-1, 1.5, Number.NaN]) expect(() => new LabelBound(n)).toThrow(RangeError);
+    expect(new LabelBound(0).valueOf('x')).toBe(OVERFLOW_LABEL_VALUE);
+  });
+});
+
+describe('ChildCache with a bounded label', () => {
+  it('maps that position through its bound, and never turns a known value away for the other labels\' sake', async () => {
+    const registry = new Registry();
+    const counter = new Counter({ name: 'test_alerts_total', help: 'h', labelNames: ['rule', 'priority'], registers: [registry] });
+    const rules = new LabelBound(2);
+    rules.know(['Loaded']);
+    const cache = new ChildCache((rule: string, priority: string) => counter.labels(rule, priority), { maxChildren: 2, bounds: [rules] });
+    for (let i = 0; i < 100; i++) cache.get(`made-up-${i}`, i % 2 === 0 ? 'Error' : 'Notice').inc();
+    cache.get('Loaded', 'Error').inc();
+    cache.get('Loaded', 'Notice').inc();
+    const series = (await counter.get()).values.map((v) => [v.labels['rule'], v.labels['priority'], v.value]);
+    expect(series).toEqual([
+      ['made-up-0', 'Error', 1],
+      ['made-up-1', 'Notice', 1],
+      [OVERFLOW_LABEL_VALUE, 'Error', 49],
+      [OVERFLOW_LABEL_VALUE, 'Notice', 49],
+      ['Loaded', 'Error', 1],
+      ['Loaded', 'Notice', 1],
+    ]);
+    // At most maxChildren combinations per value the bound allows (known, others, overflow), then one overflow child.
+    expect(cache.size).toBeLessThanOrEqual(2 * rules.capacity);
+    expect(cache.overflowed).toBe(false);
   });
 });

@@ -4,10 +4,10 @@
  * counted; when the cooldown ends with repeats folded, one summary alert carries the total.
  * State is bounded: past `maxKeys` the oldest incident is closed early (its summary still sent).
  */
-import { createHash, randomUUID } from 'node:crypto';
-import type { FieldValue } from '../../core/event.js';
+import { createHash } from 'node:crypto';
+import type { Fields, FieldValue } from '../../core/event.js';
 import { formatRfc3339Ns } from '../../core/time.js';
-import type { Alert } from '../alert.js';
+import { derivedId, type Alert } from '../alert.js';
 
 export interface DedupOptions {
   readonly cooldownMs: number;
@@ -34,6 +34,11 @@ function keyText(v: FieldValue | undefined): string {
   return Array.isArray(v) ? v.join(',') : String(v);
 }
 
+/** A field the event itself carries: never one of Object.prototype's members, whatever the configured name. */
+function ownField(fields: Fields | undefined, name: string): FieldValue | undefined {
+  return fields !== undefined && Object.hasOwn(fields, name) ? fields[name] : undefined;
+}
+
 export class Deduplicator {
   private readonly incidents = new Map<string, Incident>();
   private readonly cooldownNs: bigint;
@@ -57,7 +62,7 @@ export class Deduplicator {
     const fields = this.options.keyFields?.get(alert.rule);
     if (fields) {
       const evidence = alert.evidence[alert.evidence.length - 1];
-      for (const f of fields) parts.push(keyText(evidence?.fields[f]));
+      for (const f of fields) parts.push(keyText(ownField(evidence?.fields, f)));
     }
     const declared = this.options.ruleKey?.(alert);
     if (declared !== undefined) parts.push(declared);
@@ -81,7 +86,11 @@ export class Deduplicator {
     return false;
   }
 
-  /** Opens an incident under `key` with `alert` as its first occurrence; returns the alert to send. */
+  /**
+   * Opens an incident under `key` with `alert` as its first occurrence; returns the alert to
+   * send. Its id is derived from the incident's identity: the key, the first event time, and the
+   * detected alert's own id, so alerts told apart only by a key field keep distinct ids.
+   */
   open(key: string, alert: Alert, out: Alert[]): Alert {
     if (this.incidents.size >= this.options.maxKeys) {
       const [oldestKey, oldest] = this.incidents.entries().next().value as [string, Incident];
@@ -89,7 +98,7 @@ export class Deduplicator {
       this.evicted++;
     }
     const t = alert.timeNs;
-    const first: Alert = { ...alert, dedup_key: key, first_seen: t, last_seen: t, count: 1 };
+    const first: Alert = { ...alert, id: derivedId('incident', [key, t, alert.id]), dedup_key: key, first_seen: t, last_seen: t, count: 1 };
     this.incidents.set(key, { first, expiresNs: t + this.cooldownNs, count: 1, last: first });
     return first;
   }
@@ -124,7 +133,8 @@ export class Deduplicator {
     const evidence = [...first.evidence.slice(0, keep), ...last.evidence].slice(0, this.maxEvidence);
     return {
       ...base,
-      id: randomUUID(),
+      // One summary per incident, when it closes: the incident's id and what it counted say which.
+      id: derivedId('summary', [first.id, count, lastSeen]),
       timeNs: lastSeen,
       process: last.process,
       output: `${first.output} [${count} occurrences from ${formatRfc3339Ns(firstSeen)} to ${formatRfc3339Ns(lastSeen)}; ${count - 1} folded into alert ${first.id}]`,

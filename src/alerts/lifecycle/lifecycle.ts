@@ -8,8 +8,8 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { Counter } from 'prom-client';
 import { nowNs } from '../../core/time.js';
-import { ChildCache } from '../../metrics/child-cache.js';
-import { MAX_RULE_SERIES, type LannerMetrics } from '../../metrics/metrics.js';
+import { ruleCounters, suppressedCounters } from '../../metrics/event-labels.js';
+import type { LannerMetrics } from '../../metrics/metrics.js';
 import type { Alert } from '../alert.js';
 import { enrichAlert, type EnrichOptions } from '../enrich.js';
 import { Deduplicator, type DedupOptions } from './dedup.js';
@@ -176,13 +176,13 @@ export function alertLifecycle(lifecycle: AlertLifecycle, options: LifecycleOper
 
 /**
  * Binds lifecycle reports to Lanner's metrics, resolving each label child once. Rule names
- * come from alerts (Falco's own included), so the children are bounded by MAX_RULE_SERIES.
+ * come from alerts (Falco's own, or forged ones, included), so they go through the registry's
+ * rule bound: the loaded rules and a fixed number of others, then one overflow value.
  */
 export function lifecycleMetrics(metrics: LannerMetrics, suppressed?: Counter<'rule' | 'suppression'>): LifecycleMetrics {
-  const bound = { maxChildren: MAX_RULE_SERIES };
-  const folded = new ChildCache((rule: string) => metrics.alertsFolded.labels(rule), bound);
-  const limited = new ChildCache((rule: string) => metrics.alertsRateLimited.labels(rule), bound);
-  const suppressedBy = suppressed && new ChildCache((rule: string, name: string) => suppressed.labels(rule, name), bound);
+  const folded = ruleCounters(metrics, metrics.alertsFolded);
+  const limited = ruleCounters(metrics, metrics.alertsRateLimited);
+  const suppressedBy = suppressed && suppressedCounters(metrics, suppressed);
   return {
     folded: (rule) => folded.get(rule).inc(),
     rateLimited: (rule) => limited.get(rule).inc(),

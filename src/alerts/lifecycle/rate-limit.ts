@@ -4,10 +4,9 @@
  * `AlertLimitReached` alert per rule says how many were held back, at the most severe priority
  * among them, so outputs that route by priority still hear about it.
  */
-import { randomUUID } from 'node:crypto';
 import { PRIORITIES, type Priority } from '../../core/event.js';
 import { formatRfc3339Ns } from '../../core/time.js';
-import type { Alert, HeldBack } from '../alert.js';
+import { derivedId, type Alert, type HeldBack } from '../alert.js';
 
 export interface Limit {
   readonly count: number;
@@ -151,7 +150,8 @@ function limitAlert(rule: string, held: Held, w: Window): Alert {
   };
   const scope = w.scope === 'global' ? 'the global limit' : 'its per-rule limit';
   return {
-    id: randomUUID(),
+    // One limit alert per held rule per window: the window's scope and start and the rule say which.
+    id: derivedId('limit', [w.scope, w.startNs, rule, held.count, held.from, held.to]),
     timeNs: held.to,
     rule: LIMIT_RULE,
     priority: held.priority,

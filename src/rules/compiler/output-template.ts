@@ -34,12 +34,23 @@ export interface OutputTemplate {
   render(event: FalcoEvent): string;
 }
 
-/** Falco renders a value as text; lists as `(a,b)`. */
+/**
+ * Falco renders a value as text; lists as `(a,b)`. Anything that is no field value at all (what
+ * a lookup by an event's string could reach on a prototype) renders as missing rather than
+ * throwing on the event that carried it.
+ */
 export function renderValue(v: FieldValue | undefined): string {
   if (v === undefined || v === null) return NOT_AVAILABLE;
-  if (typeof v === 'string') return v;
-  if (typeof v === 'object') return `(${v.join(',')})`;
-  return String(v);
+  switch (typeof v) {
+    case 'string':
+      return v;
+    case 'number':
+    case 'bigint':
+    case 'boolean':
+      return String(v);
+    default:
+      return Array.isArray(v) ? `(${v.join(',')})` : NOT_AVAILABLE;
+  }
 }
 
 // Falco used to expand %container.info into container id and name; the container plugin made it
