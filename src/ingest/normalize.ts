@@ -52,9 +52,9 @@ export interface EventLimits {
   /** Containers nested in one event, the event itself counting one (Falco's deepest: event, output_fields, a list: 3). */
   readonly maxDepth: number;
   /**
-   * Characters (UTF-16 code units) of any string the event keeps: rule, output, hostname,
-   * source, time, uuid, each tag, and each field's name, value and list item. A command line
-   * of several KiB, rendered into `output` as well, is well within it.
+   * Characters (UTF-16 code units) of any string in the event's envelope (rule, output,
+   * hostname, source, time, uuid, ...), of each tag, and of each field's name, value and list
+   * item. A command line of several KiB, rendered into `output` as well, is well within it.
    */
   readonly maxStringChars: number;
   /** Members of `output_fields` (Falco's feed rules forward about sixty). */
@@ -262,20 +262,18 @@ function tagsFrom(raw: JsonValue | readonly string[] | undefined | null): readon
   return raw as readonly string[];
 }
 
-/** Envelope members the event keeps as text; each is bounded like a field value. */
-const KEPT_TEXT = ['rule', 'output', 'hostname', 'source', 'time', 'uuid', 'priority'] as const;
-
 /**
- * Why the envelope breaks a bound, if it does: a kept string too long, or a member nested too
- * deep (output_fields' lists are measured as they are typed).
+ * Why the envelope breaks a bound, if it does: a string member too long (rule, output, hostname
+ * and the rest, each bounded like a field value), or a member nested too deep (output_fields'
+ * lists are measured as they are typed). One pass over the members serves both.
  */
 function envelopeProblem(raw: { [key: string]: JsonValue }): (Normalized & { ok: false }) | undefined {
-  for (const key of KEPT_TEXT) {
-    const v = raw[key];
-    if (typeof v === 'string' && v.length > EVENT_LIMITS.maxStringChars) return tooLong(`"${key}"`, v);
-  }
   for (const key in raw) {
     const v = raw[key];
+    if (typeof v === 'string') {
+      if (v.length > EVENT_LIMITS.maxStringChars) return tooLong(shown(key), v);
+      continue;
+    }
     if (typeof v !== 'object' || v === null) continue;
     // output_fields' members are checked as they are typed, which walks them anyway.
     if (key === 'output_fields' && isObject(v)) continue;

@@ -20,12 +20,23 @@ import { falcoJson } from '../support/events.js';
 const { maxLineBytes } = EVENT_LIMITS;
 const GOOD = stringifyExact(falcoJson({ rule: 'the good line' }));
 
-/** GOOD padded with spaces inside its braces to exactly `bytes` bytes of UTF-8. */
+/**
+ * GOOD padded to exactly `bytes` bytes of UTF-8 with a list of strings of `filler` (each within
+ * the string limit, so only the line's length is at stake), topped up with spaces.
+ */
 function paddedTo(bytes: number, filler = ' '): string {
-  const fill = Buffer.byteLength(filler);
-  const room = bytes - Buffer.byteLength(GOOD);
-  const n = Math.floor(room / fill);
-  return `${GOOD.slice(0, -1)},"pad":"${filler.repeat(Math.max(0, n - 9))}${' '.repeat(room - Math.max(0, n - 9) * fill - 9)}"}`;
+  const prefix = `${GOOD.slice(0, -1)},"pad":["`;
+  const fillBytes = Buffer.byteLength(filler);
+  const perString = 60_000;
+  let room = bytes - Buffer.byteLength(prefix) - '"]}'.length;
+  const parts: string[] = [];
+  while (room >= fillBytes + 3) {
+    const n = Math.min(perString, Math.floor((room - 3) / fillBytes));
+    parts.push(filler.repeat(n));
+    room -= n * fillBytes + 3;
+  }
+  // Each part but the first costs its '","' separator, counted above; the first one's is spare.
+  return `${prefix}${parts.join('","')}"${' '.repeat(room + 3)}]}`;
 }
 
 /** A stream of `text` cut into chunks of `size` bytes (cutting through UTF-8 sequences). */

@@ -231,6 +231,7 @@ describe('event limits', () => {
     ['the hostname', (s: string) => valid({ hostname: s })],
     ['the source', (s: string) => valid({ source: s })],
     ['the uuid', (s: string) => valid({ uuid: s })],
+    ['any other string member', (s: string) => valid({ note: s })],
   ])('takes %s of up to maxStringChars characters and refuses one more', (_what, make) => {
     expect(reasonOf(normalizeFalcoJson(json(make(x(maxStringChars - 1))), 'http'))).toBe('ok');
     expect(reasonOf(normalizeFalcoJson(json(make(x(maxStringChars))), 'http'))).toBe('ok');
