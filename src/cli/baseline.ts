@@ -1,5 +1,5 @@
 /** `lanner baseline show|reset`: inspect or forget learned baseline profiles in the state file. */
-import { LannerError } from '../core/errors.js';
+import { isLannerError, LannerError } from '../core/errors.js';
 import { loadConfig } from '../config/config.js';
 import { readBaselines, withStateLock, writeBaselines } from '../detect/stateful/baseline-store.js';
 import type { ProfileSnapshot } from '../detect/stateful/baseline.js';
@@ -77,10 +77,12 @@ export async function runBaseline(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
+/** The profiles in the state file; a file refused by the safe reader keeps its own error code. */
 function readProfiles(file: string): ReadonlyMap<string, readonly ProfileSnapshot[]> {
   try {
     return readBaselines(file);
   } catch (err) {
+    if (isLannerError(err)) throw err;
     throw new LannerError('LANNER_INPUT_READ', (err as Error).message);
   }
 }

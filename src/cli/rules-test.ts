@@ -16,12 +16,12 @@
  * Any other key, or a key of the wrong type, fails its case (or the whole file, for a
  * file-wide key) with `file:line:col: key: problem`, as does a file that is not valid YAML.
  */
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { z } from 'zod';
 import type { Alert } from '../alerts/alert.js';
 import type { FalcoEvent } from '../core/event.js';
+import { readTextFileSync, type ReadLimits } from '../core/read-file.js';
 import { parseDurationMs } from '../core/units.js';
 import { formatRfc3339Ns } from '../core/time.js';
 import { normalizeJsonLine } from '../ingest/json-lines.js';
@@ -29,6 +29,11 @@ import { normalizeFalcoJson } from '../ingest/normalize.js';
 import { createMetrics } from '../metrics/metrics.js';
 import type { DetectionRule } from '../rules/compiler/detection-rule.js';
 import { RuleEngine } from '../detect/rule-engine.js';
+
+/** A rule test file is read as a rule file is, with the same limit. */
+export const TEST_FILE_LIMITS: ReadLimits = { maxBytes: 4 * 1024 * 1024, what: 'rule test file' };
+/** Events files hold recorded Falco output: larger, and still bounded. */
+export const EVENTS_FILE_LIMITS: ReadLimits = { maxBytes: 64 * 1024 * 1024, what: 'events file' };
 
 export type RuleLoader = (paths: readonly string[]) => { readonly rules: readonly DetectionRule[]; readonly errors: readonly string[] };
 
@@ -189,9 +194,9 @@ export function runRuleTestFile(file: string, load: RuleLoader, cliRules: readon
   const dir = dirname(file);
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readTextFileSync(file, TEST_FILE_LIMITS);
   } catch (err) {
-    return [fileProblem(file, [`${file}: cannot read the test file: ${(err as Error).message}`])];
+    return [fileProblem(file, [`${file}: ${(err as Error).message}`])];
   }
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
@@ -264,7 +269,7 @@ function eventsOf(places: Places, item: TestCase, path: Path, dir: string, defau
     const file = resolve(dir, item.events_file);
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = readTextFileSync(file, EVENTS_FILE_LIMITS);
     } catch (err) {
       throw new Error(`${places.at([...path, 'events_file'])}: events_file: cannot read ${file}: ${(err as Error).message}`);
     }

@@ -14,7 +14,7 @@ import { RuleEngine } from '../detect/rule-engine.js';
 import { readBaselines, withStateLock, writeBaselines } from '../detect/stateful/baseline-store.js';
 import type { ProfileSnapshot } from '../detect/stateful/baseline.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
-import { formatProblem } from '../rules/problems.js';
+import { formatProblem, type Problem } from '../rules/problems.js';
 import { RulesReloader } from './rules-reloader.js';
 
 export interface RulesStageOptions {
@@ -41,7 +41,7 @@ export class RulesStage {
   constructor(private readonly options: RulesStageOptions) {
     const { logger, metrics } = options;
     const first = loadDetectionRules(options.paths, options.bounds);
-    for (const p of first.problems) if (p.severity === 'warning') logger.warn({ problem: formatProblem(p) }, 'rule warning');
+    logWarnings(first.problems, logger);
     const unevaluable = first.problems.filter((p) => p.code === 'LANNER_RULE_UNEVALUABLE');
     if (unevaluable.length > 0) {
       logger.warn(
@@ -67,6 +67,8 @@ export class RulesStage {
       load: () => {
         const next = loadDetectionRules(options.paths, options.bounds);
         if (!next.ok) return { ok: false, problems: next.problems.filter((p) => p.severity === 'error').map(formatProblem) };
+        // A file skipped from a rules directory (a FIFO, a device) is a warning: it must be seen.
+        logWarnings(next.problems, logger);
         // A baseline rule coming back takes up the profiles it left.
         const deps = { metrics, baselines: this.dormant, ...(options.ingestedAtMs ? { ingestedAtMs: options.ingestedAtMs } : {}) };
         // Rules whose definition did not change keep their windows, counts and profiles.
@@ -191,6 +193,10 @@ export class RulesStage {
 }
 
 type Workloads = ReadonlyMap<string, ReadonlySet<string>>;
+
+function logWarnings(problems: readonly Problem[], logger: Logger): void {
+  for (const p of problems) if (p.severity === 'warning') logger.warn({ problem: formatProblem(p) }, 'rule warning');
+}
 
 function workloadsOf(profiles: ReadonlyMap<string, readonly ProfileSnapshot[]>): Workloads {
   return new Map([...profiles].map(([rule, list]) => [rule, new Set(list.map((p) => p.workload))]));

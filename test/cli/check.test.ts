@@ -29,12 +29,24 @@ describe('lanner check', () => {
     expect(r.stdout).toContain('rules: 33 in force');
     expect(r.stdout).toContain('actions: dry run (decided and audited, nothing sent); responders on: quarantine, event');
     expect(r.stdout).toContain('actions: rule "Terminal shell in container" asks for delete, which is off (actions.delete.enabled)');
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('ready');
+  });
+
+  it('says NOT ready, exit 1, when no event source is configured', async () => {
+    const r = await lanner(['check', '--config', config('no-source.yaml', `rules: [${join(REPO_ROOT, 'rules')}]\n`)]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('sources: none: lanner run needs one: set falco.grpc.address (--falco-grpc), ingest.http.listen (--ingest-listen) or ingest.files (--input)');
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('NOT ready: no event source');
+    const withSource = await lanner(['check', '--config', config('one-source.yaml', `ingest: { http: { listen: 127.0.0.1:9377 } }\nrules: [${join(REPO_ROOT, 'rules')}]\n`)]);
+    expect(withSource.code).toBe(0);
+    expect(withSource.stdout.trimEnd().split('\n').at(-1)).toBe('ready');
   });
 
   it('exits 1 with every rule problem located, 2 for an invalid config', async () => {
     const broken = await lanner(['check', '--config', config('broken.yaml', `rules: [${join(REPO_ROOT, 'test/fixtures/rules/broken.yaml')}]\n`)]);
     expect(broken.code).toBe(1);
     expect(broken.stdout).toMatch(/broken\.yaml:\d+:\d+: error: /);
+    expect(broken.stdout).toMatch(/^NOT ready: no event source; 8 rule errors$/m);
     const invalid = await lanner(['check', '--config', config('bad.yaml', 'actions: { dry_run: maybe }\n')]);
     expect(invalid.code).toBe(2);
     expect(invalid.stderr).toContain('actions.dry_run');

@@ -1,9 +1,14 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
 import { runRulesLint } from '../../src/cli/rules-lint.js';
 import { loadRules, loadRulesSync, lintText } from '../../src/rules/load/loader.js';
+import { SourceFile } from '../../src/rules/load/yaml-source.js';
 import { RULE_PROBLEM_CODES, formatProblem, type Problem } from '../../src/rules/problems.js';
-import { REPO_ROOT } from '../support/shared.js';
+import { HAVE_SHARED, REPO_ROOT, SHARED_DIR } from '../support/shared.js';
 import { event, load } from './helpers.js';
 
 const FIXTURES = join(REPO_ROOT, 'test/fixtures/rules');
@@ -398,5 +403,123 @@ describe('Lanner keys on a rule', () => {
     const bad = r.ruleSet.compileCondition('evt.type in (a');
     expect(bad.ok).toBe(false);
     expect(bad.problems[0]).toMatchObject({ file: '<condition>', line: 1, col: 15, code: 'LANNER_RULE_PARSE' });
+  });
+});
+
+/** What one parse of the whole text gives: the reference the stepped parse must equal. */
+function parsedWhole(text: string): { issues: string[]; items: { json: unknown; range: unknown }[] } {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, keepSourceTokens: false, uniqueKeys: true, prettyErrors: false });
+  const at = (offset: number): string => {
+    const { line, col } = lines.linePos(Math.max(0, Math.min(offset, text.length)));
+    return `${line}:${col}`;
+  };
+  const issues = [
+    ...doc.errors.map((e) => `${at(e.pos[0])}: error: ${e.message.split('\n')[0]!}`),
+    ...doc.warnings.map((e) => `${at(e.pos[0])}: warning: ${e.message.split('\n')[0]!}`),
+  ];
+  const items = doc.errors.length === 0 && isSeq(doc.contents) ? doc.contents.items.filter(isMap).map((i) => ({ json: i.toJSON() as unknown, range: i.range })) : [];
+  return { issues, items };
+}
+
+function parsedInSteps(text: string): { issues: string[]; items: { json: unknown; range: unknown }[] } {
+  const src = SourceFile.parse('f.yaml', text);
+  return {
+    issues: src.problems.filter((p) => p.code === 'LANNER_RULE_YAML' && !p.message.startsWith('each item') && !p.message.startsWith('a rules file')).map((p) => `${p.line}:${p.col}: ${p.severity}: ${p.message}`),
+    items: src.items.map((i) => ({ json: i.toJSON() as unknown, range: i.range })),
+  };
+}
+
+describe('parsing a rules file in steps', () => {
+  const ITEMS = [
+    '- rule: Plain\n  desc: d\n  condition: evt.type = execve and proc.name in (shells)\n  output: o %proc.name\n  priority: WARNING\n',
+    '- macro: folded\n  condition: >\n    evt.type = open\n    and fd.name startswith /etc\n',
+    '- list: shells\n  items: [bash, "sh", \'zsh\']\n',
+    '# a comment between items\n\n',
+    '- rule: Literal\n  condition: |\n    evt.type = connect # not a comment\n  output: "quoted: # too"\n',
+    '- { rule: Flow, condition: evt.type = execve, output: o, priority: INFO }\n',
+    '- rule: Anchored\n  tags: &tags [a, b]\n',
+    '- rule: Twice\n  desc: a\n  desc: b\n',
+    '- rule: Bad indent\n   desc: d\n',
+    '- rule: Unclosed\n  tags: [a, b\n',
+    '- just a string\n',
+    '-\n',
+    '- rule: Tab\n\tdesc: d\n',
+  ];
+  const ALIAS = '- rule: Aliased\n  tags: *tags\n';
+
+  it('gives the nodes, positions and problems one parse of the whole text gives (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...ITEMS, ALIAS), { maxLength: 60 }), fc.constantFrom('', '---\n', '# head\n'), (items, head) => {
+        const text = head + items.join('');
+        expect(parsedInSteps(text)).toEqual(parsedWhole(text));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('gives the same for Falco files, the fixtures and texts that are not one list', () => {
+    const texts = [
+      ...['broken.yaml', 'bad-yaml.yaml', 'base.yaml', 'local.yaml'].map((f) => readFileSync(fixture(f), 'utf8')),
+      ...(HAVE_SHARED ? ['falco_rules.yaml', 'falco-incubating_rules.yaml', 'falco-sandbox_rules.yaml'].map((f) => readFileSync(join(SHARED_DIR, 'falco-rules', f), 'utf8')) : []),
+      '',
+      '# only a comment\n',
+      'rule: a map\n',
+      '[{ rule: a flow list }]\n',
+      '- rule: a\n...\n',
+    ];
+    for (const text of texts) expect(parsedInSteps(text)).toEqual(parsedWhole(text));
+  });
+});
+
+describe('loading a large rule set paced', () => {
+  it('gives the event loop turns all along, and the same result as loading at once', async () => {
+    const rules = Array.from(
+      { length: 800 },
+      (_, i) => `- rule: Rule ${i}\n  desc: number ${i}\n  condition: evt.type = execve and proc.name in (shells) and proc.pname = "p${i}"\n  output: o %proc.name ${i}\n  priority: WARNING\n`,
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'lanner-paced-'));
+    const file = join(dir, 'many.yaml');
+    writeFileSync(file, `- list: shells\n  items: [bash, sh]\n${rules.join('')}`);
+
+    let turns = 0;
+    let longestGap = 0;
+    let last = performance.now();
+    let loading = true;
+    const turn = (): void => {
+      const now = performance.now();
+      longestGap = Math.max(longestGap, now - last);
+      last = now;
+      turns++;
+      if (loading) setImmediate(turn);
+    };
+    const started = performance.now();
+    setImmediate(turn);
+    const paced = await loadRules([file]);
+    loading = false;
+    const took = performance.now() - started;
+
+    expect(turns).toBeGreaterThan(20);
+    expect(longestGap).toBeLessThan(took / 4);
+    const atOnce = loadRulesSync([file]);
+    expect(paced.ruleSet.rules.map((r) => r.name)).toEqual(atOnce.ruleSet.rules.map((r) => r.name));
+    expect(paced.problems).toEqual(atOnce.problems);
+    expect(paced.ruleSet.rules).toHaveLength(800);
+  });
+});
+
+describe('a rule the compiler cannot take', () => {
+  // 200,000 list items once overflowed the stack while the list was expanded, which ended the
+  // process at start and in lint. Whatever the compiler can take, the load ends in a result.
+  it('ends the load with a result: each rule compiled or named by a problem, the others loaded', { timeout: 60_000 }, () => {
+    const items = Array.from({ length: 200_000 }, (_, i) => `a${i % 10}`).join(',');
+    const r = lintText(
+      `- list: big\n  items: [${items}]\n- rule: Uses big\n  desc: d\n  condition: evt.type = execve and proc.name in (big)\n  output: o\n  priority: WARNING\n` +
+        '- rule: Fine\n  desc: d\n  condition: evt.type = open\n  output: o\n  priority: WARNING\n',
+    );
+    expect(r.ruleSet.get('Fine')).toBeDefined();
+    if (!r.ruleSet.get('Uses big')) {
+      expect(r.problems.find((p) => p.severity === 'error')).toMatchObject({ line: 3, col: 3, code: 'LANNER_RULE_SCHEMA', message: expect.stringContaining("rule 'Uses big' could not be compiled") });
+    }
   });
 });

@@ -2,8 +2,9 @@
  * The state file where learned baseline profiles survive restarts. Written atomically (a
  * temporary file renamed over the old one) so a crash mid-write never leaves half a file.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { formatBytes, readTextFileSync, type ReadLimits } from '../../core/read-file.js';
 import type { ProfileSnapshot } from './baseline.js';
 
 export const STATE_FILE_VERSION = 1;
@@ -17,14 +18,25 @@ export interface BaselineStateFile {
 
 export type Profiles = ReadonlyMap<string, readonly ProfileSnapshot[]>;
 
-/** Reads the state file; a missing file is an empty state, a corrupt one an error naming it. */
-export function readBaselines(file: string): Profiles {
+/**
+ * The largest state file read or written, in bytes. Profiles are bounded (max_keys workloads
+ * of max_values values per baseline rule), but not small: the limit is there so that a state
+ * path naming something else (a device, a runaway file) cannot take the memory.
+ */
+export const STATE_FILE_MAX_BYTES = 256 * 1024 * 1024;
+const STATE_FILE_LIMITS: ReadLimits = { maxBytes: STATE_FILE_MAX_BYTES, what: 'state file' };
+
+/**
+ * Reads the state file; a missing file is an empty state. One that is not a regular file, too
+ * large or unreadable is a FileReadError, a corrupt one an error; each names the file.
+ */
+export function readBaselines(file: string, maxBytes = STATE_FILE_MAX_BYTES): Profiles {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readTextFileSync(file, { ...STATE_FILE_LIMITS, maxBytes });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
-    throw new Error(`cannot read baseline state ${file}: ${(err as Error).message}`);
+    if ((err as { errno?: string }).errno === 'ENOENT') return new Map();
+    throw err;
   }
   let parsed: unknown;
   try {
@@ -36,11 +48,19 @@ export function readBaselines(file: string): Profiles {
   return new Map(Object.entries(parsed.rules));
 }
 
-export function writeBaselines(file: string, profiles: Profiles, now: Date = new Date()): void {
+/**
+ * Writes the state file. A state larger than the limit is not written, so the file on disk
+ * stays one that can be read back: the error says so.
+ */
+export function writeBaselines(file: string, profiles: Profiles, now: Date = new Date(), maxBytes = STATE_FILE_MAX_BYTES): void {
   const state: BaselineStateFile = { version: STATE_FILE_VERSION, saved_at: now.toISOString(), rules: Object.fromEntries(profiles) };
+  const data = Buffer.from(JSON.stringify(state));
+  if (data.length > maxBytes) {
+    throw new Error(`baseline state for ${file} would be ${data.length} bytes, over the limit of ${formatBytes(maxBytes)} for a state file: not saved, the file keeps its last state`);
+  }
   mkdirSync(dirname(file), { recursive: true });
   const temporary = `${file}.${process.pid}.tmp`;
-  writeFileSync(temporary, JSON.stringify(state));
+  writeFileSync(temporary, data);
   renameSync(temporary, file);
 }
 

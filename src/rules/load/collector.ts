@@ -9,6 +9,7 @@ import type { Priority } from '../../core/event.js';
 import { parsePriority } from '../../core/priority.js';
 import { mergeExceptions, readExceptions, type RuleException } from './exceptions.js';
 import { problem, type Problem, type SourceLocation } from '../problems.js';
+import type { Steps } from './paced.js';
 import { entries, parseBool, scalarText, seqItems, toPlain, type SourceFile } from './yaml-source.js';
 
 /** A piece of text from one YAML scalar; appends make a condition of several. */
@@ -113,10 +114,12 @@ export class Collector {
   /** How many items have been read, over all files: macros' places in load order. */
   private itemCount = 0;
 
-  addFile(src: SourceFile): void {
+  /** Folds in every item of a file, in order, pausing after each. */
+  *addFileSteps(src: SourceFile): Steps<void> {
     for (const item of src.items) {
       this.itemCount++;
       this.addItem(src, item);
+      yield;
     }
   }
 

@@ -3,12 +3,18 @@
  * the items (collector.ts), parse and validate every condition, resolve macros and lists,
  * compile each rule to a predicate (codegen.ts) and index the result. Every problem found on
  * the way is returned with file:line:col; loading never throws on bad rules.
+ *
+ * Rule files are read through core/read-file.ts: only regular files (a FIFO or a device would
+ * hang the load), at most RULE_FILE_MAX_BYTES each. The work after reading is written as steps
+ * (paced.ts): `loadRulesSync` runs them at once, `loadRules` in short slices, so a reload of a
+ * large rule set beside ingestion never holds the event loop for long.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdirSync, statSync, type Stats } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Scalar } from 'yaml';
+import { FileReadError, notRegularKind, readTextFile, readTextFileSync, type ReadLimits } from '../../core/read-file.js';
 import { printExpr, type Expr } from '../language/ast.js';
 import { Collector, type RuleEntry, type TextSegment } from './collector.js';
 import { PredicateCompiler } from '../compiler/codegen.js';
@@ -23,6 +29,7 @@ import { Resolver, type ConditionUnit, type ListDef, type Locate, type MacroDef 
 import { RuleSet, type CompiledRule, type ConditionCompileResult, type ConditionPlace } from './ruleset.js';
 import { validateExpr } from '../compiler/validate.js';
 import { simplify, withoutFields } from '../compiler/simplify.js';
+import { runNow, runPaced, type Steps } from './paced.js';
 import { SourceFile, toPlain } from './yaml-source.js';
 
 export interface RuleSource {
@@ -45,25 +52,198 @@ export interface LoadResult {
   readonly files: readonly string[];
 }
 
+/**
+ * The largest rule file read, in bytes. Falco's own largest file is under 100 KiB; a file
+ * of 4 MiB holds some 14,000 rules and takes seconds of CPU and hundreds of MiB to load.
+ */
+export const RULE_FILE_MAX_BYTES = 4 * 1024 * 1024;
+const RULE_FILE_LIMITS: ReadLimits = { maxBytes: RULE_FILE_MAX_BYTES, what: 'rule file' };
+
 const RULE_FILE = /\.ya?ml$/i;
 
 /** Loads rules from texts already in memory, in order: later sources refine earlier ones. */
 export function loadRuleSources(sources: readonly RuleSource[], extraProblems: readonly Problem[] = []): LoadResult {
+  return runNow(loadSteps(sources, extraProblems));
+}
+
+/** Checks one rules text on its own; the result holds its problems and what it defines. */
+export function lintText(text: string, file = '<input>'): LoadResult {
+  return loadRuleSources([{ file, text }]);
+}
+
+/** How a load by `loadRules` shares the event loop. */
+export interface PacedLoadOptions {
+  /** Longest the load holds the event loop between two turns of it, in milliseconds. */
+  readonly sliceMs?: number;
+}
+
+/**
+ * Loads rule files and directories (a directory's *.yaml and *.yml regular files, sorted by
+ * name), reading them off the event loop and compiling in short slices between its turns.
+ */
+export async function loadRules(paths: readonly string[], options: PacedLoadOptions = {}): Promise<LoadResult> {
+  const read = new RuleFiles();
+  for (const path of paths) {
+    const files = (await isDirectory(path)) ? await listRuleFiles(path, read) : [path];
+    for (const file of files) {
+      try {
+        read.sources.push({ file, text: await readTextFile(file, RULE_FILE_LIMITS) });
+      } catch (err) {
+        read.cannotRead(file, err);
+      }
+    }
+  }
+  return runPaced(loadSteps(read.sources, read.problems), options.sliceMs);
+}
+
+/** loadRules at once, for callers that load at start-up in synchronous code. */
+export function loadRulesSync(paths: readonly string[]): LoadResult {
+  const read = new RuleFiles();
+  for (const path of paths) {
+    const files = isDirectorySync(path) ? listRuleFilesSync(path, read) : [path];
+    for (const file of files) {
+      try {
+        read.sources.push({ file, text: readTextFileSync(file, RULE_FILE_LIMITS) });
+      } catch (err) {
+        read.cannotRead(file, err);
+      }
+    }
+  }
+  return runNow(loadSteps(read.sources, read.problems));
+}
+
+/** What reading the paths gave: the texts, and a problem for each file that could not be read. */
+class RuleFiles {
+  readonly sources: RuleSource[] = [];
+  readonly problems: Problem[] = [];
+
+  cannotRead(path: string, err: unknown): void {
+    const message = err instanceof FileReadError ? err.message : `rule file ${path} cannot be read: ${(err as Error).message}`;
+    this.problems.push(problem(firstLine(path), 'error', 'LANNER_RULE_READ', message));
+  }
+
+  /** A directory entry named like a rule file that is not a file: it is left out, and said so. */
+  skipped(path: string, kind: string): void {
+    this.problems.push(problem(firstLine(path), 'warning', 'LANNER_RULE_READ', `${path} is ${kind}, not a regular file: skipped`));
+  }
+
+  /** A rules directory with no rule file in it: perhaps the wrong path, or a directory named like a file. */
+  empty(dir: string): void {
+    this.problems.push(problem(firstLine(dir), 'warning', 'LANNER_RULE_READ', `rules directory ${dir} holds no rule files (*.yaml, *.yml)`));
+  }
+
+  /** Whether a directory entry is read: a regular file is, what cannot be looked at is tried (and its error told). */
+  take(path: string, stats: Stats | undefined): boolean {
+    const kind = stats && notRegularKind(stats);
+    if (kind === undefined) return true;
+    this.skipped(path, kind);
+    return false;
+  }
+}
+
+function firstLine(file: string): SourceLocation {
+  return { file, line: 1, col: 1 };
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false; // Read as a file, whose reading says what is wrong.
+  }
+}
+
+function isDirectorySync(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** A directory's rule files, by name; entries that are not regular files are skipped with a warning. */
+async function listRuleFiles(dir: string, read: RuleFiles): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    read.cannotRead(dir, err);
+    return [];
+  }
+  const files: string[] = [];
+  const candidates = names.filter((n) => RULE_FILE.test(n)).sort();
+  for (const name of candidates) {
+    const path = join(dir, name);
+    if (read.take(path, await stat(path).catch(() => undefined))) files.push(path);
+  }
+  if (candidates.length === 0) read.empty(dir);
+  return files;
+}
+
+function listRuleFilesSync(dir: string, read: RuleFiles): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (err) {
+    read.cannotRead(dir, err);
+    return [];
+  }
+  const files: string[] = [];
+  const candidates = names.filter((n) => RULE_FILE.test(n)).sort();
+  for (const name of candidates) {
+    const path = join(dir, name);
+    let stats: Stats | undefined;
+    try {
+      stats = statSync(path);
+    } catch {
+      stats = undefined;
+    }
+    if (read.take(path, stats)) files.push(path);
+  }
+  if (candidates.length === 0) read.empty(dir);
+  return files;
+}
+
+/**
+ * The load itself, pausing between files, items, macros and rules. Whatever a file holds,
+ * it ends in a result: a rule whose compilation throws (nesting beyond the stack, say) is a
+ * problem of that rule, and anything else that throws one problem of the load.
+ */
+function* loadSteps(sources: readonly RuleSource[], extraProblems: readonly Problem[]): Steps<LoadResult> {
   const problems: Problem[] = [...extraProblems];
+  try {
+    return yield* loadStepsUnguarded(sources, problems);
+  } catch (err) {
+    const at = firstLine(sources[0]?.file ?? '<rules>');
+    problems.push(problem(at, 'error', 'LANNER_RULE_SCHEMA', `the rules could not be loaded: ${(err as Error).message}`));
+    return {
+      ruleSet: new RuleSet([], new Map(), new Map(), () => ({ ok: false, problems: [] })),
+      problems,
+      ok: false,
+      counts: { rules: 0, macros: 0, lists: 0 },
+      notCompiled: [],
+      files: sources.map((s) => s.file),
+    };
+  }
+}
+
+function* loadStepsUnguarded(sources: readonly RuleSource[], problems: Problem[]): Steps<LoadResult> {
   const collector = new Collector(problems);
   for (const s of sources) {
-    const src = new SourceFile(s.file, s.text);
+    const src = yield* SourceFile.parseSteps(s.file, s.text);
     problems.push(...src.problems);
-    collector.addFile(src);
+    yield* collector.addFileSteps(src);
   }
 
   const lists = new Map<string, ListDef>([...collector.lists].map(([name, l]) => [name, { items: l.items, itemsAt: l.itemsAt, at: l.origin.at }]));
   const macros = new Map<string, MacroDef>();
   for (const [name, m] of collector.macros) {
     macros.set(name, { unit: conditionUnit(m.condition, `macro '${name}'`, problems), at: m.origin.at, definedAt: m.definedAt, changedAt: m.changedAt });
+    yield;
   }
   const resolver = new Resolver(lists, macros, problems);
   resolver.resolveAllMacros();
+  yield;
 
   // One compiler for the whole set, so rules and later conditions (sequence steps) share the
   // per-event results of the checks they have in common.
@@ -71,12 +251,19 @@ export function loadRuleSources(sources: readonly RuleSource[], extraProblems: r
   const compiled: CompiledRule[] = [];
   const notCompiled: string[] = [];
   for (const rule of collector.rules.values()) {
-    const c = compileRule(rule, resolver, predicates, problems);
+    let c: CompiledRule | undefined;
+    try {
+      c = compileRule(rule, resolver, predicates, problems);
+    } catch (err) {
+      problems.push(problem(rule.origin.at, 'error', 'LANNER_RULE_SCHEMA', `rule '${rule.name}' could not be compiled: ${(err as Error).message}`));
+    }
     if (c) compiled.push(c);
     else notCompiled.push(rule.name);
+    yield;
   }
 
   reportUnevaluable(compiled, problems);
+  yield;
 
   const finalLists = new Map<string, readonly string[]>();
   for (const name of lists.keys()) finalLists.set(name, (resolver.listItems(name) ?? []).map((i) => i.text));
@@ -116,46 +303,6 @@ function reportUnevaluable(rules: readonly CompiledRule[], problems: Problem[]):
     const message = `rule '${c.rule}' reads fields Lanner's feed does not forward, ${effect}: ${c.missing.join(', ')}`;
     problems.push(problem(rule.origin.at, 'info', 'LANNER_RULE_UNEVALUABLE', message));
   }
-}
-
-/** Checks one rules text on its own; the result holds its problems and what it defines. */
-export function lintText(text: string, file = '<input>'): LoadResult {
-  return loadRuleSources([{ file, text }]);
-}
-
-/** Loads rule files and directories (a directory's *.yaml and *.yml, sorted by name). */
-export async function loadRules(paths: readonly string[]): Promise<LoadResult> {
-  const problems: Problem[] = [];
-  const sources: RuleSource[] = [];
-  for (const p of paths) {
-    try {
-      const files = (await stat(p)).isDirectory() ? (await readdir(p)).filter((f) => RULE_FILE.test(f)).sort().map((f) => join(p, f)) : [p];
-      for (const f of files) sources.push({ file: f, text: await readFile(f, 'utf8') });
-    } catch (err) {
-      problems.push(readProblem(p, err));
-    }
-  }
-  return loadRuleSources(sources, problems);
-}
-
-/** loadRules without awaiting, for callers that load at start-up in synchronous code. */
-export function loadRulesSync(paths: readonly string[]): LoadResult {
-  const problems: Problem[] = [];
-  const sources: RuleSource[] = [];
-  for (const p of paths) {
-    try {
-      const files = statSync(p).isDirectory() ? readdirSync(p).filter((f) => RULE_FILE.test(f)).sort().map((f) => join(p, f)) : [p];
-      for (const f of files) sources.push({ file: f, text: readFileSync(f, 'utf8') });
-    } catch (err) {
-      problems.push(readProblem(p, err));
-    }
-  }
-  return loadRuleSources(sources, problems);
-}
-
-function readProblem(path: string, err: unknown): Problem {
-  const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-  return problem({ file: path, line: 1, col: 1 }, 'error', 'LANNER_RULE_READ', `cannot read rules: ${reason}`);
 }
 
 function joinSegments(segments: readonly TextSegment[]): string {

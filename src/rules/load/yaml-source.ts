@@ -2,35 +2,70 @@
  * A rule file as YAML nodes that know where they are. Everything the loader reports points at
  * the item or key concerned, and a condition's syntax error at the token within it, so this
  * module turns node ranges and offsets inside scalar values back into file:line:col.
+ *
+ * Parsing a large file takes seconds, so it is done in steps (paced.ts): the text is lexed and
+ * parsed a few hundred tokens at a time, and the top-level items of the list are turned into
+ * nodes a few at a time. The nodes are the ones one parse of the whole text gives: the syntax
+ * tokens keep their offsets in the whole text. A file that is not one plain list, or that uses
+ * aliases (which may point into another item), is turned into nodes in one piece.
  */
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair, type Scalar, type YAMLMap } from 'yaml';
+import { Composer, CST, isMap, isScalar, isSeq, Lexer, LineCounter, Parser, type Document, type Node, type Pair, type Scalar, type YAMLMap } from 'yaml';
 import { problem, type Problem, type SourceLocation } from '../problems.js';
+import { runNow, type Steps } from './paced.js';
+
+const PARSE_OPTIONS = { keepSourceTokens: false, uniqueKeys: true } as const;
+/** Lexemes read between two pauses: about a millisecond of work. */
+const LEXEMES_PER_STEP = 256;
+/** Top-level items turned into nodes between two pauses. */
+const ITEMS_PER_STEP = 16;
+/** Tokens that may stand around the one document of a list parsed item by item. */
+const TRIVIA = new Set(['byte-order-mark', 'space', 'comment', 'newline', 'doc-end']);
+
+/** The whole text as YAML: what it holds, and what was wrong with it. */
+interface ParsedText {
+  readonly errors: readonly YamlIssue[];
+  readonly warnings: readonly YamlIssue[];
+  /** `list`: a YAML sequence, whose items are in `items`; `other`: any other value. */
+  readonly shape: 'empty' | 'list' | 'other';
+  readonly items: readonly unknown[];
+}
+
+interface YamlIssue {
+  readonly offset: number;
+  readonly message: string;
+}
 
 export class SourceFile {
-  private readonly lines = new LineCounter();
   readonly problems: Problem[] = [];
   /** The top-level items, each a YAML map. */
   readonly items: YAMLMap[] = [];
 
-  constructor(
+  /** Parses a rules text at once. */
+  static parse(file: string, text: string): SourceFile {
+    return runNow(SourceFile.parseSteps(file, text));
+  }
+
+  /** Parses a rules text in steps, pausing between them. */
+  static *parseSteps(file: string, text: string): Steps<SourceFile> {
+    const lines = new LineCounter();
+    const parsed = yield* parseText(text, lines);
+    return new SourceFile(file, text, lines, parsed);
+  }
+
+  private constructor(
     readonly file: string,
     readonly text: string,
+    private readonly lines: LineCounter,
+    parsed: ParsedText,
   ) {
-    const doc = parseDocument(text, { lineCounter: this.lines, keepSourceTokens: false, uniqueKeys: true });
-    for (const err of doc.errors) {
-      this.problems.push(problem(this.at(err.pos[0]), 'error', 'LANNER_RULE_YAML', err.message.split('\n')[0]!));
-    }
-    for (const warn of doc.warnings) {
-      this.problems.push(problem(this.at(warn.pos[0]), 'warning', 'LANNER_RULE_YAML', warn.message.split('\n')[0]!));
-    }
-    if (doc.errors.length > 0) return;
-    const contents = doc.contents;
-    if (contents === null || (isScalar(contents) && (contents.value === null || contents.value === ''))) return;
-    if (!isSeq(contents)) {
+    for (const err of parsed.errors) this.problems.push(problem(this.at(err.offset), 'error', 'LANNER_RULE_YAML', err.message));
+    for (const warn of parsed.warnings) this.problems.push(problem(this.at(warn.offset), 'warning', 'LANNER_RULE_YAML', warn.message));
+    if (parsed.errors.length > 0 || parsed.shape === 'empty') return;
+    if (parsed.shape === 'other') {
       this.problems.push(problem(this.at(0), 'error', 'LANNER_RULE_YAML', 'a rules file must be a YAML list of - list:, - macro: and - rule: items'));
       return;
     }
-    for (const item of contents.items) {
+    for (const item of parsed.items) {
       if (isMap(item)) this.items.push(item);
       else this.problems.push(problem(this.nodeAt(item as Node), 'error', 'LANNER_RULE_YAML', 'each item of a rules file must be a mapping (- rule: ..., - macro: ..., - list: ...)'));
     }
@@ -73,6 +108,77 @@ export class SourceFile {
     }
     return this.at(found < 0 ? start : start + found);
   }
+}
+
+/** Parses the text into syntax tokens, then into nodes: a plain list item by item. */
+function* parseText(text: string, lines: LineCounter): Steps<ParsedText> {
+  const parser = new Parser(lines.addNewLine);
+  // As Parser.parse does: the first line starts at offset 0.
+  lines.addNewLine(0);
+  const tokens: CST.Token[] = [];
+  let hasAlias = false;
+  // The lexeme after a scalar marker is the scalar's text, whatever it starts with.
+  let atScalar = false;
+  let count = 0;
+  for (const lexeme of new Lexer().lex(text, false)) {
+    if (atScalar) atScalar = false;
+    else {
+      const type = CST.tokenType(lexeme);
+      if (type === 'scalar') atScalar = true;
+      else if (type === 'alias') hasAlias = true;
+    }
+    for (const token of parser.next(lexeme)) tokens.push(token);
+    if (++count % LEXEMES_PER_STEP === 0) yield;
+  }
+  for (const token of parser.end()) tokens.push(token);
+
+  const documents = tokens.filter((t): t is CST.Document => t.type === 'document');
+  const only = documents.length === 1 ? documents[0]! : undefined;
+  const list = only?.value?.type === 'block-seq' ? only.value : undefined;
+  if (only === undefined || list === undefined || hasAlias || !tokens.every((t) => t === only || TRIVIA.has(t.type))) {
+    return composeWhole(tokens, text.length);
+  }
+
+  const at = tokens.indexOf(only);
+  const errors: YamlIssue[] = [];
+  const warnings: YamlIssue[] = [];
+  const items: unknown[] = [];
+  for (let from = 0; from === 0 || from < list.items.length; from += ITEMS_PER_STEP) {
+    const to = Math.min(from + ITEMS_PER_STEP, list.items.length);
+    const last = to === list.items.length;
+    const part: CST.Document = {
+      type: 'document',
+      offset: only.offset,
+      start: from === 0 ? only.start : [],
+      value: { ...list, items: list.items.slice(from, to) },
+      ...(last && only.end ? { end: only.end } : {}),
+    };
+    const doc = composeOne([...(from === 0 ? tokens.slice(0, at) : []), part, ...(last ? tokens.slice(at + 1) : [])], text.length);
+    errors.push(...issues(doc.errors));
+    warnings.push(...issues(doc.warnings));
+    if (isSeq(doc.contents)) items.push(...doc.contents.items);
+    yield;
+  }
+  return { errors, warnings, shape: 'list', items };
+}
+
+/** The text as one document, as parseDocument makes it. */
+function composeWhole(tokens: readonly CST.Token[], length: number): ParsedText {
+  const composed = [...new Composer(PARSE_OPTIONS).compose(tokens, true, length)];
+  const doc = composed[0]!;
+  const errors = issues(doc.errors);
+  if (composed.length > 1) errors.push({ offset: composed[1]!.range[0], message: 'a rules file holds one YAML document; this is a second one' });
+  const contents = doc.contents;
+  const shape = contents === null || (isScalar(contents) && (contents.value === null || contents.value === '')) ? 'empty' : isSeq(contents) ? 'list' : 'other';
+  return { errors, warnings: issues(doc.warnings), shape, items: isSeq(contents) ? contents.items : [] };
+}
+
+function composeOne(tokens: readonly CST.Token[], length: number): Document.Parsed {
+  return [...new Composer(PARSE_OPTIONS).compose(tokens, true, length)][0]!;
+}
+
+function issues(list: readonly { pos: [number, number]; message: string }[]): YamlIssue[] {
+  return list.map((e) => ({ offset: e.pos[0], message: e.message.split('\n')[0]! }));
 }
 
 function trimmedEnd(text: string, start: number, end: number): number {
