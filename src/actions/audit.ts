@@ -194,7 +194,7 @@ function requestIdentity(request: ActionRequest): string[] {
  * id; a person's or a TTL's decision has no alert, and its time tells it apart.
  */
 function decisionId(request: ActionRequest, verdict: Verdict, at: number): string {
-  return derivedId('decision', [...requestIdentity(request), request.alert ? '' : at, request.reason, verdict.outcome, verdict.reason]);
+  return derivedId('decision', [...requestIdentity(request), request.alert ? null : at, request.reason, verdict.outcome, verdict.reason]);
 }
 
 function pascal(name: string): string {

@@ -42,7 +42,7 @@ export class LabelBound {
   }
 
   /** The label value to count `value` under: itself, or OVERFLOW_LABEL_VALUE once the others are full. */
-  valueOf(value: string): string {
+  labelOf(value: string): string {
     if (this.known.has(value) || this.others.has(value)) return value;
     if (this.others.size >= this.maxOthers) return OVERFLOW_LABEL_VALUE;
     this.others.add(value);
@@ -120,7 +120,7 @@ export class ChildCache<V extends LabelValues, C> {
       const written = values as unknown as string[];
       for (let i = 0; i < bounds.length; i++) {
         const bound = bounds[i];
-        if (bound !== undefined) written[i] = bound.valueOf(written[i]!);
+        if (bound !== undefined) written[i] = bound.labelOf(written[i]!);
       }
     }
     const key = keyOf(values);

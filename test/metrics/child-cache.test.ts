@@ -92,7 +92,7 @@ describe('ChildCache', () => {
 
 describe('LabelBound', () => {
   const OTHERS = 3;
-  const others = (bound: LabelBound, n: number): string[] => Array.from({ length: n }, (_, i) => bound.valueOf(`made-up-${i}`));
+  const others = (bound: LabelBound, n: number): string[] => Array.from({ length: n }, (_, i) => bound.labelOf(`made-up-${i}`));
 
   it('one below, at and one above its room for others: their own values, then the overflow value', () => {
     for (const [n, overflowed] of [[OTHERS - 1, 0], [OTHERS, 0], [OTHERS + 1, 1]] as const) {
@@ -101,7 +101,7 @@ describe('LabelBound', () => {
       expect(values.filter((v) => v === OVERFLOW_LABEL_VALUE), `${n} values`).toHaveLength(overflowed);
       expect(bound.othersAdmitted).toBe(Math.min(n, OTHERS));
       // A value given its own keeps it.
-      expect(bound.valueOf('made-up-0')).toBe('made-up-0');
+      expect(bound.labelOf('made-up-0')).toBe('made-up-0');
     }
   });
 
@@ -109,16 +109,16 @@ describe('LabelBound', () => {
     const bound = new LabelBound(OTHERS);
     bound.know(['Loaded rule']);
     others(bound, 1000);
-    expect(bound.valueOf('Loaded rule')).toBe('Loaded rule');
+    expect(bound.labelOf('Loaded rule')).toBe('Loaded rule');
     bound.know(['Rule of a reload']);
-    expect(bound.valueOf('Rule of a reload')).toBe('Rule of a reload');
-    expect(bound.valueOf('made-up-999')).toBe(OVERFLOW_LABEL_VALUE);
+    expect(bound.labelOf('Rule of a reload')).toBe('Rule of a reload');
+    expect(bound.labelOf('made-up-999')).toBe(OVERFLOW_LABEL_VALUE);
     expect(bound.capacity).toBe(2 + OTHERS + 1);
   });
 
   it('refuses a room that is not a whole number', () => {
     for (const n of [-1, 1.5, Number.NaN]) expect(() => new LabelBound(n)).toThrow(RangeError);
-    expect(new LabelBound(0).valueOf('x')).toBe(OVERFLOW_LABEL_VALUE);
+    expect(new LabelBound(0).labelOf('x')).toBe(OVERFLOW_LABEL_VALUE);
   });
 });
 
