@@ -117,8 +117,8 @@ class RuleFiles {
   readonly sources: RuleSource[] = [];
   readonly problems: Problem[] = [];
 
-  cannotRead(path: string, err: unknown): void {
-    const message = err instanceof FileReadError ? err.message : `rule file ${path} cannot be read: ${(err as Error).message}`;
+  cannotRead(path: string, err: unknown, what = 'rule file'): void {
+    const message = err instanceof FileReadError ? err.message : `${what} ${path} cannot be read: ${(err as Error).message}`;
     this.problems.push(problem(firstLine(path), 'error', 'LANNER_RULE_READ', message));
   }
 
@@ -167,7 +167,7 @@ async function listRuleFiles(dir: string, read: RuleFiles): Promise<string[]> {
   try {
     names = await readdir(dir);
   } catch (err) {
-    read.cannotRead(dir, err);
+    read.cannotRead(dir, err, 'rules directory');
     return [];
   }
   const files: string[] = [];
@@ -185,7 +185,7 @@ function listRuleFilesSync(dir: string, read: RuleFiles): string[] {
   try {
     names = readdirSync(dir);
   } catch (err) {
-    read.cannotRead(dir, err);
+    read.cannotRead(dir, err, 'rules directory');
     return [];
   }
   const files: string[] = [];
