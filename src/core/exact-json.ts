@@ -27,16 +27,20 @@ export function isUnsafeInteger(v: unknown): v is number {
 /**
  * Recovers the exact digits of integers that JSON.parse rounded, from the text they were parsed
  * from. Ask in document order (as a walk of the parsed value does) for repeated keys to pair up.
+ *
+ * The cost is linear in the text whatever it holds: a search resumes where the last one matched,
+ * so searches in document order scan the text once between them; the first search that misses
+ * (a key asked out of order, or written with escapes) indexes every long integer literal in one
+ * pass, and the index answers from then on. A text of a megabyte with forty thousand long
+ * integers, one per key, takes milliseconds, not the minutes a search from the start per key
+ * would.
  */
 export class ExactIntegers {
-  /** Per key, where the search for its next occurrence resumes; made for a second key only. */
-  keyCursors: Map<string, number> | undefined;
-  /** The first key asked for and where its search resumes (most texts need no more). */
-  firstKey: string | undefined;
-  firstCursor = 0;
-  /** Every long integer literal in document order; built only if a key search fails. */
-  literals: string[] | undefined;
-  next = 0;
+  /** Where the next search resumes: the end of the last literal matched by search. */
+  private at = 0;
+  /** Where the literals matched by search start, so the index knows them as taken. */
+  private readonly taken: number[] = [];
+  private index: LiteralIndex | undefined;
 
   /**
    * `from`: where the members asked for can start at the earliest, when the caller knows (it
@@ -49,25 +53,161 @@ export class ExactIntegers {
 
   /** The exact value of the member `key` that parsed to `rounded`; `rounded` if not found. */
   member(key: string, rounded: number): bigint | number {
-    return fromKey(key, rounded, this) ?? fromLiterals(rounded, this);
+    if (this.index === undefined) {
+      const found = this.search(key, rounded);
+      if (found !== undefined) return found;
+      this.index = new LiteralIndex(this.text, this.taken);
+    }
+    return this.index.take(key, rounded);
   }
 
-  cursorOf(key: string): number {
-    if (key === this.firstKey) return this.firstCursor;
-    return this.keyCursors?.get(key) ?? this.from;
+  /** The exact value of the array item that parsed to `rounded`; `rounded` if not found. */
+  item(rounded: number): bigint | number {
+    this.index ??= new LiteralIndex(this.text, this.taken);
+    return this.index.take(undefined, rounded);
   }
 
-  setCursor(key: string, at: number): void {
-    if (this.firstKey === undefined || key === this.firstKey) {
-      this.firstKey = key;
-      this.firstCursor = at;
-    } else {
-      (this.keyCursors ??= new Map()).set(key, at);
+  // The common case is a member like "evt.time":1685022245478445995. Its key, quoted and
+  // followed by a colon, cannot occur inside a JSON string (a quote there would be escaped), so
+  // a native indexOf finds it without scanning the text character by character.
+  private search(key: string, rounded: number): bigint | undefined {
+    const { text } = this;
+    const needle = needleOf(key);
+    let from = Math.max(this.at, this.from);
+    for (;;) {
+      const at = text.indexOf(needle, from);
+      if (at < 0) return undefined;
+      let i = at + needle.length;
+      while (text.charCodeAt(i) === 0x20 || text.charCodeAt(i) === 0x0a || text.charCodeAt(i) === 0x0d || text.charCodeAt(i) === 0x09) i++;
+      const start = i;
+      if (text.charCodeAt(i) === 0x2d) i++;
+      const digits = i;
+      while (text.charCodeAt(i) >= 0x30 && text.charCodeAt(i) <= 0x39) i++;
+      from = i;
+      // A fraction or exponent makes it a float literal, whose value JSON.parse had right.
+      const after = text.charCodeAt(i);
+      if (i > digits && after !== 0x2e && after !== 0x65 && after !== 0x45) {
+        // BigInt, then Number of it, parses the digits once; Number(text) would parse them again.
+        const exact = BigInt(text.slice(start, i));
+        if (Number(exact) === rounded) {
+          this.at = i;
+          this.taken.push(start);
+          return exact;
+        }
+      }
     }
   }
 }
 
-type Cursor = ExactIntegers;
+/** A literal of the index, and whether a value has taken it. */
+interface Literal {
+  readonly start: number;
+  readonly digits: string;
+  taken: boolean;
+}
+
+/** The literals under one key (or the array items), in document order, and the first not taken. */
+interface Queue {
+  readonly literals: Literal[];
+  head: number;
+}
+
+/**
+ * How many literals past the first one not taken a value is matched against. In a walk in
+ * document order the first one is the value's own; the few after it cover a value asked out of
+ * order, and the bound keeps a value with no literal (1e300) from scanning them all.
+ */
+const LOOKAHEAD = 8;
+
+/** Every integer literal of 16 or more characters outside strings, by the key it is the value of. */
+class LiteralIndex {
+  private readonly byKey = new Map<string, Queue>();
+  private readonly items: Queue = { literals: [], head: 0 };
+
+  constructor(text: string, taken: readonly number[]) {
+    const takenAt = new Set(taken);
+    scanLiterals(text, (start, digits, key) => {
+      const literal: Literal = { start, digits, taken: takenAt.has(start) };
+      if (key === undefined) {
+        this.items.literals.push(literal);
+        return;
+      }
+      let queue = this.byKey.get(key);
+      if (!queue) this.byKey.set(key, (queue = { literals: [], head: 0 }));
+      queue.literals.push(literal);
+    });
+  }
+
+  take(key: string | undefined, rounded: number): bigint | number {
+    const queue = key === undefined ? this.items : this.byKey.get(key);
+    if (!queue) return rounded;
+    const { literals } = queue;
+    while (queue.head < literals.length && literals[queue.head]!.taken) queue.head++;
+    const end = Math.min(literals.length, queue.head + 1 + LOOKAHEAD);
+    for (let i = queue.head; i < end; i++) {
+      const literal = literals[i]!;
+      if (literal.taken) continue;
+      const exact = BigInt(literal.digits);
+      if (Number(exact) === rounded) {
+        literal.taken = true;
+        return exact;
+      }
+    }
+    return rounded;
+  }
+}
+
+/**
+ * Calls `found` for each integer literal of 16 or more characters outside strings, in document
+ * order, with the key it is the value of (undefined for an array item). One pass, no recursion.
+ */
+function scanLiterals(text: string, found: (start: number, digits: string, key: string | undefined) => void): void {
+  const n = text.length;
+  // The last string read and whether a colon followed it: a literal after that is its value.
+  let stringStart = -1;
+  let stringEnd = -1;
+  let afterColon = false;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      stringStart = i;
+      stringEnd = endOfString(text, i);
+      afterColon = false;
+      i = stringEnd + 1;
+      continue;
+    }
+    if (c === 0x3a /* : */) {
+      afterColon = stringStart >= 0;
+      i++;
+      continue;
+    }
+    if (c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39)) {
+      const start = i;
+      i++;
+      let integral = true;
+      while (i < n) {
+        const d = text.charCodeAt(i);
+        if (d >= 0x30 && d <= 0x39) i++;
+        else if (d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === 0x2d) {
+          integral = false;
+          i++;
+        } else break;
+      }
+      if (integral && i - start >= 16) found(start, text.slice(start, i), afterColon ? keyText(text, stringStart, stringEnd) : undefined);
+      afterColon = false;
+      continue;
+    }
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) afterColon = false;
+    i++;
+  }
+}
+
+/** A key as JSON.parse read it: the text between the quotes, unescaped if it holds escapes. */
+function keyText(text: string, open: number, close: number): string {
+  const raw = text.slice(open + 1, close);
+  return raw.includes('\\') ? (JSON.parse(text.slice(open, close + 1)) as string) : raw;
+}
 
 /** A container part-way through the walk: where in it the walk resumes. */
 interface Frame {
@@ -83,7 +223,7 @@ interface Frame {
  * the text is the sender's, and a value nested thousands deep must cost a loop, not the call
  * stack.
  */
-function restore(root: JsonValue[] | { [key: string]: JsonValue }, cursor: Cursor): void {
+function restore(root: JsonValue[] | { [key: string]: JsonValue }, cursor: ExactIntegers): void {
   const stack: Frame[] = [frameOf(root)];
   while (stack.length > 0) {
     const frame = stack[stack.length - 1]!;
@@ -108,7 +248,7 @@ function restore(root: JsonValue[] | { [key: string]: JsonValue }, cursor: Curso
           descended = true;
           break;
         }
-        if (isUnsafeInteger(v)) (node as JsonValue[])[at] = fromLiterals(v, cursor);
+        if (isUnsafeInteger(v)) (node as JsonValue[])[at] = cursor.item(v);
       }
     }
     if (!descended) stack.pop();
@@ -131,82 +271,6 @@ function needleOf(key: string): string {
     if (NEEDLES.size < MAX_NEEDLES) NEEDLES.set(key, needle);
   }
   return needle;
-}
-
-// The common case is a member like "evt.time":1685022245478445995. Its key, quoted and
-// followed by a colon, cannot occur inside a JSON string (a quote there would be escaped), so
-// a native indexOf finds it without scanning the text character by character.
-function fromKey(key: string, rounded: number, cursor: Cursor): bigint | undefined {
-  const { text } = cursor;
-  const needle = needleOf(key);
-  let from = cursor.cursorOf(key);
-  for (;;) {
-    const at = text.indexOf(needle, from);
-    if (at < 0) return undefined;
-    let i = at + needle.length;
-    while (text.charCodeAt(i) === 0x20 || text.charCodeAt(i) === 0x0a || text.charCodeAt(i) === 0x0d || text.charCodeAt(i) === 0x09) i++;
-    const start = i;
-    if (text.charCodeAt(i) === 0x2d) i++;
-    const digits = i;
-    while (text.charCodeAt(i) >= 0x30 && text.charCodeAt(i) <= 0x39) i++;
-    from = i;
-    // A fraction or exponent makes it a float literal, whose value JSON.parse had right.
-    const after = text.charCodeAt(i);
-    if (i > digits && after !== 0x2e && after !== 0x65 && after !== 0x45) {
-      // BigInt, then Number of it, parses the digits once; Number(text) would parse them again.
-      const exact = BigInt(text.slice(start, i));
-      if (Number(exact) === rounded) {
-        cursor.setCursor(key, i);
-        return exact;
-      }
-    }
-  }
-}
-
-// Fallback for integers in arrays or under keys written with escapes: every long integer
-// literal outside strings, matched to the rounded number it must round to.
-function fromLiterals(rounded: number, cursor: Cursor): bigint | number {
-  const literals = (cursor.literals ??= unsafeIntegerLiterals(cursor.text));
-  for (let i = cursor.next; i < literals.length; i++) {
-    const literal = literals[i]!;
-    if (literal !== '' && Number(literal) === rounded) {
-      literals[i] = '';
-      if (i === cursor.next) cursor.next++;
-      return BigInt(literal);
-    }
-  }
-  return rounded;
-}
-
-/** Integer literals of 16 or more digits outside strings, in document order. */
-function unsafeIntegerLiterals(text: string): string[] {
-  const found: string[] = [];
-  const n = text.length;
-  let i = 0;
-  while (i < n) {
-    const c = text.charCodeAt(i);
-    if (c === 0x22 /* " */) {
-      i = endOfString(text, i) + 1;
-      continue;
-    }
-    if (c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39)) {
-      const start = i;
-      i++;
-      let integral = true;
-      while (i < n) {
-        const d = text.charCodeAt(i);
-        if (d >= 0x30 && d <= 0x39) i++;
-        else if (d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === 0x2d) {
-          integral = false;
-          i++;
-        } else break;
-      }
-      if (integral && i - start >= 16) found.push(text.slice(start, i));
-      continue;
-    }
-    i++;
-  }
-  return found;
 }
 
 /** Index of the quote closing the string that opens at `open`. */

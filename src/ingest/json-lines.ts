@@ -1,7 +1,8 @@
 /**
  * Falco JSON lines from a file or stdin: Falco's `file_output` with `json_output: true`,
- * captures rendered to JSON, replays. Blank lines are skipped; a bad line is reported with its
- * line number and reading goes on.
+ * captures rendered to JSON, replays. Blank lines are skipped; a bad line (malformed, out of
+ * bounds, or longer than EVENT_LIMITS.maxLineBytes, which is skipped without being held in
+ * memory) is reported with its line number and reading goes on.
  */
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
@@ -160,8 +161,8 @@ export class JsonLinesSource implements Source {
           continue;
         }
         if (sink.full && sink.whenRoom) await sink.whenRoom();
-        sink.accept(result.event);
-        events++;
+        // Not queued: refused by the queue (stamped too far ahead), which counts it itself.
+        if (sink.accept(result.event)) events++;
       }
       this.logger.info({ input: this.path, events }, 'input read to the end');
     } catch (err) {

@@ -116,3 +116,33 @@ describe('parseJsonExact on hostile text', () => {
     );
   });
 });
+
+describe('parseJsonExact cost', () => {
+  const big = (i: number): bigint => 9007199254740993n + BigInt(i) * 1000n;
+
+  it('restores a megabyte of long integers, one per key, in linear time and exactly', () => {
+    // Searching from the start of the text for each key took minutes for this text.
+    const n = 40_000;
+    const text = `{${Array.from({ length: n }, (_, i) => `"k${i}":${big(i)}`).join(',')}}`;
+    const started = performance.now();
+    const value = parseJsonExact(text) as Record<string, bigint>;
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(Object.keys(value)).toHaveLength(n);
+    for (let i = 0; i < n; i += 997) expect(value[`k${i}`]).toBe(big(i));
+    expect(value[`k${n - 1}`]).toBe(big(n - 1));
+  });
+
+  it('restores exactly when keys come out of text order, carry escapes or whitespace, or floats share their key', () => {
+    const n = 3000;
+    // Integer-like keys are enumerated in ascending order: written descending, every one is out of order.
+    const descending = parseJsonExact(`{${Array.from({ length: n }, (_, i) => `"${n - i}":${big(i)}`).join(',')}}`) as Record<string, bigint>;
+    expect(descending[String(n)]).toBe(big(0));
+    expect(descending['1']).toBe(big(n - 1));
+    const escaped = parseJsonExact(`{${Array.from({ length: n }, (_, i) => `"k\\u0041${i}" : ${big(i)}`).join(',')}}`) as Record<string, bigint>;
+    expect(escaped[`kA${n - 1}`]).toBe(big(n - 1));
+    const mixed = parseJsonExact(`[${Array.from({ length: n }, () => '{"k":1e20}').join(',')},${Array.from({ length: n }, (_, i) => `{"k":${big(i)}}`).join(',')}]`) as { k: unknown }[];
+    expect(mixed[0]!.k).toBe(1e20);
+    expect(mixed[n]!.k).toBe(big(0));
+    expect(mixed[2 * n - 1]!.k).toBe(big(n - 1));
+  });
+});
