@@ -7,7 +7,7 @@ import { statSync } from 'node:fs';
 import { LannerError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { StateBounds } from '../rules/compiler/detection-rule.js';
-import { loadDetectionRules } from '../rules/compiler/stateful.js';
+import { loadDetectionRules, loadDetectionRulesPaced } from '../rules/compiler/stateful.js';
 import type { Detector } from '../detect/pipeline.js';
 import { ruleDetector, type EngineHolder } from '../detect/rule-detector.js';
 import { RuleEngine } from '../detect/rule-engine.js';
@@ -64,8 +64,9 @@ export class RulesStage {
       paths: options.paths,
       logger,
       metrics,
-      load: () => {
-        const next = loadDetectionRules(options.paths, options.bounds);
+      // Read off the event loop and compiled in slices: a reload never stalls ingestion for long.
+      load: async () => {
+        const next = await loadDetectionRulesPaced(options.paths, options.bounds);
         if (!next.ok) return { ok: false, problems: next.problems.filter((p) => p.severity === 'error').map(formatProblem) };
         // A file skipped from a rules directory (a FIFO, a device) is a warning: it must be seen.
         logWarnings(next.problems, logger);

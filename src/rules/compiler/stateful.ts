@@ -18,7 +18,7 @@ import { parseDurationMs } from '../../core/units.js';
 import { printExpr } from '../language/ast.js';
 import { conjunction } from './codegen.js';
 import { STATEFUL_KEYS, type RawKey, type StatefulKey } from '../load/collector.js';
-import { loadRulesSync, type LoadResult } from '../load/loader.js';
+import { loadRules, loadRulesSync, type LoadResult, type PacedLoadOptions } from '../load/loader.js';
 import { parseOperand } from '../language/parser.js';
 import { problem, type Problem, type SourceLocation } from '../problems.js';
 import type { CompiledRule, RuleSet } from '../load/ruleset.js';
@@ -87,7 +87,15 @@ const KIND_LIST = `${STATEFUL_KEYS.slice(0, -1).join(', ')} or ${STATEFUL_KEYS[S
 
 /** Loads rule files and compiles them, stateful keys included, for the rule engine. */
 export function loadDetectionRules(paths: readonly string[], defaults: StateBounds): DetectionRulesResult {
-  const load = loadRulesSync(paths);
+  return detectionRulesOf(loadRulesSync(paths), defaults);
+}
+
+/** loadDetectionRules for a reload beside ingestion: files read off the event loop, compiled in short slices. */
+export async function loadDetectionRulesPaced(paths: readonly string[], defaults: StateBounds, options: PacedLoadOptions = {}): Promise<DetectionRulesResult> {
+  return detectionRulesOf(await loadRules(paths, options), defaults);
+}
+
+function detectionRulesOf(load: LoadResult, defaults: StateBounds): DetectionRulesResult {
   const problems: Problem[] = [...load.problems];
   const rules: DetectionRule[] = [];
   for (const rule of load.ruleSet.rules) {
