@@ -1,6 +1,9 @@
 /** Secrets given inline or in a file (a mounted Kubernetes Secret); the file is read once, at start. */
-import { readFileSync } from 'node:fs';
 import { LannerError } from './errors.js';
+import { readTextFileSync } from './read-file.js';
+
+/** A token or secret is a line; a file much larger than that is not the one meant. */
+const SECRET_FILE_MAX_BYTES = 64 * 1024;
 
 /**
  * The secret given inline, else read from its file (named by `fileKey` in errors), else empty
@@ -12,7 +15,8 @@ export function readSecret(inline: string, file: string, fileKey: string): strin
   if (file === '') return '';
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    // Only a regular file within the limit: a FIFO named as the token file would hang the start.
+    text = readTextFileSync(file, { maxBytes: SECRET_FILE_MAX_BYTES, what: 'secret file' });
   } catch (err) {
     throw new LannerError('LANNER_CONFIG_INVALID', `${fileKey}: cannot read ${file}: ${(err as Error).message}`);
   }

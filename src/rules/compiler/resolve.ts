@@ -211,7 +211,7 @@ export class Resolver {
       const expanded = item.quoted ? undefined : this.listItems(item.text);
       if (expanded) {
         this.usedLists.add(item.text);
-        items.push(...expanded);
+        for (const one of expanded) items.push(one);
       } else items.push(item);
     }
     this.checkListedAddresses(c, items);
