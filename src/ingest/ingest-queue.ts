@@ -14,6 +14,7 @@ import { Subject, type Observable } from 'rxjs';
 import type { FalcoEvent, Transport } from '../core/event.js';
 import { LogLimiter, type Logger } from '../core/log.js';
 import { ChildCache } from '../metrics/child-cache.js';
+import { invalidCounters } from '../metrics/event-labels.js';
 import { EventTypeCounter } from '../metrics/event-types.js';
 import { deferredCount, type DeferredCount } from '../metrics/deferred.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
@@ -61,7 +62,7 @@ export class IngestQueue implements EventSink {
   private readonly logLimiter = new LogLimiter();
   private readonly sliceSize: number;
   private current = 0;
-  private readonly invalid: ReadonlyMap<InvalidReason, { inc(): void }>;
+  private readonly invalid: ChildCache<[reason: string], { inc(): void }>;
   private readonly skewNs: bigint | undefined;
   private readonly clock: () => bigint;
   /**
@@ -89,13 +90,7 @@ export class IngestQueue implements EventSink {
     this.shed = new ChildCache((transport: string) => metrics.eventsShed.labels(transport), { maxChildren: MAX_TRANSPORT_SERIES });
     // Every reason is known in advance: each series starts at 0, so a rate() or an alert on the
     // counter sees the first refusal rather than a series appearing.
-    this.invalid = new Map(
-      INVALID_REASONS.map((reason) => {
-        const child = metrics.eventsInvalid.labels(reason);
-        child.inc(0);
-        return [reason, child] as const;
-      }),
-    );
+    this.invalid = invalidCounters(metrics, INVALID_REASONS);
     this.skewNs = options.maxFutureSkewMs === undefined ? undefined : BigInt(Math.round(options.maxFutureSkewMs)) * 1_000_000n;
     this.clock = options.clock ?? nowNs;
     this.refreshHorizon();
@@ -149,8 +144,7 @@ export class IngestQueue implements EventSink {
   }
 
   reject(reason: InvalidReason, detail: string, transport: Transport): void {
-    // A reason from outside the list (a caller's cast) is counted under its own name all the same.
-    (this.invalid.get(reason) ?? this.metrics.eventsInvalid.labels(reason)).inc();
+    this.invalid.get(reason).inc();
     this.logLimiter.maybe(reason, (suppressed) =>
       this.logger.warn({ reason, transport, detail, suppressed_since_last: suppressed }, 'invalid Falco event dropped'),
     );
