@@ -9,6 +9,7 @@
  */
 import type { Logger } from '../core/log.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
+import { outputSeries, type OutputSeries } from '../metrics/event-labels.js';
 
 export type ShedPolicy = 'oldest' | 'newest';
 
@@ -82,7 +83,7 @@ export class BatchQueue<T> {
   private settled = 0;
   private waiters: { target: number; resolve: () => void }[] = [];
   private flushRequested = false;
-  private readonly m;
+  private readonly m: OutputSeries;
   private readonly random: () => number;
   private lastFailureLog = 0;
 
@@ -92,14 +93,9 @@ export class BatchQueue<T> {
     private readonly deps: BatchQueueDeps,
   ) {
     const { metrics, name } = deps;
-    this.m = {
-      sent: metrics.outputSent.labels(name),
-      depth: metrics.outputQueueDepth.labels(name),
-      latency: metrics.outputLatencySeconds.labels(name),
-      dropped: (reason: string) => metrics.outputDropped.labels(name, reason),
-      failures: (reason: string) => metrics.outputFailures.labels(name, reason),
-    };
-    this.m.depth.set(0);
+    // Every known reason starts at 0: a rate() over a series that appears only with the first
+    // drop misses that burst, and the shipped OutputDropping alert with it.
+    this.m = outputSeries(metrics, name);
     this.random = deps.random ?? Math.random;
   }
 

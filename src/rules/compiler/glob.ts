@@ -74,7 +74,7 @@ export function refusedGlob(pattern: string): string | undefined {
       const close = pattern.indexOf(':]', i + 2);
       if (close < 0) continue;
       const name = pattern.slice(i + 2, close);
-      if (!(name in POSIX_CLASSES)) return `'[:${name}:]' is not a character class`;
+      if (!Object.hasOwn(POSIX_CLASSES, name)) return `'[:${name}:]' is not a character class`;
       i = close + 1;
     } else if (ch === ']' && open >= 0) {
       open = -1;

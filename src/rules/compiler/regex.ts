@@ -32,7 +32,7 @@ export function re2PosixProblem(pattern: string): string | undefined {
         const close = pattern.indexOf(':]', i + 2);
         if (close >= 0) {
           const name = pattern.slice(i + 2, close);
-          if (!(name in POSIX_CLASSES)) return `'[:${name}:]' is not a character class`;
+          if (!Object.hasOwn(POSIX_CLASSES, name)) return `'[:${name}:]' is not a character class`;
           i = close + 1;
         }
       } else if (ch === ']') inClass = false;

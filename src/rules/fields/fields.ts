@@ -18,10 +18,8 @@ interface Derivation {
   readonly compute: (fields: Fields) => FieldValue | undefined;
 }
 
-const FD_TYPECHAR: Readonly<Record<string, string>> = {
-  file: 'f', directory: 'd', ipv4: '4', ipv6: '6', unix: 'u', pipe: 'p', event: 'e', signalfd: 's',
-  eventpoll: 'l', inotify: 'i', timerfd: 't', netlink: 'n', bpf: 'b', memfd: 'm',
-};
+// A Map: the key is the event's own fd.type, which may be any text, `__proto__` included.
+const FD_TYPECHAR: ReadonlyMap<string, string> = new Map([['file', 'f'], ['directory', 'd'], ['ipv4', '4'], ['ipv6', '6'], ['unix', 'u'], ['pipe', 'p'], ['event', 'e'], ['signalfd', 's'], ['eventpoll', 'l'], ['inotify', 'i'], ['timerfd', 't'], ['netlink', 'n'], ['bpf', 'b'], ['memfd', 'm']]);
 
 /** An open flag test over Falco's rendering of the flags (`O_RDONLY|O_CLOEXEC`). */
 function openFlags(...flags: string[]): (fields: Fields) => FieldValue | undefined {
@@ -76,7 +74,7 @@ export const DERIVED_FIELDS: ReadonlyMap<string, Derivation> = new Map<string, D
     compute: (fields) => {
       const t = fields['fd.type'];
       if (typeof t !== 'string') return t === undefined ? undefined : null;
-      return FD_TYPECHAR[t] ?? null;
+      return FD_TYPECHAR.get(t) ?? null;
     },
   }],
   ['evt.is_open_read', { from: ['evt.arg.flags'], compute: openFlags('O_RDONLY', 'O_RDWR') }],
