@@ -93,6 +93,16 @@ describe('forged event times', () => {
     expect(detections(attacked.alerts, T0)).toEqual(detections(alone.alerts));
   });
 
+  it('an older copy sent right after each real event neither restarts a sequence nor ages a threshold', async () => {
+    const alone = await run('live', lines(T0));
+    const real = lines(T0);
+    const older = lines(T0 - 20n * 60n * 1_000_000_000n);
+    const interleaved = real.flatMap((line, i) => [line, older[i]!]);
+    const attacked = await run('live', interleaved);
+    const rulesOf = (alerts: readonly Alert[]): string[] => [...new Set(alerts.filter((a) => !a.action && a.timeNs >= T0).map((a) => a.rule))].sort();
+    expect(rulesOf(attacked.alerts)).toEqual(rulesOf(alone.alerts));
+  });
+
   it('replays a capture from any time, the future included: a replay is never "in the future"', async () => {
     const past = await run('replay', lines(1_750_000_000_000_000_000n));
     const future = await run('replay', lines(T0 + 10n * YEAR_NS));

@@ -53,7 +53,8 @@ export class BoundedState<V> {
     const existing = this.entries.get(key);
     if (existing) {
       existing.value = value;
-      existing.touchedMs = nowMs;
+      // An out-of-order (or forged far-past) event must not age a key others keep alive.
+      existing.touchedMs = Math.max(existing.touchedMs, nowMs);
       this.unlink(existing);
       this.append(existing);
       return;

@@ -122,6 +122,10 @@ export class SequenceMatcher implements StatefulMatcher {
       // A newer first step restarts the match waiting for step 1; matches further along keep
       // their progress in their own slots.
       const slots = this.partials.get(key) ?? new Array<Partial | undefined>(n + 1).fill(undefined);
+      // An older first step (a forged or late copy) never replaces a newer match: it would
+      // silence the real attack's sequence.
+      const waiting = slots[1];
+      if (waiting && nowMs < waiting.startMs) return;
       this.advance(key, slots, 0, { startMs: nowMs, deadlineMs: 0, events: [] }, event, nowMs, hits);
     }
   }
