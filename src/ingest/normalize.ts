@@ -157,6 +157,11 @@ function typeFieldsInPlace(fields: { [key: string]: JsonValue }, exact: ExactInt
     const raw = fields[name]!;
     // Missing values are the commonest: feed rules forward every field they may need.
     if (raw === null) continue;
+    // Only an in-process caller can hand over `undefined` (JSON text cannot): it is a missing value.
+    if ((raw as unknown) === undefined) {
+      fields[name] = null;
+      continue;
+    }
     if (typeof raw === 'number') {
       if (exact && beyondSafe(raw)) {
         if (!located) {
