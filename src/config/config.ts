@@ -4,7 +4,7 @@
  * LANNER_FALCO_GRPC_ADDRESS), then command-line flags. Validated once at start with every
  * problem reported together, then frozen.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
@@ -14,6 +14,7 @@ import type { LifecycleOptions } from '../alerts/lifecycle/lifecycle.js';
 import { ACTIONS_DEFAULTS, actionsOptionsFrom, actionsProblems, actionsSchema, ownNamespace, type ActionsOptions } from '../actions/options.js';
 import type { ConditionCompiler } from '../alerts/condition.js';
 import { defaultsOf } from '../core/plugin.js';
+import { readTextFileSync } from '../core/read-file.js';
 import { readSecret } from '../core/secret.js';
 import { listenAddress, parseDurationMs } from '../core/units.js';
 import { alertConditionCompiler } from '../detect/alert-conditions.js';
@@ -218,10 +219,14 @@ function sourcesOf(raw: Raw, problems: string[]): SourceConfig[] {
   return sources;
 }
 
+/** lanner.yaml is a few KiB; anything near this is a mistake. */
+const CONFIG_FILE_MAX_BYTES = 1024 * 1024;
+
 function readConfigFile(file: string): Raw {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    // Only a regular file within the limit: a FIFO or /dev/zero named as the config would hang the start.
+    text = readTextFileSync(file, { maxBytes: CONFIG_FILE_MAX_BYTES, what: 'config file' });
   } catch (err) {
     throw new LannerError('LANNER_CONFIG_READ', `cannot read config file ${file}: ${(err as Error).message}`);
   }
@@ -244,9 +249,13 @@ function isRaw(v: RawValue | undefined): v is Raw {
 }
 
 /** Merges `from` into `into`: mappings key by key, everything else (lists too) replaced. */
+/** Keys that would reach an object's prototype: no config key is named so, and none may be. */
+const PROTOTYPE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
 function deepMerge(into: Raw, from: Raw): void {
   for (const [key, value] of Object.entries(from)) {
-    const current = into[key];
+    if (PROTOTYPE_KEYS.has(key)) throw new LannerError('LANNER_CONFIG_READ', `the config may not use the key ${JSON.stringify(key)}`);
+    const current = Object.hasOwn(into, key) ? into[key] : undefined;
     if (isRaw(current) && isRaw(value)) deepMerge(current, value);
     else into[key] = value;
   }
@@ -255,7 +264,7 @@ function deepMerge(into: Raw, from: Raw): void {
 function setPath(raw: Raw, path: readonly string[], value: RawValue): void {
   let node = raw;
   for (const key of path.slice(0, -1)) {
-    const next = node[key];
+    const next = Object.hasOwn(node, key) ? node[key] : undefined;
     if (!isRaw(next)) node[key] = {};
     node = node[key] as Raw;
   }

@@ -142,3 +142,24 @@ describe('loadConfig', () => {
     expect(new Set(ENVIRONMENT_VARIABLES).size).toBe(ENVIRONMENT_VARIABLES.length);
   });
 });
+
+describe('hostile config files', () => {
+  it('refuses a key that would reach the prototype, and leaves Object.prototype alone', () => {
+    const path = file('__proto__:\n  polluted: yes\n');
+    const err = (() => {
+      try {
+        loadConfig({ file: path, env: {} });
+      } catch (e) {
+        return e as LannerError;
+      }
+      throw new Error('expected a refusal');
+    })();
+    expect(err.code).toBe('LANNER_CONFIG_READ');
+    expect(err.message).toContain('"__proto__"');
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
+  it('refuses a config path that is not a regular file, at once', () => {
+    expect(() => loadConfig({ file: '/dev/zero', env: {} })).toThrow(/config file \/dev\/zero/);
+  });
+});
