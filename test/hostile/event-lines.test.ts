@@ -10,12 +10,11 @@ import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { stringifyExact } from '../../src/core/exact-json.js';
-import type { FalcoEvent } from '../../src/core/event.js';
 import { silentLogger } from '../../src/core/log.js';
 import { JsonLinesSource, readJsonLines, readLines } from '../../src/ingest/json-lines.js';
-import { EVENT_LIMITS, type InvalidReason } from '../../src/ingest/normalize.js';
-import type { EventSink } from '../../src/ingest/source.js';
+import { EVENT_LIMITS } from '../../src/ingest/normalize.js';
 import { falcoJson } from '../support/events.js';
+import { RecordingSink } from '../support/recording-sink.js';
 
 const { maxLineBytes } = EVENT_LIMITS;
 const GOOD = stringifyExact(falcoJson({ rule: 'the good line' }));
@@ -51,18 +50,6 @@ async function results(input: Readable): Promise<{ line: number; reason: string;
   const out: { line: number; reason: string; rule?: string }[] = [];
   for await (const { line, result } of readJsonLines(input)) out.push(result.ok ? { line, reason: 'ok', rule: result.event.rule } : { line, reason: result.reason });
   return out;
-}
-
-class CollectingSink implements EventSink {
-  readonly accepted: FalcoEvent[] = [];
-  readonly rejected: { reason: InvalidReason; detail: string }[] = [];
-  accept(event: FalcoEvent): boolean {
-    this.accepted.push(event);
-    return true;
-  }
-  reject(reason: InvalidReason, detail: string): void {
-    this.rejected.push({ reason, detail });
-  }
 }
 
 describe('JSON lines at the length limit', () => {
@@ -131,12 +118,12 @@ describe('a JSON-lines source fed hostile lines', () => {
     ];
     writeFileSync(file, [...deep, 'x'.repeat(maxLineBytes + 1), GOOD].join('\n') + '\n');
     const source = new JsonLinesSource(file, silentLogger());
-    const sink = new CollectingSink();
+    const sink = new RecordingSink();
     await source.start(sink);
     await source.finished();
     await source.close();
-    expect(sink.rejected.map((r) => r.reason)).toEqual(['too_deep', 'too_deep', 'too_deep', 'not_an_object', 'line_too_long']);
-    expect(sink.rejected.map((r) => r.detail.slice(file.length, file.length + 3))).toEqual([':1:', ':2:', ':3:', ':4:', ':5:']);
-    expect(sink.accepted.map((e) => e.rule)).toEqual(['the good line']);
+    expect(sink.rejects.map((r) => r.reason)).toEqual(['too_deep', 'too_deep', 'too_deep', 'not_an_object', 'line_too_long']);
+    expect(sink.rejects.map((r) => r.detail.slice(file.length, file.length + 3))).toEqual([':1:', ':2:', ':3:', ':4:', ':5:']);
+    expect(sink.events.map((e) => e.rule)).toEqual(['the good line']);
   });
 });

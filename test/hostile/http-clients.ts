@@ -6,46 +6,13 @@
  */
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import type { FalcoEvent, Transport } from '../../src/core/event.js';
 import type { HostPort } from '../../src/core/listen.js';
-import type { InvalidReason } from '../../src/ingest/normalize.js';
-import type { EventSink } from '../../src/ingest/source.js';
 import type { LannerMetrics } from '../../src/metrics/metrics.js';
 import { waitFor } from '../support/wait.js';
+export { RecordingSink } from '../support/recording-sink.js';
 
 /** The client address attackers post from in these tests; the well-behaved client uses 127.0.0.1. */
 export const ATTACKER = '127.0.0.2';
-
-/** Records what a receiver hands over; `capacity` makes it shed like a full ingest queue. */
-export class RecordingSink implements EventSink {
-  events: FalcoEvent[] = [];
-  rejects: { reason: InvalidReason; detail: string; transport: Transport }[] = [];
-  shed = 0;
-  constructor(public capacity = Number.POSITIVE_INFINITY) {}
-
-  get full(): boolean {
-    return this.events.length >= this.capacity;
-  }
-
-  accept(event: FalcoEvent): boolean {
-    if (this.full) {
-      this.shed++;
-      return false;
-    }
-    this.events.push(event);
-    return true;
-  }
-
-  reject(reason: InvalidReason, detail: string, transport: Transport): void {
-    this.rejects.push({ reason, detail, transport });
-  }
-
-  clear(): void {
-    this.events = [];
-    this.rejects = [];
-    this.shed = 0;
-  }
-}
 
 /** A raw TCP connection that has finished connecting, and what it has received so far. */
 export interface RawClient {

@@ -9,12 +9,12 @@ import { parseJsonExact } from '../../src/core/exact-json.js';
 import { silentLogger } from '../../src/core/log.js';
 import { falcoJsonToGrpcResponse, FalcoStandIn, type FalcoJsonEvent } from '../../src/demo/falco-grpc-server.js';
 import { backoffDelay, FalcoGrpcSource, type FalcoGrpcOptions } from '../../src/ingest/falco-grpc.js';
-import { normalizeFalcoJson, type GrpcResponse, type InvalidReason } from '../../src/ingest/normalize.js';
-import type { EventSink } from '../../src/ingest/source.js';
+import { normalizeFalcoJson, type GrpcResponse } from '../../src/ingest/normalize.js';
 import { createMetrics, type LannerMetrics } from '../../src/metrics/metrics.js';
 import { makeTestPki, opensslOrSkip, type TestPki } from '../support/certs.js';
 import { HAVE_SHARED, sampleAlertLines, sampleTraces } from '../support/shared.js';
 import { waitFor } from '../support/wait.js';
+import { RecordingSink } from '../support/recording-sink.js';
 
 /**
  * A unix-socket relay to the stand-in whose open connections can be frozen: bytes stop flowing
@@ -47,19 +47,6 @@ async function freezableProxy(target: string, path: string): Promise<{ path: str
     },
     close: () => server.close(),
   };
-}
-
-/** Collects what a source hands over. */
-class RecordingSink implements EventSink {
-  readonly events: FalcoEvent[] = [];
-  readonly rejected: { reason: InvalidReason; detail: string }[] = [];
-  accept(event: FalcoEvent): boolean {
-    this.events.push(event);
-    return true;
-  }
-  reject(reason: InvalidReason, detail: string): void {
-    this.rejected.push({ reason, detail });
-  }
 }
 
 async function gauge(metrics: LannerMetrics, name: 'falcoConnected' | 'falcoReconnects'): Promise<number> {
@@ -187,8 +174,8 @@ describe('FalcoGrpcSource over a unix socket', () => {
     const { sink } = await startSource({ address });
     standIn.publish({ ...response(1), rule: '' });
     standIn.publish(response(2));
-    await waitFor(() => sink.events.length + sink.rejected.length === 2, { what: 'both responses' });
-    expect(sink.rejected).toEqual([{ reason: 'missing_rule', detail: expect.any(String) }]);
+    await waitFor(() => sink.events.length + sink.rejects.length === 2, { what: 'both responses' });
+    expect(sink.rejects).toEqual([{ reason: 'missing_rule', detail: expect.any(String), transport: 'grpc' }]);
     expect(sink.events.map((e) => e.fields['evt.num'])).toEqual([2]);
   });
 
@@ -430,8 +417,8 @@ describe.skipIf(!HAVE_SHARED)('the same Falco event over gRPC and over JSON', ()
       standIn.publish(falcoJsonToGrpcResponse(json));
       return withoutTransport(viaJson.event);
     });
-    await waitFor(() => sink.events.length + sink.rejected.length >= lines.length, { what: 'every sample', timeoutMs: 10_000 });
-    expect(sink.rejected).toEqual([]);
+    await waitFor(() => sink.events.length + sink.rejects.length >= lines.length, { what: 'every sample', timeoutMs: 10_000 });
+    expect(sink.rejects).toEqual([]);
     for (let i = 0; i < lines.length; i++) {
       expect(withoutTransport(sink.events[i]!), `line ${i + 1}: ${lines[i]!.slice(0, 120)}`).toEqual(expected[i]);
     }

@@ -3,7 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { FalcoEvent, Transport } from '../../src/core/event.js';
+import type { FalcoEvent } from '../../src/core/event.js';
 import { FEED_TAG } from '../../src/core/event.js';
 import { isLannerError } from '../../src/core/errors.js';
 import { stringifyExact } from '../../src/core/exact-json.js';
@@ -14,38 +14,8 @@ import type { EventSink } from '../../src/ingest/source.js';
 import { createMetrics, type LannerMetrics } from '../../src/metrics/metrics.js';
 import { makeTestPki, opensslOrSkip, type TestPki } from '../support/certs.js';
 import { falcoJson } from '../support/events.js';
+import { RecordingSink } from '../support/recording-sink.js';
 import { HAVE_SHARED, rawIntegerOf, sampleAlertLines, sampleTraces } from '../support/shared.js';
-
-/** Records what the receiver hands over; `capacity` makes it refuse like a full ingest queue. */
-class RecordingSink implements EventSink {
-  events: FalcoEvent[] = [];
-  rejects: { reason: InvalidReason; detail: string; transport: Transport }[] = [];
-  shed = 0;
-  constructor(public capacity = Number.POSITIVE_INFINITY) {}
-
-  get full(): boolean {
-    return this.events.length >= this.capacity;
-  }
-
-  accept(event: FalcoEvent): boolean {
-    if (this.full) {
-      this.shed++;
-      return false;
-    }
-    this.events.push(event);
-    return true;
-  }
-
-  reject(reason: InvalidReason, detail: string, transport: Transport): void {
-    this.rejects.push({ reason, detail, transport });
-  }
-
-  clear(): void {
-    this.events = [];
-    this.rejects = [];
-    this.shed = 0;
-  }
-}
 
 interface Reply {
   readonly status: number;
