@@ -183,3 +183,14 @@ function asFileError(path: string, err: unknown, limits: ReadLimits): FileReadEr
   const message = reason !== undefined ? `${limits.what} ${path} ${reason}` : `${limits.what} ${path} cannot be read: ${(err as Error).message}`;
   return new FileReadError(path, refusal, message, errno);
 }
+
+/** A certificate chain or key is a few KiB; a file far larger is not the one meant. */
+const PEM_FILE_MAX_BYTES = 1024 * 1024;
+
+/**
+ * A TLS certificate, key or CA file (PEM), through the same checks: a FIFO or `/dev/zero`
+ * named as a TLS file is refused at once instead of hanging the start.
+ */
+export function readPemFileSync(path: string): Buffer {
+  return Buffer.from(readTextFileSync(path, { maxBytes: PEM_FILE_MAX_BYTES, what: 'TLS file' }), 'utf8');
+}

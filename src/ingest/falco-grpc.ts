@@ -5,7 +5,6 @@
  * polls the one-shot `get`. When the stream ends or fails it reconnects with exponential
  * backoff and jitter, forever: Falco being down is a state to report, not a reason to exit.
  */
-import { readFileSync } from 'node:fs';
 import {
   Client,
   credentials,
@@ -26,6 +25,7 @@ import { falcoOutputsService, falcoVersionService, type FalcoRequest, type Falco
 import { normalizeGrpcResponse, type GrpcResponse } from './normalize.js';
 import { defineSource, type EventSink, type Source } from './source.js';
 import { durationMs, isHostPort } from '../core/units.js';
+import { readPemFileSync } from '../core/read-file.js';
 
 /** PEM file paths for mutual TLS to Falco's TCP gRPC endpoint. */
 export interface FalcoGrpcTls {
@@ -287,7 +287,7 @@ function sslCredentials(tls: FalcoGrpcTls): ChannelCredentials {
 
 function readTlsFile(path: string, what: string): Buffer {
   try {
-    return readFileSync(path);
+    return readPemFileSync(path);
   } catch (err) {
     throw new LannerError('LANNER_TLS_FILES', `cannot read the Falco gRPC client ${what} ${path}: ${errorText(err)}`);
   }

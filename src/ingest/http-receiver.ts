@@ -38,7 +38,6 @@
  * Content-Type is not checked: Falco sends application/json, other senders text/plain or
  * application/x-ndjson, and all of them mean the same bytes.
  */
-import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { LannerError } from '../core/errors.js';
@@ -60,6 +59,7 @@ import {
 } from '../core/listen.js';
 import { normalizeFalcoJson, type InvalidReason, type Normalized } from './normalize.js';
 import { z } from 'zod';
+import { readPemFileSync } from '../core/read-file.js';
 import { readSecret } from '../core/secret.js';
 import { listenAddress, positiveDurationMs, sizeBytes } from '../core/units.js';
 import { defineSource, type EventSink, type Source } from './source.js';
@@ -496,7 +496,7 @@ function readTls(tls: HttpIngestTls): { cert: Buffer; key: Buffer; ca?: Buffer; 
 
 function readTlsFile(path: string, what: string): Buffer {
   try {
-    return readFileSync(path);
+    return readPemFileSync(path);
   } catch (err) {
     throw new LannerError('LANNER_TLS_FILES', `cannot read the HTTP ingest ${what} ${path}: ${errorText(err)}`);
   }

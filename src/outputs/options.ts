@@ -3,10 +3,11 @@
  * timeouts, TLS), as zod fragments each output's descriptor extends with its own keys, and the
  * helper that turns a config block into `key: what is wrong` problems or a typed value.
  */
-import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { z } from 'zod';
 import type { ConditionCompiler } from '../alerts/condition.js';
+import { readPemFileSync } from '../core/read-file.js';
+import { readSecret as readSecretFile } from '../core/secret.js';
 import type { FormatName } from '../alerts/formats/index.js';
 import { durationMs as duration, sizeBytes as size } from '../core/units.js';
 import { PRIORITIES, type Priority } from '../core/event.js';
@@ -66,7 +67,7 @@ export type TlsConfig = z.infer<typeof tlsSchema>;
 /** Node TLS options from the config, files read once at start. */
 export function tlsOptions(tls: TlsConfig): ConnectionOptions | undefined {
   if (!tls) return undefined;
-  const read = (f: string | undefined) => (f ? readFileSync(f) : undefined);
+  const read = (f: string | undefined) => (f ? readPemFileSync(f) : undefined);
   return {
     ...(tls.ca ? { ca: read(tls.ca) } : {}),
     ...(tls.cert ? { cert: read(tls.cert) } : {}),
@@ -192,9 +193,10 @@ export function readSecret(inline: string | undefined, file: string | undefined,
   }
   if (!file) return inline;
   try {
-    return readFileSync(file, 'utf8').trim();
+    // The service's one secret reader: regular files within a limit, and never an empty secret.
+    return readSecretFile('', file, `${key}_file`);
   } catch (err) {
-    problems.push(`${key}_file: cannot read ${file}: ${(err as Error).message}`);
+    problems.push((err as Error).message);
     return undefined;
   }
 }
