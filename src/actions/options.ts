@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { durationOption, kubernetesName } from './option-values.js';
 import { RESPONDER_DESCRIPTORS, type RegisteredResponder, type ResponderName, type ResponderOptionsByName } from './registry.js';
 import type { ResponderDescriptor } from './responder.js';
+import { defaultsOf } from '../core/plugin.js';
 
 /** The responders by name, in the order they run for one alert. */
 export const RESPONDER_NAMES: readonly ResponderName[] = RESPONDER_DESCRIPTORS.map((d) => d.name);
@@ -108,35 +109,11 @@ export type ActionsParsed = z.infer<typeof actionsSchema>;
 export type RawValue = string | number | boolean | null | RawValue[] | RawDefaults;
 export type RawDefaults = { [key: string]: RawValue };
 
-interface JsonSchemaNode {
-  default?: unknown;
-  properties?: Record<string, JsonSchemaNode>;
-}
-
-/**
- * Every key's default as a person writes it ('24h', not 86400000), nested as in the file:
- * mappings with keys of their own are walked into, every other key must have a default.
- */
-export function rawDefaultsOf(schema: z.ZodType): RawDefaults {
-  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchemaNode;
-  const walk = (node: JsonSchemaNode, path: string): RawDefaults => {
-    const out: Record<string, RawValue> = {};
-    for (const [key, child] of Object.entries(node.properties ?? {})) {
-      const at = path ? `${path}.${key}` : key;
-      if (child.properties && Object.keys(child.properties).length > 0) out[key] = walk(child, at);
-      else if (child.default !== undefined) out[key] = child.default as RawValue;
-      else throw new Error(`${at} has no default`);
-    }
-    return out;
-  };
-  return walk(json, '');
-}
-
 /**
  * Every `actions` key with its default: what config loading starts from, and the list of
  * environment overrides (LANNER_ACTIONS_*). Derived from the schemas, not written twice.
  */
-export const ACTIONS_DEFAULTS: RawDefaults = rawDefaultsOf(actionsSchema);
+export const ACTIONS_DEFAULTS = defaultsOf(actionsSchema, { every: true }) as RawDefaults;
 
 /** The engine's own typed options. */
 export interface EngineOptions {

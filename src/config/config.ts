@@ -45,7 +45,7 @@ const CORE_DEFAULTS: Raw = {
 };
 
 /** Every key a config may set, with its default; also the list of environment overrides. */
-export const DEFAULTS: Raw = withSourceBlocks(CORE_DEFAULTS, (d) => defaultsOf(d.options) as RawValue);
+export const DEFAULTS: Raw = withSourceBlocks(CORE_DEFAULTS, (d) => defaultsOf(d.options, { every: true }) as RawValue);
 
 /** A copy of `core` with each source's block put at the source's path. */
 function withSourceBlocks<T>(core: { [key: string]: T | RawValue }, block: (d: (typeof SOURCES)[number]) => T): { [key: string]: T | RawValue } {

@@ -111,20 +111,23 @@ function render(value: unknown): string {
 /**
  * The defaults of an option schema as a person writes them ("5s", not 5000): a mapping for an
  * object schema, the default for a leaf. Config files and LANNER_* overrides start from these.
+ * With `every`, a key without a default is an error naming it: a config block whose keys all
+ * have defaults (a source's, the actions block) must not lose one silently.
  */
-export function defaultsOf(schema: z.ZodType): unknown {
-  return defaultOfNode(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema);
+export function defaultsOf(schema: z.ZodType, options: { readonly every?: boolean } = {}): unknown {
+  return defaultOfNode(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema, '', options.every === true);
 }
 
-function defaultOfNode(node: JsonSchema): unknown {
+function defaultOfNode(node: JsonSchema, path: string, every: boolean): unknown {
   const object = objectOf(node);
   if (object && Object.keys(object.properties ?? {}).length > 0) {
     const out: Record<string, unknown> = {};
     for (const [key, child] of Object.entries(object.properties ?? {})) {
-      const value = defaultOfNode(child);
+      const value = defaultOfNode(child, path ? `${path}.${key}` : key, every);
       if (value !== undefined) out[key] = value;
     }
     return out;
   }
+  if (node.default === undefined && every) throw new Error(`${path} has no default`);
   return node.default === undefined ? undefined : structuredClone(node.default);
 }

@@ -6,10 +6,11 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { ACTIONS_DEFAULTS, actionsOptionsFrom, actionsProblems, actionsSchema, defaultActionsOptions, rawDefaultsOf, RESPONDER_NAMES, type ActionsOptions, type ActionsParsed } from '../../src/actions/options.js';
+import { ACTIONS_DEFAULTS, actionsOptionsFrom, actionsProblems, actionsSchema, defaultActionsOptions, RESPONDER_NAMES, type ActionsOptions, type ActionsParsed } from '../../src/actions/options.js';
 import { distinct, findResponder, requiredPermissions, RESPONDERS } from '../../src/actions/registry.js';
 import type { PermissionRule, ResponderDescriptor } from '../../src/actions/responder.js';
 import { optionRows } from '../../src/core/plugin.js';
+import { defaultsOf } from '../../src/core/plugin.js';
 
 /** One line per group, resource and verb, however the rules are grouped. */
 function grants(rules: readonly PermissionRule[]): string[] {
@@ -112,8 +113,8 @@ describe('ACTIONS_DEFAULTS', () => {
   });
 
   it('cannot be derived from a key without a default: every key must have one to be overridden', () => {
-    expect(() => rawDefaultsOf(z.object({ ttl: z.string().default('1h'), limits: z.object({ window: z.string() }) }))).toThrow('limits.window has no default');
-    expect(rawDefaultsOf(z.object({ ttl: z.string().default('1h'), limits: z.object({ window: z.string().default('10m') }).prefault({}) }))).toEqual({
+    expect(() => defaultsOf(z.object({ ttl: z.string().default('1h'), limits: z.object({ window: z.string() }) }), { every: true })).toThrow('limits.window has no default');
+    expect(defaultsOf(z.object({ ttl: z.string().default('1h'), limits: z.object({ window: z.string().default('10m') }).prefault({}) }))).toEqual({
       ttl: '1h',
       limits: { window: '10m' },
     });
