@@ -16,7 +16,7 @@ import type { ConditionCompiler } from '../alerts/condition.js';
 import { defaultsOf } from '../core/plugin.js';
 import { readTextFileSync } from '../core/read-file.js';
 import { readSecret } from '../core/secret.js';
-import { listenAddress, parseDurationMs } from '../core/units.js';
+import { anyDurationMs, listenAddress, parseDurationMs } from '../core/units.js';
 import { alertConditionCompiler } from '../detect/alert-conditions.js';
 import { SOURCES } from '../ingest/registry.js';
 import type { SourcePlan } from '../ingest/source.js';
@@ -67,14 +67,7 @@ function copyMappings(value: unknown): unknown {
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, copyMappings(v)]));
 }
 
-const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  const ms = parseDurationMs(v);
-  if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 500ms, 5s, 2m or 1h' });
-    return z.NEVER;
-  }
-  return ms;
-});
+const duration = anyDurationMs;
 
 /**
  * At least a second: clocks of Falco and Lanner on one node agree far better, and a bound of 0

@@ -41,38 +41,38 @@ export const positiveDurationMs = z.union([z.number(), z.string()]).meta({ forma
   return ms;
 });
 
+/** A number or text a person writes for a duration or a size, tagged for the reference. */
+const withUnit = (format: 'duration' | 'size') => z.union([z.number(), z.string()]).meta({ format });
+
+function toMs(v: number | string, ctx: z.core.$RefinementCtx): number {
+  const ms = parseDurationMs(v);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 500ms, 5s, 2m or 1h' });
+    return z.NEVER;
+  }
+  return ms;
+}
+
+function toBytes(v: number | string, ctx: z.core.$RefinementCtx): number {
+  const bytes = parseSizeBytes(v);
+  if (bytes === undefined || bytes === 0) {
+    ctx.addIssue({ code: 'custom', message: 'expected a size such as 1048576, 512KiB or 1MiB' });
+    return z.NEVER;
+  }
+  return bytes;
+}
+
+/** A config duration in milliseconds, "500ms", "5s", "2m", "1h" or a number of ms, with no default. */
+export const anyDurationMs = withUnit('duration').transform(toMs);
+
 /**
- * A config duration in milliseconds, written "500ms", "5s", "2m", "1h" or as a number of ms;
- * `fallback` is the default as a person writes it, so the reference shows its unit.
+ * A config duration in milliseconds; `fallback` is the default as a person writes it, so the
+ * reference shows its unit.
  */
-export const durationMs = (fallback: string) =>
-  z
-    .union([z.number(), z.string()])
-    .meta({ format: 'duration' })
-    .default(fallback)
-    .transform((v, ctx) => {
-      const ms = parseDurationMs(v);
-      if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: 'expected a duration such as 500ms, 5s, 2m or 1h' });
-        return z.NEVER;
-      }
-      return ms;
-    });
+export const durationMs = (fallback: string) => withUnit('duration').default(fallback).transform(toMs);
 
 /** A config size in bytes above zero, written "512KiB", "1MiB" or as a number of bytes. */
-export const sizeBytes = (fallback: string) =>
-  z
-    .union([z.number(), z.string()])
-    .meta({ format: 'size' })
-    .default(fallback)
-    .transform((v, ctx) => {
-      const bytes = parseSizeBytes(v);
-      if (bytes === undefined || bytes === 0) {
-        ctx.addIssue({ code: 'custom', message: 'expected a size such as 1048576, 512KiB or 1MiB' });
-        return z.NEVER;
-      }
-      return bytes;
-    });
+export const sizeBytes = (fallback: string) => withUnit('size').default(fallback).transform(toBytes);
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/;
 
