@@ -157,11 +157,6 @@ function typeFieldsInPlace(fields: { [key: string]: JsonValue }, exact: ExactInt
     const raw = fields[name]!;
     // Missing values are the commonest: feed rules forward every field they may need.
     if (raw === null) continue;
-    // Only an in-process caller can hand over `undefined` (JSON text cannot): it is a missing value.
-    if ((raw as unknown) === undefined) {
-      fields[name] = null;
-      continue;
-    }
     if (typeof raw === 'number') {
       if (exact && beyondSafe(raw)) {
         if (!located) {
@@ -179,6 +174,10 @@ function typeFieldsInPlace(fields: { [key: string]: JsonValue }, exact: ExactInt
       const list = listOfText(name, raw);
       if (!Array.isArray(list)) return list;
       fields[name] = list;
+    } else if ((raw as unknown) === undefined) {
+      // Only an in-process caller can hand over `undefined` (JSON text cannot): a missing value.
+      // Last, so the values JSON does carry pay nothing for it.
+      fields[name] = null;
     }
   }
   return undefined;

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseJsonExact, stringifyExact, type JsonValue } from '../../src/core/exact-json.js';
 import { EVENT_LIMITS, INVALID_REASONS, normalizeFalcoJson, normalizeGrpcResponse, type GrpcResponse, type Normalized } from '../../src/ingest/normalize.js';
+import { falcoJson } from '../support/events.js';
 import { normalizeJsonLine } from '../../src/ingest/json-lines.js';
 import { HAVE_SHARED, rawIntegerOf, sampleAlertLines, sampleTraces } from '../support/shared.js';
 
@@ -461,5 +462,14 @@ describe('normalization properties', () => {
       { requiredKeys: [] },
     );
     fc.assert(fc.property(response, (msg) => accounted(normalizeGrpcResponse(msg as GrpcResponse))), { numRuns: 1000 });
+  });
+});
+
+describe('values JSON text cannot carry', () => {
+  it('takes an undefined field from an in-process caller as missing, and keeps the others', () => {
+    const value = { ...falcoJson(), output_fields: { 'evt.time': 1763990696428114287n, 'proc.name': undefined, 'proc.pid': 7 } };
+    const r = normalizeFalcoJson(value as never, 'http');
+    expect(r.ok).toBe(true);
+    if (r.ok) expect(r.event.fields).toMatchObject({ 'proc.name': null, 'proc.pid': 7 });
   });
 });
