@@ -11,27 +11,19 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/alerts/alert.js';
 import { enrichAlert } from '../../src/alerts/enrich.js';
 import { optionRows } from '../../src/core/plugin.js';
-import type { Output } from '../../src/outputs/output.js';
 import { findOutput } from '../../src/outputs/registry.js';
 import { TEST_CONTEXT } from './parse-context.js';
 import { SECOND, shellAlert, T0 } from '../support/alerts.js';
 import { makeTestPki, opensslOrSkip, type TestPki } from '../support/certs.js';
 import { startStandin, type Standin } from '../support/http-standin.js';
 import { testDeps, value } from '../support/output-metrics.js';
+import { closeAfterEach } from '../support/close-after.js';
 
-let standins: Standin[] = [];
-let outputs: Output[] = [];
-
-afterEach(async () => {
-  await Promise.all(outputs.map((o) => o.close()));
-  await Promise.all(standins.map((s) => s.close()));
-  standins = [];
-  outputs = [];
-});
+const held = closeAfterEach();
 
 async function standin(handler: Standin['handler']): Promise<Standin> {
   const s = await startStandin(handler);
-  standins.push(s);
+  held.servers.push(s);
   return s;
 }
 
@@ -42,7 +34,7 @@ function build(block: Record<string, unknown>) {
   if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
   const deps = testDeps();
   const output = parsed.create(String(block['name'] ?? block['type']), deps);
-  outputs.push(output);
+  held.outputs.push(output);
   const m = deps.metrics;
   const name = String(block['name'] ?? block['type']);
   return {

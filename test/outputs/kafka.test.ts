@@ -3,13 +3,12 @@
  * TCP (test/support/kafka-standin.ts): ApiVersions, Metadata, Produce v3 with RecordBatch v2
  * decoded and its CRC-32C verified. No Kafka broker can run on this machine.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/alerts/alert.js';
 import { enrichAlert } from '../../src/alerts/enrich.js';
 import { FORMATS } from '../../src/alerts/formats/index.js';
 import { Deduplicator } from '../../src/alerts/lifecycle/dedup.js';
 import { fallbackKey } from '../../src/outputs/kafka.js';
-import type { Output } from '../../src/outputs/output.js';
 import { findOutput, OUTPUTS } from '../../src/outputs/registry.js';
 import { TEST_CONTEXT } from './parse-context.js';
 import { SECOND, shellAlert, T0 } from '../support/alerts.js';
@@ -26,23 +25,16 @@ import {
 } from '../support/kafka-standin.js';
 import { testDeps, value } from '../support/output-metrics.js';
 import { waitFor } from '../support/wait.js';
+import { closeAfterEach } from '../support/close-after.js';
 
 const TOPIC = 'lanner-alerts';
 const FAST_RETRY = { max_retries: 3, initial_backoff: '1ms', max_backoff: '5ms' };
 
-let standins: KafkaStandin[] = [];
-let outputs: Output[] = [];
-
-afterEach(async () => {
-  await Promise.all(outputs.map((o) => o.close()));
-  await Promise.all(standins.map((s) => s.close()));
-  standins = [];
-  outputs = [];
-});
+const held = closeAfterEach();
 
 async function broker(options: KafkaStandinOptions = {}): Promise<KafkaStandin> {
   const s = await KafkaStandin.start(options);
-  standins.push(s);
+  held.servers.push(s);
   return s;
 }
 
@@ -52,7 +44,7 @@ function build(block: Record<string, unknown>) {
   if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
   const deps = testDeps();
   const output = parsed.create(name, deps);
-  outputs.push(output);
+  held.outputs.push(output);
   const m = deps.metrics;
   return {
     output,

@@ -2,36 +2,28 @@
  * A receiver behind a reverse proxy lives under a path (`https://gateway/loki/`): each HTTP
  * output appends its API path to the configured URL's path, never to the host's root.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { enrichAlert } from '../../src/alerts/enrich.js';
 import { endpointUrl } from '../../src/outputs/http-client.js';
-import type { Output } from '../../src/outputs/output.js';
 import { findOutput } from '../../src/outputs/registry.js';
 import { TEST_CONTEXT } from './parse-context.js';
 import { shellAlert } from '../support/alerts.js';
-import { startStandin, type Answer, type Standin } from '../support/http-standin.js';
+import { startStandin, type Answer } from '../support/http-standin.js';
 import { testDeps, value } from '../support/output-metrics.js';
+import { closeAfterEach } from '../support/close-after.js';
 
-let standins: Standin[] = [];
-let outputs: Output[] = [];
-
-afterEach(async () => {
-  await Promise.all(outputs.map((o) => o.close()));
-  await Promise.all(standins.map((s) => s.close()));
-  standins = [];
-  outputs = [];
-});
+const held = closeAfterEach();
 
 /** Sends one alert through an output of `block` to a stand-in answering `answer`; the paths it was asked for. */
 async function pathsFor(block: (base: string) => Record<string, unknown>, answer: Answer): Promise<string[]> {
   const standin = await startStandin(() => answer);
-  standins.push(standin);
+  held.servers.push(standin);
   const config = block(standin.url);
   const parsed = findOutput(String(config['type']))!.parse(config, TEST_CONTEXT);
   if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
   const deps = testDeps();
   const output = parsed.create('out', deps);
-  outputs.push(output);
+  held.outputs.push(output);
   output.send(enrichAlert(shellAlert()));
   await output.flush();
   expect(await value(deps.metrics.outputSent, { output: 'out' })).toBe(1);
