@@ -11,9 +11,8 @@ import type { Logger } from '../core/log.js';
 import { detectionPipeline, type Detector } from '../detect/pipeline.js';
 import { IngestQueue } from '../ingest/ingest-queue.js';
 import type { Source } from '../ingest/source.js';
-import { ChildCache } from '../metrics/child-cache.js';
-import { deferredCount } from '../metrics/deferred.js';
-import { MAX_RULE_SERIES, type LannerMetrics } from '../metrics/metrics.js';
+import { alertCounters } from '../metrics/event-labels.js';
+import type { LannerMetrics } from '../metrics/metrics.js';
 import type { Output } from '../outputs/output.js';
 import { OpsServer, type ApiHandler } from '../server/ops-server.js';
 import type { HostPort } from '../core/listen.js';
@@ -64,12 +63,11 @@ export class LannerService {
   private alertCount = 0;
   private readonly byRule = new Map<string, number>();
   private readonly alertListeners: ((alert: Alert) => void)[] = [];
-  private readonly alertCounters = new ChildCache(
-    (rule: string, priority: string, family: string) => deferredCount(this.parts.metrics.alerts, { rule, priority, family }),
-    { maxChildren: MAX_RULE_SERIES },
-  );
+  /** The shared alert counters: loaded rules keep their own series whatever names are forged. */
+  private readonly alertCounters: ReturnType<typeof alertCounters>;
 
   constructor(private readonly parts: ServiceParts) {
+    this.alertCounters = alertCounters(parts.metrics);
     this.queue = new IngestQueue(
       { capacity: parts.queueSize, ...(parts.maxFutureSkewMs === undefined ? {} : { maxFutureSkewMs: parts.maxFutureSkewMs }) },
       parts.metrics,
@@ -191,7 +189,9 @@ export class LannerService {
       metrics.eventToAlertSeconds.observe(Math.max(0, Date.now() / 1000 - Number(alert.timeNs / 1_000_000n) / 1000));
     }
     this.alertCount++;
-    this.byRule.set(alert.rule, (this.byRule.get(alert.rule) ?? 0) + 1);
+    // By the bounded rule label: forged rule names must not grow this map without end.
+    const rule = this.parts.metrics.labels.rule.labelOf(alert.rule);
+    this.byRule.set(rule, (this.byRule.get(rule) ?? 0) + 1);
     for (const output of this.parts.outputs) output.send(alert);
     this.parts.actions?.handle(alert);
     for (const listener of this.alertListeners) listener(alert);
