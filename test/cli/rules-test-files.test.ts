@@ -1,15 +1,17 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, LANNER_BIN, lanner } from '../support/cli.js';
 import { REPO_ROOT } from '../support/shared.js';
+import { tempDirs } from '../support/temp-dirs.js';
+
+const tempDir = tempDirs();
 
 beforeAll(assertBuilt);
 
 function tmp(files: Record<string, string>): string {
-  const d = mkdtempSync(join(tmpdir(), 'lanner-cli-rule-tests-'));
+  const d = tempDir('cli-rule-tests');
   for (const [name, text] of Object.entries(files)) writeFileSync(join(d, name), text);
   return d;
 }

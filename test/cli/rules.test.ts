@@ -1,14 +1,16 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeBaselines } from '../../src/detect/stateful/baseline-store.js';
 import { assertBuilt, lanner } from '../support/cli.js';
+import { tempDirs } from '../support/temp-dirs.js';
+
+const tempDir = tempDirs();
 
 beforeAll(assertBuilt);
 
 function tmp(files: Record<string, string>): string {
-  const d = mkdtempSync(join(tmpdir(), 'lanner-cli-rules-'));
+  const d = tempDir('cli-rules');
   for (const [name, text] of Object.entries(files)) writeFileSync(join(d, name), text);
   return d;
 }

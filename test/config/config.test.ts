@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -8,9 +7,12 @@ import { LannerError } from '../../src/core/errors.js';
 import { falcoGrpcDescriptor } from '../../src/ingest/falco-grpc.js';
 import { httpIngestDescriptor } from '../../src/ingest/http-receiver.js';
 import { REPO_ROOT } from '../support/shared.js';
+import { tempDirs } from '../support/temp-dirs.js';
+
+const tempDir = tempDirs();
 
 function file(text: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'lanner-config-'));
+  const dir = tempDir('config');
   const path = join(dir, 'lanner.yaml');
   writeFileSync(path, text);
   return path;

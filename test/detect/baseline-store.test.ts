@@ -1,11 +1,13 @@
 /** The state file's lock: the service's save and `lanner baseline reset` never interleave. */
-import { existsSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readBaselines, withStateLock, writeBaselines } from '../../src/detect/stateful/baseline-store.js';
+import { tempDirs } from '../support/temp-dirs.js';
 
-const stateFile = (): string => join(mkdtempSync(join(tmpdir(), 'lanner-state-')), 'baselines.json');
+const tempDir = tempDirs();
+
+const stateFile = (): string => join(tempDir('state'), 'baselines.json');
 
 describe('withStateLock', () => {
   it('keeps a second holder out while the first holds the lock, and releases it after', () => {

@@ -2,8 +2,7 @@
  * The rule engine evaluates each event type's predicates in one batch and runs only the rules
  * that had one hold: it must raise what running every rule on its own would.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/alerts/alert.js';
@@ -14,6 +13,9 @@ import { DEFAULT_BOUNDS, RuleEngine } from '../../src/detect/rule-engine.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { HAVE_SHARED, REPO_ROOT, SHARED_DIR } from '../support/shared.js';
 import { falcoEvent, scenarioEvents } from '../support/events.js';
+import { tempDirs } from '../support/temp-dirs.js';
+
+const tempDir = tempDirs();
 
 /** A feed event `ms` milliseconds into the test's event time. */
 const feedEvent = (ms: number, fields: Record<string, unknown>): FalcoEvent =>
@@ -25,7 +27,7 @@ const rootOpens = feedEvent(500, { 'evt.type': 'openat', 'user.uid': 0, 'fd.name
 
 /** One rule file, written anew before each load as an operator edits it before a reload. */
 function ruleFile(): (text: string) => DetectionRule[] {
-  const d = mkdtempSync(join(tmpdir(), 'lanner-engine-'));
+  const d = tempDir('engine');
   return (text) => {
     writeFileSync(join(d, 'r.yaml'), text);
     return [...loadDetectionRules([d], DEFAULT_BOUNDS).rules];

@@ -2,8 +2,7 @@
  * The stateful kinds as the registry lists them: each describes itself completely, its example
  * is a rule that loads, and the matcher it builds behaves as the rule engine expects of it.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
@@ -19,6 +18,9 @@ import { loadDetectionRules } from '../../src/rules/compiler/stateful.js';
 import type { Predicate } from '../../src/rules/compiler/detection-rule.js';
 import { STATEFUL_KEYS } from '../../src/rules/load/collector.js';
 import { falcoEvent } from '../support/events.js';
+import { tempDirs } from '../support/temp-dirs.js';
+
+const tempDir = tempDirs();
 
 interface JsonNode {
   description?: string;
@@ -42,7 +44,7 @@ function describedKeys(schema: z.ZodType): [string, string | undefined][] {
 }
 
 function loadExample(text: string): ReturnType<typeof loadDetectionRules> {
-  const d = mkdtempSync(join(tmpdir(), 'lanner-kinds-'));
+  const d = tempDir('kinds');
   writeFileSync(join(d, 'r.yaml'), text);
   return loadDetectionRules([d], DEFAULT_BOUNDS);
 }

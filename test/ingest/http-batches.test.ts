@@ -5,9 +5,8 @@
  * the receiver's timeouts and limits as config keys, and a bearer token that is asked for but
  * empty, which must stop the start rather than open the door.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -19,6 +18,9 @@ import { HttpIngestSource, httpIngestDescriptor, type HttpIngestOptions } from '
 import { createMetrics, type LannerMetrics } from '../../src/metrics/metrics.js';
 import { falcoJson } from '../support/events.js';
 import { exchange, ingestRequests, jsonOf, RecordingSink, type Outcome } from '../hostile/http-clients.js';
+import { tempDirs } from '../support/temp-dirs.js';
+
+const tempDir = tempDirs();
 
 const BEYOND_2_53 = '9007199254740993';
 
@@ -318,7 +320,7 @@ describe('a bearer token asked for is never "no authentication"', () => {
   });
 
   it('from the config: a blank inline token or an empty token file stops the start', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lanner-token-'));
+    const dir = tempDir('token');
     const emptyFile = join(dir, 'token');
     writeFileSync(emptyFile, '\n');
     for (const block of [{ token: '   ' }, { token_file: emptyFile }]) {

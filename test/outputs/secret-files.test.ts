@@ -1,17 +1,19 @@
 /** Outputs read their secret files through the service's one reader: hostile files are problems, not hangs. */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findOutput } from '../../src/outputs/registry.js';
 import { TEST_CONTEXT } from './parse-context.js';
+import { tempDirs } from '../support/temp-dirs.js';
+
+const tempDir = tempDirs();
 
 const hec = findOutput('splunk_hec')!;
 const parseWith = (tokenFile: string) => hec.parse({ type: 'splunk_hec', url: 'https://splunk.example.com:8088', token_file: tokenFile }, TEST_CONTEXT);
 
 describe('output secret files', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lanner-secret-'));
+  const dir = tempDir('secret');
 
   it('takes a token from its file', () => {
     writeFileSync(join(dir, 'token'), 'abc-123\n');

@@ -1,14 +1,16 @@
 /** Problems in what a stateful rule joins and renders by: each named at its rule, never silent. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadDetectionRules } from '../../src/rules/compiler/stateful.js';
 import { DEFAULT_BOUNDS } from '../../src/detect/rule-engine.js';
 import { formatProblem } from '../../src/rules/problems.js';
+import { tempDirs } from '../support/temp-dirs.js';
+
+const tempDir = tempDirs();
 
 function lint(text: string): string[] {
-  const d = mkdtempSync(join(tmpdir(), 'lanner-lint-'));
+  const d = tempDir('lint');
   writeFileSync(join(d, 'r.yaml'), text);
   return loadDetectionRules([d], DEFAULT_BOUNDS).problems.map((p) => formatProblem(p).replace(`${d}/`, ''));
 }
@@ -74,7 +76,7 @@ describe('stateful rule keys and outputs', () => {
   priority: NOTICE
 `;
     expect(lint(baseline('48h'))).toEqual([]);
-    const d = mkdtempSync(join(tmpdir(), 'lanner-lint-'));
+    const d = tempDir('lint');
     writeFileSync(join(d, 'r.yaml'), baseline('48h'));
     expect(loadDetectionRules([d], DEFAULT_BOUNDS).rules[0]!.bounds?.ttlMs).toBe(48 * 3_600_000);
     expect(lint(baseline('30m'))).toEqual([expect.stringContaining("state.ttl: \"30m\" is shorter than the rule's own learning period")]);

@@ -1,11 +1,13 @@
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/log.js';
 import { createMetrics, type LannerMetrics } from '../../src/metrics/metrics.js';
 import { RulesReloader } from '../../src/service/rules-reloader.js';
 import { waitFor } from '../support/wait.js';
+import { tempDirs } from '../support/temp-dirs.js';
+
+const makeTempDir = tempDirs();
 
 const DEBOUNCE_MS = 30;
 
@@ -48,7 +50,7 @@ afterEach(() => {
 });
 
 function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'lanner-reload-'));
+  return makeTempDir('reload');
 }
 
 /** A Kubernetes ConfigMap volume: `rules.yaml -> ..data/rules.yaml`, `..data -> ..<version>`. */

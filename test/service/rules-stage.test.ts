@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +10,9 @@ import { runBaseline } from '../../src/cli/baseline.js';
 import { RulesStage } from '../../src/service/rules-stage.js';
 import { falcoEvent } from '../support/events.js';
 import { waitFor } from '../support/wait.js';
+import { tempDirs } from '../support/temp-dirs.js';
+
+const tempDir = tempDirs();
 
 const THRESHOLD_RULE = `
 - rule: Burst of connections
@@ -30,7 +32,7 @@ const BASELINE_RULE = `
 `;
 
 function dir(files: Record<string, string>): string {
-  const d = mkdtempSync(join(tmpdir(), 'lanner-rules-'));
+  const d = tempDir('rules');
   for (const [name, text] of Object.entries(files)) writeFileSync(join(d, name), text);
   return d;
 }
