@@ -166,11 +166,16 @@ describe('BatchQueue', () => {
     const hung: Exporter<number> = {
       export: (_b, signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))),
     };
+    vi.useFakeTimers();
     const { q, dropped } = queue({ maxBatchSize: 2, closeTimeoutMs: 50 }, hung);
     for (let i = 1; i <= 5; i++) q.enqueue(i);
-    const started = Date.now();
-    await q.close();
-    expect(Date.now() - started).toBeLessThan(2000);
+    let closed = false;
+    const closing = q.close().then(() => (closed = true));
+    await vi.advanceTimersByTimeAsync(49);
+    expect(closed).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    await closing;
+    expect(closed).toBe(true);
     expect(await dropped('shutdown')).toBe(5);
     q.enqueue(6);
     expect(await dropped('closed')).toBe(1);
