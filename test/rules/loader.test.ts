@@ -1,8 +1,7 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
 import { runRulesLint } from '../../src/cli/rules-lint.js';
 import { loadRules, loadRulesSync, lintText } from '../../src/rules/load/loader.js';
@@ -10,6 +9,9 @@ import { SourceFile } from '../../src/rules/load/yaml-source.js';
 import { RULE_PROBLEM_CODES, formatProblem, type Problem } from '../../src/rules/problems.js';
 import { HAVE_SHARED, REPO_ROOT, SHARED_DIR } from '../support/shared.js';
 import { event, load } from './helpers.js';
+import { tempDirs } from '../support/temp-dirs.js';
+
+const tempDir = tempDirs();
 
 const FIXTURES = join(REPO_ROOT, 'test/fixtures/rules');
 const fixture = (name: string): string => join(FIXTURES, name);
@@ -473,38 +475,59 @@ describe('parsing a rules file in steps', () => {
 });
 
 describe('loading a large rule set paced', () => {
-  it('gives the event loop turns all along, and the same result as loading at once', async () => {
+  const RULES = 800;
+  function manyRules(): string {
     const rules = Array.from(
-      { length: 800 },
+      { length: RULES },
       (_, i) => `- rule: Rule ${i}\n  desc: number ${i}\n  condition: evt.type = execve and proc.name in (shells) and proc.pname = "p${i}"\n  output: o %proc.name ${i}\n  priority: WARNING\n`,
     );
-    const dir = mkdtempSync(join(tmpdir(), 'lanner-paced-'));
-    const file = join(dir, 'many.yaml');
+    const file = join(tempDir('paced'), 'many.yaml');
     writeFileSync(file, `- list: shells\n  items: [bash, sh]\n${rules.join('')}`);
+    return file;
+  }
 
-    let turns = 0;
-    let longestGap = 0;
-    let last = performance.now();
+  /** Counts the turns the event loop gets while `load` runs, and the clock reading at each. */
+  async function turnsDuring<T>(load: () => Promise<T>, clock: () => number = () => 0): Promise<{ result: T; turns: number[] }> {
+    const turns: number[] = [];
     let loading = true;
     const turn = (): void => {
-      const now = performance.now();
-      longestGap = Math.max(longestGap, now - last);
-      last = now;
-      turns++;
+      turns.push(clock());
       if (loading) setImmediate(turn);
     };
-    const started = performance.now();
     setImmediate(turn);
-    const paced = await loadRules([file]);
+    const result = await load();
     loading = false;
-    const took = performance.now() - started;
+    return { result, turns };
+  }
 
-    expect(turns).toBeGreaterThan(20);
-    expect(longestGap).toBeLessThan(took / 4);
+  it('with a slice of 0 ms, gives the event loop a turn at every pause, and the same result as loading at once', async () => {
+    const file = manyRules();
+    const { result: paced, turns } = await turnsDuring(() => loadRules([file], { sliceMs: 0 }));
+    // Pauses come between rules at least: a turn for each of them, whatever the machine's speed.
+    expect(turns.length).toBeGreaterThan(RULES);
     const atOnce = loadRulesSync([file]);
     expect(paced.ruleSet.rules.map((r) => r.name)).toEqual(atOnce.ruleSet.rules.map((r) => r.name));
     expect(paced.problems).toEqual(atOnce.problems);
-    expect(paced.ruleSet.rules).toHaveLength(800);
+    expect(paced.ruleSet.rules).toHaveLength(RULES);
+  });
+
+  it('by default, holds the event loop for at most its 10 ms slice between turns (on a virtual clock)', async () => {
+    const file = manyRules();
+    // Each reading of the clock advances it by 1 ms: a slice's length is counted in pauses, so
+    // the bound is checked exactly however fast or loaded the machine is.
+    let now = 0;
+    const clock = vi.spyOn(performance, 'now').mockImplementation(() => now++);
+    try {
+      const { result, turns } = await turnsDuring(() => loadRules([file]), () => now);
+      expect(result.ruleSet.rules).toHaveLength(RULES);
+      const gaps = turns.slice(1).map((t, i) => t - turns[i]!);
+      expect(gaps.length).toBeGreaterThan(RULES / 20);
+      // A slice ends at the first pause once 10 ms have passed: 10 readings in the slice, one to
+      // start the next.
+      expect(Math.max(...gaps)).toBe(11);
+    } finally {
+      clock.mockRestore();
+    }
   });
 });
 
