@@ -3,8 +3,7 @@
  * which is what lets an analyst trust a replay of a capture; and what differs between the modes
  * (node stamp, responders, learned state) is what the mode says, nothing more.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/alerts/alert.js';
@@ -15,13 +14,16 @@ import { JsonLinesSource } from '../../src/ingest/json-lines.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import type { Output } from '../../src/outputs/output.js';
 import { assemble, type PipelineMode } from '../../src/service/assemble.js';
-import { REPO_ROOT } from '../support/shared.js';
+import { HAVE_SHARED, REPO_ROOT, SHARED_DIR } from '../support/shared.js';
+import { tempDirs } from '../support/temp-dirs.js';
+
+const tempDir = tempDirs();
 
 const T0 = 1_750_000_000_000_000_000n;
 
 /** The demo's attack story and its benign noise, as Falco's file output would write it. */
 function scenarioFile(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'lanner-assemble-'));
+  const dir = tempDir('assemble');
   const file = join(dir, 'events.jsonl');
   const lines = buildScenario(T0).map(({ json }) => JSON.stringify(json, (_k, v: unknown) => (typeof v === 'bigint' ? `\u0000${v}` : v)).replace(/"\\u0000(\d+)"/g, '$1'));
   writeFileSync(file, lines.join('\n') + '\n');
@@ -67,6 +69,26 @@ describe('assemble', () => {
     expect(live.some((a) => a.action?.name === 'quarantine')).toBe(true);
     expect(replay.some((a) => a.action !== undefined)).toBe(false);
     expect(replay.every((a) => a.node === undefined && a.cluster === undefined)).toBe(true);
+  });
+
+  it.skipIf(!HAVE_SHARED)('replays every real trace with the shipped rules and the default configuration: silent but for the privileged container start', async () => {
+    const dir = join(SHARED_DIR, 'falco-samples', 'traces');
+    const traces = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort();
+    const config = loadConfig({ env: {}, overrides: { rules: [join(REPO_ROOT, 'rules')], 'server.listen': '' } });
+    const byTrace = new Map<string, string[]>();
+    for (const trace of traces) {
+      const logger = createLogger('silent');
+      const input = new JsonLinesSource(join(dir, trace), logger);
+      const out = collector();
+      const service = await assemble(config, { mode: 'replay', logger, metrics: createMetrics({ processMetrics: false }), sources: [input], outputs: [out] });
+      await service.start();
+      await input.finished();
+      await service.drain();
+      await service.close();
+      byTrace.set(trace, out.alerts.map((a) => a.rule));
+    }
+    expect(byTrace.size).toBeGreaterThanOrEqual(12);
+    for (const [trace, rules] of byTrace) expect(rules, trace).toEqual(trace === 'falco_privileged.falco.jsonl' ? ['Privileged container started'] : []);
   });
 
   it('refuses to assemble with no source, naming the flags that add one', async () => {
