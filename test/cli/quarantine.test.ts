@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { QUARANTINE_LABEL } from '../../src/actions/kube.js';
 import { QUARANTINE_ANNOTATIONS } from '../../src/actions/quarantine.js';
 import { opensslOrSkip } from '../support/certs.js';
@@ -15,17 +15,16 @@ import { cleanupPki, startKube, type KubeFixture } from '../support/kube.js';
 const haveOpenssl = opensslOrSkip('lanner quarantine end-to-end tests');
 
 describe.skipIf(!haveOpenssl)('lanner quarantine, list and release', () => {
+  // A fresh cluster for each test: what one test quarantined or recorded is not another's start.
   let k: KubeFixture;
-  beforeAll(async () => {
-    assertBuilt();
+  beforeAll(assertBuilt);
+  beforeEach(async () => {
     k = await startKube();
     k.api.addPod('shop', 'checkout-7f9', { node: 'worker-1', labels: { app: 'checkout' } });
     k.api.addPod('kube-system', 'coredns-1', { node: 'worker-1' });
   });
-  afterAll(async () => {
-    await k.close();
-    cleanupPki();
-  });
+  afterEach(() => k.close());
+  afterAll(cleanupPki);
 
   it('quarantines one pod with a reason and TTL, lists it, and releases it', async () => {
     const q = await lanner(['quarantine', 'shop/checkout-7f9', '--kubeconfig', k.kubeconfig, '--reason', 'IR-1234 reverse shell', '--ttl', '2h']);
@@ -58,7 +57,6 @@ describe.skipIf(!haveOpenssl)('lanner quarantine, list and release', () => {
   });
 
   it('changes nothing with --dry-run', async () => {
-    k.api.clearRequests();
     const q = await lanner(['quarantine', 'shop/checkout-7f9', '--kubeconfig', k.kubeconfig, '--dry-run']);
     expect(q.code).toBe(0);
     expect(q.stdout).toMatch(/^dry run: would quarantine pod shop\/checkout-7f9 until /);

@@ -69,6 +69,7 @@ describe.skipIf(!haveOpenssl)('the action API', () => {
   });
 
   it('quarantines, lists and releases, acting for real though automation is in dry run', async () => {
+    audit.length = 0;
     const q = await call('POST', '/api/v1/quarantine/shop/checkout-7f9', { reason: 'SOAR playbook 7', ttl: '4h' });
     expect(q.status).toBe(200);
     expect(await q.json()).toMatchObject({ name: 'quarantine', outcome: 'executed', trigger: 'manual', dry_run: false, target: { namespace: 'shop', pod: 'checkout-7f9' } });
@@ -85,6 +86,8 @@ describe.skipIf(!haveOpenssl)('the action API', () => {
   });
 
   it('answers 403 with the guardrail, 502 when the API fails, 400 for a bad body, 405 for a bad verb', async () => {
+    audit.length = 0;
+    k.api.clearRequests();
     const refused = await call('POST', '/api/v1/quarantine/kube-system/coredns-1', {});
     expect(refused.status).toBe(403);
     expect(await refused.json()).toMatchObject({ outcome: 'refused', reason: 'namespace_protected' });
@@ -96,5 +99,8 @@ describe.skipIf(!haveOpenssl)('the action API', () => {
     expect((await call('PUT', '/api/v1/quarantine/shop/checkout-7f9', {})).status).toBe(405);
     const dry = await call('POST', '/api/v1/quarantine/shop/checkout-7f9', { dry_run: true });
     expect(await dry.json()).toMatchObject({ outcome: 'dry_run' });
+    // Each decision is audited; none changed a pod or a policy (the failure is recorded as an Event).
+    expect(audit.map((a) => `${a.action!.name}:${a.action!.outcome}`)).toEqual(['quarantine:refused', 'quarantine:failed', 'quarantine:dry_run']);
+    expect(k.api.mutating().map((r) => `${r.method} ${r.path}`)).toEqual(['POST /api/v1/namespaces/shop/events']);
   });
 });
