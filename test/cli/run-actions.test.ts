@@ -61,7 +61,7 @@ describe.skipIf(!haveOpenssl)('lanner run with response actions', () => {
     expect(posted.status).toBe(200);
     await waitForLog(child, (e) => e['action'] === 'quarantine' && e['outcome'] === 'executed');
     // The Event on the pod is the audit trail's last step, after the log line.
-    await waitFor(() => k.api.events.length > 0, { what: 'the Event on the pod', timeoutMs: 4_000, intervalMs: 20 });
+    await waitFor(() => k.api.events.length > 0, { what: 'the Event on the pod', intervalMs: 20 });
 
     expect(k.api.mutating().map((r) => `${r.method} ${r.path}`)).toEqual([
       'POST /apis/networking.k8s.io/v1/namespaces/shop/networkpolicies',

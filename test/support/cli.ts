@@ -3,6 +3,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './shared.js';
+import { PATIENCE_MS } from './wait.js';
 
 export const LANNER_BIN = join(REPO_ROOT, 'bin', 'lanner.js');
 
@@ -48,7 +49,7 @@ function cleanEnv(): NodeJS.ProcessEnv {
 export function waitForLog(
   child: ChildProcessWithoutNullStreams,
   match: (entry: Record<string, unknown>) => boolean,
-  timeoutMs = 10_000,
+  timeoutMs = PATIENCE_MS,
 ): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     let buffer = '';

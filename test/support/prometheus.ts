@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { REPO_ROOT } from './shared.js';
-import { waitFor } from './wait.js';
+import { PATIENCE_MS, waitFor } from './wait.js';
 
 export const IN_CI = process.env['CI'] === 'true';
 
@@ -20,7 +20,7 @@ export const IN_CI = process.env['CI'] === 'true';
  * How tests wait on a running Prometheus (spread into waitFor's options): its API can fail
  * while it starts, and it scrapes and evaluates on seconds-long intervals.
  */
-export const PROMETHEUS_WAIT = { timeoutMs: 15_000, intervalMs: 100, retryOnError: true } as const;
+export const PROMETHEUS_WAIT = { timeoutMs: PATIENCE_MS, intervalMs: 100, retryOnError: true } as const;
 
 export const DEPLOY = {
   rules: join(REPO_ROOT, 'deploy', 'prometheus', 'lanner-rules.yaml'),
@@ -109,7 +109,7 @@ export interface RunningPrometheus {
  * Starts Prometheus on loopback with `config` (a prometheus.yml object) in a fresh temporary
  * directory, and resolves once `GET /-/ready` answers 200.
  */
-export async function startPrometheus(config: Record<string, unknown>, readyTimeoutMs = 15_000): Promise<RunningPrometheus> {
+export async function startPrometheus(config: Record<string, unknown>, readyTimeoutMs = PATIENCE_MS): Promise<RunningPrometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'lanner-prometheus-'));
   const configFile = join(dir, 'prometheus.yml');
   writeFileSync(configFile, stringifyYaml(config));

@@ -118,7 +118,7 @@ export async function startRsyslog(options: { tls?: RsyslogTls } = {}): Promise<
     if (child.exitCode !== null) throw new Error(`rsyslogd exited with ${child.exitCode}`);
     return (await canConnect(tcpPort)) && (tlsPort === undefined || (await canConnect(tlsPort)));
   };
-  await waitFor(listening, { what: 'rsyslogd to listen', timeoutMs: 10_000, intervalMs: 50 }).catch((err: Error) => {
+  await waitFor(listening, { what: 'rsyslogd to listen', intervalMs: 50 }).catch((err: Error) => {
     child.kill('SIGKILL');
     throw new Error(`rsyslogd did not start (${err.message}): ${stderr}`);
   });

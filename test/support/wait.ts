@@ -6,10 +6,17 @@
  */
 import { inspect } from 'node:util';
 
+/**
+ * How long a wait on the outside world lasts before it is called stuck, unless said. Generous on
+ * purpose: it only turns a hang into a failure that names what was awaited, and a loaded machine
+ * may take many seconds to start a process that takes one on an idle one.
+ */
+export const PATIENCE_MS = 30_000;
+
 export interface WaitOptions {
   /** What is awaited, as the timeout error should name it: "the second connection". */
   readonly what: string;
-  /** How long to keep checking before giving up; 10 s unless said. */
+  /** How long to keep checking before giving up; PATIENCE_MS unless said. */
   readonly timeoutMs?: number;
   /** Pause between checks; 10 ms unless said. */
   readonly intervalMs?: number;
@@ -29,7 +36,7 @@ export type Truthy<T> = Exclude<T, undefined | null | false | 0 | 0n | ''>;
  * On timeout it throws an error naming `what` and the last value (or error) the check gave.
  */
 export async function waitFor<T>(check: () => T | Promise<T>, options: WaitOptions): Promise<Truthy<T>> {
-  const { what, timeoutMs = 10_000, intervalMs = 10, retryOnError = false } = options;
+  const { what, timeoutMs = PATIENCE_MS, intervalMs = 10, retryOnError = false } = options;
   const deadline = performance.now() + timeoutMs;
   let last: string;
   for (;;) {
