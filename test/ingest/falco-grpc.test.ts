@@ -13,7 +13,7 @@ import { normalizeFalcoJson, type GrpcResponse } from '../../src/ingest/normaliz
 import { createMetrics, type LannerMetrics } from '../../src/metrics/metrics.js';
 import { makeTestPki, opensslOrSkip, type TestPki } from '../support/certs.js';
 import { HAVE_SHARED, sampleAlertLines, sampleTraces } from '../support/shared.js';
-import { waitFor } from '../support/wait.js';
+import { PATIENCE_MS, sleep, waitFor } from '../support/wait.js';
 import { RecordingSink } from '../support/recording-sink.js';
 
 /**
@@ -125,10 +125,13 @@ describe('FalcoGrpcSource over a unix socket', () => {
 
   it('writes a request on every tick, since Falco only answers requests', async () => {
     const { standIn, address } = await startStandIn(`unix://${dir}/tick.sock`);
-    await startSource({ address });
+    const { metrics } = await startSource({ address });
     await waitFor(() => standIn.subRequests >= 1, { what: 'the first request' });
     const first = standIn.subRequests;
     await waitFor(() => standIn.subRequests >= first + 3, { what: 'three more ticks' });
+    // Each tick is a request written on the one open stream, not a new subscription.
+    expect(standIn.subscribers).toBe(1);
+    expect(await gauge(metrics, 'falcoReconnects')).toBe(0);
   });
 
   it('delivers published events normalized: typed numbers, nulls, exact nanoseconds', async () => {
@@ -214,14 +217,15 @@ describe('FalcoGrpcSource over a unix socket', () => {
       await waitFor(() => source.connected, { what: 'the connection' });
       standIn.publish(response(1));
       await waitFor(() => sink.events.length === 1, { what: 'the first event' });
-      // Healthy pings are answered: no reconnect while the connection only idles.
-      await new Promise((r) => setTimeout(r, 500));
+      // Healthy pings are answered: no reconnect while the connection only idles. A sleep, as
+      // this asserts that nothing happens over a few keepalive periods (200 ms each).
+      await sleep(500);
       expect(await gauge(metrics, 'falcoReconnects')).toBe(0);
 
       // The path goes silent, as a hung Falco or a dropped network path does: no FIN, no RST.
       proxy.freeze();
-      await waitFor(() => !source.connected, { what: 'the dead connection noticed', timeoutMs: 6000 });
-      await waitFor(() => source.connected, { what: 'the reconnect', timeoutMs: 6000 });
+      await waitFor(() => !source.connected, { what: 'the dead connection noticed' });
+      await waitFor(() => source.connected, { what: 'the reconnect' });
       expect(await gauge(metrics, 'falcoReconnects')).toBeGreaterThanOrEqual(1);
       standIn.publish(response(2));
       await waitFor(() => sink.events.some((e) => e.fields['evt.num'] === 2), { what: 'an event after the reconnect' });
@@ -233,7 +237,7 @@ describe('FalcoGrpcSource over a unix socket', () => {
   it('keeps retrying while Falco is down, without throwing, and connects once it is up', async () => {
     const address = `unix://${dir}/late.sock`;
     const { source, sink, metrics } = await startSource({ address });
-    await expect.poll(() => gauge(metrics, 'falcoReconnects'), { timeout: 5000, interval: 10 }).toBeGreaterThanOrEqual(2);
+    await expect.poll(() => gauge(metrics, 'falcoReconnects'), { timeout: PATIENCE_MS, interval: 10 }).toBeGreaterThanOrEqual(2);
     const states: boolean[] = [];
     source.connection$.subscribe((up) => states.push(up));
     const { standIn } = await startStandIn(address);
@@ -254,7 +258,7 @@ describe('FalcoGrpcSource over a unix socket', () => {
       random: () => 0.999,
       backoff: { initialMs: 20, maxMs: 10_000, resetAfterMs: 250 },
     });
-    await expect.poll(() => gauge(metrics, 'falcoReconnects'), { timeout: 5000, interval: 10 }).toBeGreaterThanOrEqual(3);
+    await expect.poll(() => gauge(metrics, 'falcoReconnects'), { timeout: PATIENCE_MS, interval: 10 }).toBeGreaterThanOrEqual(3);
 
     const brief = await startStandIn(address);
     await waitFor(() => source.connected, { what: 'the first connection' });
@@ -265,7 +269,9 @@ describe('FalcoGrpcSource over a unix socket', () => {
 
     const healthy = await startStandIn(address);
     await waitFor(() => source.connected, { what: 'the second connection' });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Not a wait for an event: the input here is a connection that lived longer than
+    // reset_after (250 ms), on the source's own clock.
+    await sleep(300);
     await healthy.standIn.stop();
     await waitFor(() => lost().length === 2, { what: 'the second loss' });
     expect(lost()[1]!.retryInMs).toBe(20);
@@ -301,8 +307,9 @@ describe('FalcoGrpcSource over a unix socket', () => {
     await waitFor(() => exceeds(socketCounts(), baseline).length === 0, { what: 'sockets back to the baseline' });
     const requests = standIn.subRequests;
     await standIn.stop();
-    // A source that leaked its stream or reconnect timer would tick or retry within this time.
-    await new Promise((resolve) => setTimeout(resolve, 5 * FAST.pollIntervalMs));
+    // A sleep, as nothing is to happen: a source that leaked its stream or reconnect timer
+    // would tick or retry within five poll intervals.
+    await sleep(5 * FAST.pollIntervalMs);
     expect(standIn.subRequests).toBe(requests);
     expect(standIn.subscribers).toBe(0);
     expect(await gauge(metrics, 'falcoReconnects')).toBe(0);
@@ -321,7 +328,7 @@ function socketCounts(): Map<string, number> {
 async function settledSocketCounts(): Promise<Map<string, number>> {
   let last = socketCounts();
   for (let i = 0; i < 50; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
     const now = socketCounts();
     if (exceeds(now, last).length === 0 && exceeds(last, now).length === 0) return now;
     last = now;
@@ -368,7 +375,7 @@ describe('FalcoGrpcSource over TCP with mutual TLS', () => {
     const good = await startSource({ address, tls: { ...tls, serverName: 'localhost' } });
     const bad = await startSource({ address, tls: { ...tls, serverName: 'falco.example.com' } });
     await waitFor(() => good.source.connected, { what: 'the good connection' });
-    await expect.poll(() => gauge(bad.metrics, 'falcoReconnects'), { timeout: 5000, interval: 10 }).toBeGreaterThanOrEqual(2);
+    await expect.poll(() => gauge(bad.metrics, 'falcoReconnects'), { timeout: PATIENCE_MS, interval: 10 }).toBeGreaterThanOrEqual(2);
     expect(bad.source.connected).toBe(false);
     expect(standIn.versionCalls).toBe(1);
   });
@@ -380,7 +387,7 @@ describe('FalcoGrpcSource over TCP with mutual TLS', () => {
       tls: { ca: pki.caCert, cert: pki.rogueClientCert, key: pki.rogueClientKey },
     });
     standIn.publish(response(1));
-    await expect.poll(() => gauge(metrics, 'falcoReconnects'), { timeout: 5000, interval: 10 }).toBeGreaterThanOrEqual(3);
+    await expect.poll(() => gauge(metrics, 'falcoReconnects'), { timeout: PATIENCE_MS, interval: 10 }).toBeGreaterThanOrEqual(3);
     expect(source.connected).toBe(false);
     expect(await gauge(metrics, 'falcoConnected')).toBe(0);
     expect(sink.events).toEqual([]);
