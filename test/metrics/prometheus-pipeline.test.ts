@@ -20,6 +20,7 @@ import { falcoJson } from '../support/events.js';
 import { startStandin, type Standin } from '../support/http-standin.js';
 import {
   dashboardQueries,
+  nextScrape,
   promQuery,
   readDashboard,
   runPromtool,
@@ -31,7 +32,7 @@ import {
   sampleValues,
 } from '../support/prometheus.js';
 import { REPO_ROOT } from '../support/shared.js';
-import { sleep, waitFor } from '../support/wait.js';
+import { waitFor } from '../support/wait.js';
 
 const NODE = 'lanner-pipeline-node';
 const BURST_RULE = 'Burst of connections from one container';
@@ -143,10 +144,11 @@ describe.skipIf(skipWithout('prometheus', 'tests with a real Prometheus scraping
     const reloaded = (trigger: string, n: number) => logged(`reload ${n} by ${trigger}`, (e) => e['msg'] === 'rules reloaded' && e['trigger'] === trigger, n);
     writeFileSync(join(rulesDir, 'zz-burst.yaml'), burstRule('connection burst from %container.id'));
     await reloaded('file change', 1);
-    await sleep(1_200);
+    // Prometheus stores each state of the rule set before the next change.
+    await nextScrape(prometheus.url);
     writeFileSync(join(rulesDir, 'zz-burst.yaml'), burstRule('burst') + '\n- rule: Broken\n  condition: (evt.type = open\n  output: x\n  priority: WARNING\n');
     await logged('the refused reload', (e) => e['msg'] === 'rule reload refused: the rules in force stay in force', 1);
-    await sleep(1_200);
+    await nextScrape(prometheus.url);
     writeFileSync(join(rulesDir, 'zz-burst.yaml'), burstRule('burst from %container.id'));
     await reloaded('file change', 2);
     lanner.kill('SIGHUP');
@@ -177,8 +179,9 @@ describe.skipIf(skipWithout('prometheus', 'tests with a real Prometheus scraping
     await settled('lanner_alerts_total{rule="Privileged container started"}', 1);
     const burst = Array.from({ length: 200 }, (_, i) => stringifyExact(feed({ 'evt.type': 'memfd_create', 'proc.pid': 5000 + i, 'container.id': 'web-1' }))).join('\n');
     expect(await post(burst)).toBe(200);
-    // One more scrape after the last change, so every rate() window sees it.
-    await sleep(2_500);
+    // The last change stored, then one more scrape, so every rate() window sees it.
+    await settled('lanner_events_shed_total{transport="http"}', 150);
+    await nextScrape(prometheus.url);
   }, 90_000);
 
   afterAll(async () => {

@@ -20,6 +20,7 @@ import { falcoJson } from '../support/events.js';
 import {
   dashboardQueries,
   DEPLOY,
+  nextScrape,
   promApi,
   promQuery,
   readDashboard,
@@ -33,7 +34,7 @@ import {
   type RunningPrometheus,
   sampleValues,
 } from '../support/prometheus.js';
-import { sleep, waitFor } from '../support/wait.js';
+import { waitFor } from '../support/wait.js';
 
 const NODE = 'lanner-test-node';
 const SCRAPE = '1s';
@@ -167,10 +168,16 @@ describe.skipIf(skipWithout('prometheus', 'tests with a real Prometheus scraping
     });
 
     it('promtool check metrics accepts /metrics with every labelled series present', async () => {
-      const text = await (await fetch(metricsUrl)).text();
-      // The labelled children exist only after events: check them, not an empty registry.
-      expect(text).toContain('lanner_alerts_total{rule="Terminal shell in container",priority="Critical",family="falco"}');
-      expect(text).toContain('lanner_events_invalid_total{reason="unknown_priority"}');
+      // The labelled children exist only after events: check them, not an empty registry. The
+      // alert is counted once detection has had the posted events, so it is awaited.
+      const series = ['lanner_alerts_total{rule="Terminal shell in container",priority="Critical",family="falco"}', 'lanner_events_invalid_total{reason="unknown_priority"}'];
+      const text = await waitFor(
+        async () => {
+          const t = await (await fetch(metricsUrl)).text();
+          return series.every((x) => t.includes(x)) ? t : undefined;
+        },
+        { what: `/metrics to show ${series.join(' and ')}` },
+      );
       const r = await runPromtool(['check', 'metrics'], { stdin: text });
       expect(r.stdout + r.stderr).toBe('');
       expect(r.code).toBe(0);
@@ -190,30 +197,35 @@ describe.skipIf(skipWithout('prometheus', 'tests with a real Prometheus scraping
       expect(nodes).toEqual([NODE]);
     });
 
-    it('stores the counts of what was posted', async () => {
-      const expected: [string, number][] = [
-        [`sum(lanner_events_received_total{node="${NODE}", transport="http", source="syscall"})`, 12],
-        [`lanner_events_invalid_total{node="${NODE}", reason="bad_json"}`, 1],
-        [`lanner_events_invalid_total{node="${NODE}", reason="missing_rule"}`, 1],
-        [`lanner_events_invalid_total{node="${NODE}", reason="unknown_priority"}`, 1],
-        [`lanner_http_ingest_requests_total{node="${NODE}", status="200"}`, 4],
-        [`lanner_http_ingest_requests_total{node="${NODE}", status="400"}`, 2],
-        // Deduplication is on by default: repeats of one rule and workload fold into the first alert.
-        [`lanner_alerts_total{node="${NODE}", rule="Terminal shell in container", priority="Critical"}`, 1],
-        [`lanner_alerts_total{node="${NODE}", rule="Read sensitive file untrusted", priority="Warning"}`, 1],
-        [`lanner_alerts_total{node="${NODE}", rule="Write below binary dir", priority="Error"}`, 1],
-        [`lanner_alerts_folded_total{node="${NODE}", rule="Terminal shell in container"}`, 2],
-        [`lanner_alerts_folded_total{node="${NODE}", rule="Write below binary dir"}`, 1],
-        [`sum(lanner_events_shed_total{node="${NODE}"}) or vector(0)`, 0],
-        [`lanner_falco_connected{node="${NODE}"}`, 0],
-        [`lanner_build_info{node="${NODE}"}`, 1],
-        // One alert (the repeats folded), one quarantine decision: dry run, the default.
-        [`lanner_actions_total{node="${NODE}", action="quarantine", outcome="dry_run"}`, 1],
-        [`lanner_action_latency_seconds_count{node="${NODE}", action="quarantine"}`, 1],
-      ];
-      for (const [expr, want] of expected) {
+    /** What Prometheus holds once everything posted has gone through Lanner and been scraped. */
+    const counts = (): [string, number][] => [
+      [`sum(lanner_events_received_total{node="${NODE}", transport="http", source="syscall"})`, 12],
+      [`lanner_events_invalid_total{node="${NODE}", reason="bad_json"}`, 1],
+      [`lanner_events_invalid_total{node="${NODE}", reason="missing_rule"}`, 1],
+      [`lanner_events_invalid_total{node="${NODE}", reason="unknown_priority"}`, 1],
+      [`lanner_http_ingest_requests_total{node="${NODE}", status="200"}`, 4],
+      [`lanner_http_ingest_requests_total{node="${NODE}", status="400"}`, 2],
+      // Deduplication is on by default: repeats of one rule and workload fold into the first alert.
+      [`lanner_alerts_total{node="${NODE}", rule="Terminal shell in container", priority="Critical"}`, 1],
+      [`lanner_alerts_total{node="${NODE}", rule="Read sensitive file untrusted", priority="Warning"}`, 1],
+      [`lanner_alerts_total{node="${NODE}", rule="Write below binary dir", priority="Error"}`, 1],
+      [`lanner_alerts_folded_total{node="${NODE}", rule="Terminal shell in container"}`, 2],
+      [`lanner_alerts_folded_total{node="${NODE}", rule="Write below binary dir"}`, 1],
+      [`sum(lanner_events_shed_total{node="${NODE}"}) or vector(0)`, 0],
+      [`lanner_falco_connected{node="${NODE}"}`, 0],
+      [`lanner_build_info{node="${NODE}"}`, 1],
+      // One alert (the repeats folded), one quarantine decision: dry run, the default.
+      [`lanner_actions_total{node="${NODE}", action="quarantine", outcome="dry_run"}`, 1],
+      [`lanner_action_latency_seconds_count{node="${NODE}", action="quarantine"}`, 1],
+    ];
+    const countsStored = async (): Promise<void> => {
+      for (const [expr, want] of counts()) {
         await waitFor(async () => (await scalar(expr)) === want, { ...PROMETHEUS_WAIT, what: `${expr} == ${want}` });
       }
+    };
+
+    it('stores the counts of what was posted', async () => {
+      await countsStored();
       // Every alert went out through the one output and was timed by both histograms; compared
       // with the total rather than a fixed 3 so that alerts from feed events (once rules ship by
       // default) do not break the count. The output also carried the one audit record.
@@ -228,8 +240,9 @@ describe.skipIf(skipWithout('prometheus', 'tests with a real Prometheus scraping
       const queries = dashboardQueries(readDashboard());
       const keys = new Set(queries.map((x) => `${x.panel}/${x.refId}`));
       for (const key of Object.keys(MAY_BE_EMPTY)) expect(keys.has(key), `stale MAY_BE_EMPTY entry ${key}`).toBe(true);
-      // Let one more scrape land after the counters rose, so every rate() window spans the rise.
-      await sleep(1_500);
+      // Every count stored, then one more scrape, so every rate() window spans the rise.
+      await countsStored();
+      await nextScrape(prometheus!.url);
       const vars = { node: NODE, __rate_interval: '1m', __range: '5m', __interval: '15s' };
       const problems: string[] = [];
       for (const x of queries) {
@@ -251,7 +264,7 @@ describe.skipIf(skipWithout('prometheus', 'tests with a real Prometheus scraping
         for (const r of seen) if (r.health === 'err') throw new Error(`${r.name}: ${r.lastError ?? 'error'}`);
         // Before the first scrape LannerDown's absent() holds for a moment: wait for it to clear.
         return seen.length > 0 && seen.every((r) => r.health === 'ok' && r.state === 'inactive') ? seen : undefined;
-      }, { ...PROMETHEUS_WAIT, what: 'every rule evaluated and inactive', timeoutMs: 10_000 }).catch((err: Error) => {
+      }, { ...PROMETHEUS_WAIT, what: 'every rule evaluated and inactive' }).catch((err: Error) => {
         throw new Error(`${err.message}; rules seen: ${seen.map((r) => `${r.name}=${r.health}/${r.state}`).join(', ')}`);
       });
       expect(rules.map((r) => r.name).sort()).toEqual(

@@ -215,6 +215,21 @@ export async function promQuery(url: string, expr: string, range?: { readonly se
   return { status: 'success', resultType, series: result as PromSeries[] };
 }
 
+/**
+ * Waits until Prometheus holds a scrape of every target of `job` that began after this call,
+ * so that what the targets expose now is stored (and every rate() window sees it).
+ */
+export async function nextScrape(url: string, job = 'lanner'): Promise<void> {
+  const after = Date.now() / 1000;
+  await waitFor(
+    async () => {
+      const starts = sampleValues(await promQuery(url, `timestamp(up{job="${job}"})`));
+      return starts.length > 0 && starts.every((t) => t > after);
+    },
+    { ...PROMETHEUS_WAIT, what: `a scrape of job ${job} begun after ${after}` },
+  );
+}
+
 /** GET a Prometheus API path and return its `data`, failing on an error answer. */
 export async function promApi<T>(url: string, path: string): Promise<T> {
   const res = await fetch(`${url}${path}`);
