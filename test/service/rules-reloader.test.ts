@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/log.js';
 import { createMetrics, type LannerMetrics } from '../../src/metrics/metrics.js';
 import { RulesReloader } from '../../src/service/rules-reloader.js';
-import { waitFor } from '../support/wait.js';
+import { sleep, waitFor } from '../support/wait.js';
 import { tempDirs } from '../support/temp-dirs.js';
 
 const makeTempDir = tempDirs();
@@ -42,6 +42,15 @@ function reloader(paths: string[], read: () => string) {
   });
   started.push(r);
   return { r, metrics, applied, last: () => applied.at(-1) };
+}
+
+/**
+ * The versions applied, in order, a repeat in a row counted once: one change may reach the
+ * watches as several events, more than a debounce apart on a loaded machine, and reloading
+ * the same text again is harmless. A version out of place, or one never written, is not.
+ */
+function versions(applied: readonly string[]): string[] {
+  return applied.filter((text, i) => text !== applied[i - 1]);
 }
 
 const started: RulesReloader<string>[] = [];
@@ -119,7 +128,7 @@ describe('RulesReloader watching', () => {
     const dir = tempDir();
     configMap(dir, '2024_01', 'v1');
     const file = join(dir, 'rules.yaml');
-    const { r, last } = reloader([file], () => readFileSync(file, 'utf8'));
+    const { r, metrics, applied, last } = reloader([file], () => readFileSync(file, 'utf8'));
     r.start();
 
     updateConfigMap(dir, '2024_01', '2024_02', 'v2');
@@ -128,18 +137,24 @@ describe('RulesReloader watching', () => {
     await waitFor(() => last() === 'v3', { what: 'v3 applied after the second ConfigMap update' });
     updateConfigMap(dir, '2024_03', '2024_04', 'v4');
     await waitFor(() => last() === 'v4', { what: 'v4 applied after the third ConfigMap update' });
+    // Each update taken whole: never the old version again, never a read of a half-swapped volume.
+    expect(versions(applied)).toEqual(['v2', 'v3', 'v4']);
+    expect(await counter(metrics.ruleReloadFailures)).toBe(0);
   });
 
   it('sees a ConfigMap update when the rules directory itself is watched', async () => {
     const dir = tempDir();
     configMap(dir, '2024_01', 'v1');
-    const { r, last } = reloader([dir], () => readFileSync(join(dir, 'rules.yaml'), 'utf8'));
+    const { r, metrics, applied, last } = reloader([dir], () => readFileSync(join(dir, 'rules.yaml'), 'utf8'));
     r.start();
+    expect(r.watched).toContain(dir);
 
     updateConfigMap(dir, '2024_01', '2024_02', 'v2');
     await waitFor(() => last() === 'v2', { what: 'v2 applied' });
     updateConfigMap(dir, '2024_02', '2024_03', 'v3');
     await waitFor(() => last() === 'v3', { what: 'v3 applied' });
+    expect(versions(applied)).toEqual(['v2', 'v3']);
+    expect(await counter(metrics.ruleReloadFailures)).toBe(0);
   });
 
   it('keeps watching a rules directory: files renamed in, written in place, and the directory replaced', async () => {
@@ -148,7 +163,7 @@ describe('RulesReloader watching', () => {
     mkdirSync(dir);
     writeFileSync(join(dir, 'a.yaml'), 'a1');
     const read = () => readFileSync(join(dir, 'a.yaml'), 'utf8');
-    const { r, last } = reloader([dir], read);
+    const { r, metrics, applied, last } = reloader([dir], read);
     r.start();
 
     replaceByRename(join(dir, 'a.yaml'), 'a2');
@@ -165,6 +180,9 @@ describe('RulesReloader watching', () => {
     await waitFor(() => last() === 'a4', { what: 'a4 applied after the directory was replaced' });
     writeFileSync(join(dir, 'a.yaml'), 'a5');
     await waitFor(() => last() === 'a5', { what: 'a5 applied from the new directory' });
+    // The swap of directories is two renames in a row: no reload ran between them.
+    expect(versions(applied)).toEqual(['a2', 'a3', 'a4', 'a5']);
+    expect(await counter(metrics.ruleReloadFailures)).toBe(0);
   });
 
   it('follows a symlinked rule file whose target is replaced by rename elsewhere', async () => {
@@ -175,13 +193,17 @@ describe('RulesReloader watching', () => {
     writeFileSync(target, 'v1');
     const link = join(root, 'etc', 'rules.yaml');
     symlinkSync(target, link);
-    const { r, last } = reloader([link], () => readFileSync(link, 'utf8'));
+    const { r, metrics, applied, last } = reloader([link], () => readFileSync(link, 'utf8'));
     r.start();
+    // The link's own directory and the directory of the file it leads to are both watched.
+    expect(r.watched).toEqual(expect.arrayContaining([join(root, 'etc'), join(root, 'src')]));
 
     replaceByRename(target, 'v2');
     await waitFor(() => last() === 'v2', { what: 'v2 applied' });
     writeFileSync(target, 'v3');
     await waitFor(() => last() === 'v3', { what: 'v3 applied' });
+    expect(versions(applied)).toEqual(['v2', 'v3']);
+    expect(await counter(metrics.ruleReloadFailures)).toBe(0);
   });
 
   it('closes its watches and stops listening for SIGHUP on stop', async () => {
@@ -203,8 +225,8 @@ describe('RulesReloader watching', () => {
     const reloads = await counter(metrics.ruleReloads);
     replaceByRename(file, 'v3');
     writeFileSync(file, 'v4');
-    // Nothing is to happen: give a watch that was left open many debounce periods to show itself.
-    await new Promise((resolve) => setTimeout(resolve, DEBOUNCE_MS * 10));
+    // A sleep, as nothing is to happen: a watch left open would show itself within ten debounce periods.
+    await sleep(DEBOUNCE_MS * 10);
     expect(await counter(metrics.ruleReloads)).toBe(reloads);
     expect(last()).toBe('v2');
   });
