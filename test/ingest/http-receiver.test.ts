@@ -326,15 +326,18 @@ describe('HttpIngestSource body limit', () => {
   afterAll(() => source.close());
   beforeEach(() => sink.clear());
 
-  it('answers 413 for a declared Content-Length over the limit', async () => {
+  it('answers 413 for a declared Content-Length over the limit, and counts it', async () => {
     expect(big.length).toBeGreaterThan(1024);
+    const before = await requestsWith(metrics, 413);
     const reply = await send(source, { body: big });
     expect(reply.status).toBe(413);
     expect(reply.json).toMatchObject({ error: 'body_too_large', limit: 1024 });
     expect(sink.events).toEqual([]);
+    expect(await requestsWith(metrics, 413)).toBe(before + 1);
   });
 
   it('answers 413 as soon as a chunked body crosses the limit, without waiting for its end', async () => {
+    const before = await requestsWith(metrics, 413);
     const { host, port } = source.address!;
     const reply = await new Promise<Reply>((resolve, reject) => {
       const req = httpRequest({ host, port, method: 'POST', path: '/', agent: false });
@@ -346,9 +349,11 @@ describe('HttpIngestSource body limit', () => {
     expect(reply.status).toBe(413);
     expect(reply.headers['connection']).toBe('close');
     expect(sink.events).toEqual([]);
-   }, 5_000);
+    expect(await requestsWith(metrics, 413)).toBe(before + 1);
+  });
 
   it('refuses an oversize body before it is sent when the client expects 100-continue', async () => {
+    const before = await requestsWith(metrics, 413);
     const { host, port } = source.address!;
     let continued = false;
     const reply = await new Promise<Reply>((resolve, reject) => {
@@ -370,14 +375,17 @@ describe('HttpIngestSource body limit', () => {
     });
     expect(reply.status).toBe(413);
     expect(continued).toBe(false);
-   }, 5_000);
+    expect(await requestsWith(metrics, 413)).toBe(before + 1);
+  });
 
-  it('still takes a small event after refusing large ones, and counted every 413', async () => {
+  it('still takes a small event after refusing a large one', async () => {
+    const [refused, taken] = [await requestsWith(metrics, 413), await requestsWith(metrics, 200)];
+    expect((await send(source, { body: big })).status).toBe(413);
     const reply = await send(source, { body: goodEvent() });
     expect(reply.status).toBe(200);
     expect(sink.events).toHaveLength(1);
-    expect(await requestsWith(metrics, 413)).toBe(3);
-    expect(await requestsWith(metrics, 200)).toBe(1);
+    expect(await requestsWith(metrics, 413)).toBe(refused + 1);
+    expect(await requestsWith(metrics, 200)).toBe(taken + 1);
   });
 });
 
@@ -420,14 +428,11 @@ describe('HttpIngestSource when the ingest queue is full', () => {
     const sink = new RecordingSink(0);
     const { source, metrics } = await startReceiver(sink);
     try {
-      const started = performance.now();
+      // The sink never makes room: a receiver that waited for it would never answer.
       const reply = await send(source, { body: goodEvent() });
-      const elapsedMs = performance.now() - started;
       expect(reply.status).toBe(503);
       expect(reply.headers['retry-after']).toBe('1');
       expect(reply.json).toMatchObject({ error: 'queue_full', accepted: 0, shed: 1 });
-      // Generous for a loaded CI machine; a receiver that waited for room would take forever.
-      expect(elapsedMs).toBeLessThan(1_000);
       expect(sink.shed).toBe(1);
       expect(await requestsWith(metrics, 503)).toBe(1);
 
@@ -501,14 +506,13 @@ describe('HttpIngestSource slow clients and shutdown', () => {
 
   it('closes promptly with an idle keep-alive connection open, and refuses connections after', async () => {
     const sink = new RecordingSink();
-    const { source } = await startReceiver(sink, { closeGraceMs: 10_000 });
+    // A grace of an hour: a close that waited it out for an idle connection would never end.
+    const { source } = await startReceiver(sink, { closeGraceMs: 3_600_000 });
     const agent = new Agent({ keepAlive: true });
     try {
       expect((await send(source, { body: goodEvent(), agent })).status).toBe(200);
-      const started = performance.now();
-      await source.close();
       // Idle connections are closed at once; only requests in flight get the grace period.
-      expect(performance.now() - started).toBeLessThan(5_000);
+      await source.close();
       await expect(send(source, { body: goodEvent() })).rejects.toThrow(/ECONNREFUSED/);
       await source.close();
     } finally {
