@@ -17,6 +17,7 @@ import { defaultsOf } from '../core/plugin.js';
 import { readTextFileSync } from '../core/read-file.js';
 import { readSecret } from '../core/secret.js';
 import { anyDurationMs, listenAddress, parseDurationMs } from '../core/units.js';
+import { connectionLimitOptions, limitsFromOptions, type ConnectionLimits, type ConnectionLimitValues } from '../core/listen.js';
 import { alertConditionCompiler } from '../detect/alert-conditions.js';
 import { SOURCES } from '../ingest/registry.js';
 import type { SourcePlan } from '../ingest/source.js';
@@ -35,7 +36,7 @@ const CORE_DEFAULTS: Raw = {
   cluster: '',
   log_level: 'info',
   ingest: { queue_size: 65536, max_future_skew: '5m' },
-  server: { listen: '127.0.0.1:9376' },
+  server: { listen: '127.0.0.1:9376', ...(defaultsOf(z.object(connectionLimitOptions), { every: true }) as Raw) },
   rules: [],
   state: { file: '', save_interval: '1m', max_keys: 10000, ttl: '10m' },
   alerts: structuredClone(ALERTS_DEFAULTS) as Raw,
@@ -81,7 +82,7 @@ const coreShape = {
   cluster: z.string(),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   ingest: { queue_size: z.number().int().min(1).max(10_000_000), max_future_skew: futureSkew },
-  server: { listen: listenAddress },
+  server: { listen: listenAddress, ...connectionLimitOptions },
   rules: z.array(z.string().min(1)),
   state: z.object({ file: z.string(), save_interval: duration, max_keys: z.number().int().min(1), ttl: duration }).strict(),
   alerts: alertsSchema,
@@ -103,7 +104,7 @@ interface Parsed {
   cluster: string;
   log_level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   ingest: { queue_size: number; max_future_skew: number };
-  server: { listen: string };
+  server: { listen: string } & ConnectionLimitValues;
   rules: string[];
   state: { file: string; save_interval: number; max_keys: number; ttl: number };
   alerts: z.infer<typeof alertsSchema>;
@@ -135,7 +136,8 @@ export interface LannerConfig {
     /** How far ahead of the wall clock a live service takes event times; further is refused as `time_in_future`. */
     readonly maxFutureSkewMs: number;
   };
-  readonly server: { readonly listen: string };
+  /** The operations server: its address, and the limits it holds its clients to. */
+  readonly server: { readonly listen: string; readonly limits: ConnectionLimits };
   readonly rules: readonly string[];
   readonly state: {
     /** Where learned baselines are saved; empty: kept in memory only. */
@@ -364,7 +366,7 @@ function toConfig(p: Parsed, alerts: LifecycleOptions, sources: SourceConfig[], 
     logLevel: p.log_level,
     sources,
     ingest: { queueSize: p.ingest.queue_size, maxFutureSkewMs: p.ingest.max_future_skew },
-    server: { listen: p.server.listen },
+    server: { listen: p.server.listen, limits: limitsFromOptions(p.server) },
     rules: p.rules,
     alerts,
     state: { file: p.state.file, saveIntervalMs: p.state.save_interval, maxKeys: p.state.max_keys, ttlMs: p.state.ttl },

@@ -16,7 +16,9 @@
  */
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Server, Socket } from 'node:net';
+import { z } from 'zod';
 import { LannerError } from './errors.js';
+import { positiveDurationMs } from './units.js';
 
 export interface HostPort {
   readonly host: string;
@@ -75,6 +77,52 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   maxRequests: 64,
   maxRequestsPerClient: 16,
 };
+
+/**
+ * The config keys of a server's limits, the same for every server that has clients on the
+ * network (the ingest's `ingest.http`, the operations server's `server`), with their defaults.
+ */
+export const connectionLimitOptions = {
+  header_timeout: positiveDurationMs
+    .prefault(`${DEFAULT_CONNECTION_LIMITS.headerTimeoutMs / 1000}s`)
+    .describe('Time a client has to send its request headers, from connecting (or from the first byte of its next request on a kept-alive connection); past it the connection is destroyed without an answer and counted'),
+  body_timeout: positiveDurationMs
+    .prefault(`${DEFAULT_CONNECTION_LIMITS.bodyTimeoutMs / 1000}s`)
+    .describe('Time a client has to send its whole body once its headers are in; past it the connection is destroyed without an answer and counted'),
+  max_connections: z
+    .number()
+    .int()
+    .positive()
+    .default(DEFAULT_CONNECTION_LIMITS.maxConnections)
+    .describe('Open connections, idle ones included; when all are taken, the oldest idle connection of the address holding the most is closed to make room'),
+  max_requests: z
+    .number()
+    .int()
+    .positive()
+    .default(DEFAULT_CONNECTION_LIMITS.maxRequests)
+    .describe('Requests served at once, all clients together; more are answered 503 with Retry-After'),
+  max_requests_per_client: z
+    .number()
+    .int()
+    .positive()
+    .default(DEFAULT_CONNECTION_LIMITS.maxRequestsPerClient)
+    .describe('Requests served at once for one address; more are answered 429 with Retry-After, so one client cannot take every slot'),
+};
+
+/** The parsed values of {@link connectionLimitOptions}. */
+export type ConnectionLimitValues = { readonly [K in keyof typeof connectionLimitOptions]: z.output<(typeof connectionLimitOptions)[K]> };
+
+/** The limits a server's config block asks for. */
+export function limitsFromOptions(o: ConnectionLimitValues): ConnectionLimits {
+  return {
+    headerTimeoutMs: o.header_timeout,
+    bodyTimeoutMs: o.body_timeout,
+    keepAliveTimeoutMs: DEFAULT_CONNECTION_LIMITS.keepAliveTimeoutMs,
+    maxConnections: o.max_connections,
+    maxRequests: o.max_requests,
+    maxRequestsPerClient: o.max_requests_per_client,
+  };
+}
 
 /** Why a connection was closed without an HTTP answer; the label value of the metric counting them. */
 export type DropReason = 'header_timeout' | 'body_timeout' | 'connection_limit' | 'evicted' | 'tls_handshake';

@@ -46,9 +46,11 @@ import { parseJsonExact, stringifyExact, type JsonValue } from '../core/exact-js
 import { LogLimiter, type Logger } from '../core/log.js';
 import { ChildCache } from '../metrics/child-cache.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
+import { droppedConnectionCounters } from '../metrics/event-labels.js';
 import {
   ConnectionGuard,
-  DEFAULT_CONNECTION_LIMITS,
+  connectionLimitOptions,
+  limitsFromOptions,
   listenOn,
   parseHostPort,
   serverTimeouts,
@@ -61,7 +63,7 @@ import { normalizeFalcoJson, type InvalidReason, type Normalized } from './norma
 import { z } from 'zod';
 import { readPemFileSync } from '../core/read-file.js';
 import { readSecret } from '../core/secret.js';
-import { listenAddress, positiveDurationMs, sizeBytes } from '../core/units.js';
+import { listenAddress, sizeBytes } from '../core/units.js';
 import { defineSource, type EventSink, type Source } from './source.js';
 
 /** TLS for the receiver; file paths of PEM files, read when the receiver starts. */
@@ -145,6 +147,7 @@ export class HttpIngestSource implements Source {
   private readonly statusCounters = new ChildCache((status: string) => this.options.metrics.httpIngestRequests.labels(status), {
     maxChildren: MAX_STATUS_SERIES,
   });
+  private readonly droppedCounter: ReturnType<typeof droppedConnectionCounters>;
   private readonly logLimiter = new LogLimiter();
   private readonly guard: ConnectionGuard;
   private server: Server | undefined;
@@ -153,6 +156,7 @@ export class HttpIngestSource implements Source {
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: HttpIngestOptions) {
+    this.droppedCounter = droppedConnectionCounters(options.metrics, 'ingest');
     this.path = normalizePath(options.path ?? DEFAULTS.path);
     this.limit = options.bodyLimitBytes ?? DEFAULTS.bodyLimitBytes;
     this.tokenCheck = options.token === undefined ? undefined : bearerCheck(checkedToken(options.token));
@@ -451,12 +455,8 @@ export class HttpIngestSource implements Source {
     this.statusCounters.get(String(status)).inc();
   }
 
-  /**
-   * A connection closed without an answer. Counted as status `dropped_<reason>` of the
-   * request counter until the metrics have a counter of connections dropped by reason.
-   */
   private countDropped(reason: DropReason): void {
-    this.statusCounters.get(`dropped_${reason}`).inc();
+    this.droppedCounter(reason).inc();
   }
 
   private logStarted(): void {
@@ -563,11 +563,6 @@ function errorText(err: unknown): string {
 
 function noop(): void {}
 
-/** A default duration as a person writes it, for the reference. */
-function seconds(ms: number): string {
-  return `${ms / 1000}s`;
-}
-
 /** `ingest.http` in lanner.yaml: Falco 0.44 and later, through its http_output. */
 export const httpIngestDescriptor = defineSource({
   name: 'http',
@@ -579,30 +574,10 @@ export const httpIngestDescriptor = defineSource({
       listen: listenAddress.default('').describe('HOST:PORT to listen on for posted events; empty: off'),
       path: z.string().startsWith('/').default('/').describe('The one path events are posted to'),
       body_limit: sizeBytes('1MiB').describe('Largest request body; reading stops at the limit with 413'),
-      header_timeout: positiveDurationMs
-        .prefault(seconds(DEFAULT_CONNECTION_LIMITS.headerTimeoutMs))
-        .describe('Time a client has to send its request headers, from connecting (or from the first byte of its next request on a kept-alive connection); past it the connection is destroyed without an answer and counted'),
-      body_timeout: positiveDurationMs
-        .prefault(seconds(DEFAULT_CONNECTION_LIMITS.bodyTimeoutMs))
-        .describe('Time a client has to send its whole body once its headers are in; past it the connection is destroyed without an answer and counted'),
-      max_connections: z
-        .number()
-        .int()
-        .positive()
-        .default(DEFAULT_CONNECTION_LIMITS.maxConnections)
-        .describe('Open connections, idle ones included; when all are taken, the oldest idle connection of the address holding the most is closed to make room'),
-      max_requests: z
-        .number()
-        .int()
-        .positive()
-        .default(DEFAULT_CONNECTION_LIMITS.maxRequests)
-        .describe('Requests read at once, all senders together (memory is bounded by this times body_limit); more are answered 503 with Retry-After'),
-      max_requests_per_client: z
-        .number()
-        .int()
-        .positive()
-        .default(DEFAULT_CONNECTION_LIMITS.maxRequestsPerClient)
-        .describe('Requests read at once from one address; more are answered 429 with Retry-After, so one sender cannot take every slot'),
+      ...connectionLimitOptions,
+      max_requests: connectionLimitOptions.max_requests.describe(
+        'Requests read at once, all senders together (memory is bounded by this times body_limit); more are answered 503 with Retry-After',
+      ),
       token: z.string().default('').describe('Bearer token posts must carry (Falco itself cannot send one: use mutual TLS with Falco)'),
       token_file: z.string().default('').describe('File holding the bearer token, read at start'),
       tls: z
@@ -643,13 +618,7 @@ export const httpIngestDescriptor = defineSource({
               port,
               path: h.path,
               bodyLimitBytes: h.body_limit,
-              limits: {
-                headerTimeoutMs: h.header_timeout,
-                bodyTimeoutMs: h.body_timeout,
-                maxConnections: h.max_connections,
-                maxRequests: h.max_requests,
-                maxRequestsPerClient: h.max_requests_per_client,
-              },
+              limits: limitsFromOptions(h),
               ...(tokenAskedFor ? { token } : {}),
               ...(t.cert || t.key ? { tls: { cert: t.cert, key: t.key, ...(t.ca ? { ca: t.ca } : {}), requireClientCert: t.client_auth } } : {}),
               logger: deps.logger,

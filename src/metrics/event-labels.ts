@@ -9,7 +9,8 @@
 import type { Counter } from 'prom-client';
 import { ChildCache } from './child-cache.js';
 import { deferredCount, type DeferredCount } from './deferred.js';
-import type { LannerMetrics } from './metrics.js';
+import type { HttpServerName, LannerMetrics } from './metrics.js';
+import { DROP_REASONS, type DropReason } from '../core/listen.js';
 
 /** A counter's child, as prom-client's `labels()` returns it. */
 export interface CounterChild {
@@ -130,4 +131,10 @@ export function outputSeries(metrics: LannerMetrics, output: string, reasons: Ou
     dropped: (reason) => dropped.get(reason),
     failures: (reason) => failures.get(reason),
   };
+}
+
+/** The counters of connections `server` closed without an answer, one per drop reason. */
+export function droppedConnectionCounters(metrics: LannerMetrics, server: HttpServerName): (reason: DropReason) => CounterChild {
+  const children = new Map(DROP_REASONS.map((reason) => [reason, metrics.httpConnectionsDropped.labels(server, reason)]));
+  return (reason) => children.get(reason)!;
 }

@@ -17,6 +17,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Transport } from '../core/event.js';
+import { DROP_REASONS } from '../core/listen.js';
 import { LabelBound } from './child-cache.js';
 import { flushDeferred } from './deferred.js';
 
@@ -40,11 +41,14 @@ export interface LannerMetrics {
   readonly falcoReconnects: Counter;
   readonly alerts: Counter<'rule' | 'priority' | 'family'>;
   readonly httpIngestRequests: Counter<'status'>;
+  readonly httpConnectionsDropped: Counter<'server' | 'reason'>;
+  readonly detectionErrors: Counter<'stage'>;
   readonly outputSent: Counter<'output'>;
   readonly outputFailures: Counter<'output' | 'reason'>;
   readonly outputDropped: Counter<'output' | 'reason'>;
   readonly outputQueueDepth: Gauge<'output'>;
   readonly outputLatencySeconds: Histogram<'output'>;
+  readonly outputTruncated: Counter<'output'>;
   readonly ruleMatches: Counter<'rule'>;
   readonly alertsFolded: Counter<'rule'>;
   readonly alertsRateLimited: Counter<'rule'>;
@@ -85,6 +89,17 @@ const FALCO_SOURCES = ['syscall', 'k8s_audit'];
 
 /** Every transport, checked against the type so a new one cannot be left out. */
 export const TRANSPORTS: readonly Transport[] = Object.keys({ grpc: true, http: true, file: true } satisfies Record<Transport, true>) as Transport[];
+
+/** Lanner's HTTP servers, each holding its clients to connection limits (core/listen.ts). */
+export const HTTP_SERVERS = ['ingest', 'ops'] as const;
+export type HttpServerName = (typeof HTTP_SERVERS)[number];
+
+/**
+ * The stages an event or alert passes through on its way to the outputs; an error thrown in
+ * one while handling one event is counted under its name, and the stage goes on.
+ */
+export const DETECTION_STAGES = ['falco_alerts', 'rules', 'lifecycle', 'outputs'] as const;
+export type DetectionStage = (typeof DETECTION_STAGES)[number];
 
 export interface MetricsOptions {
   /** Process metrics (CPU, memory, event loop); off in unit tests that only read our own. */
@@ -168,6 +183,18 @@ export function createMetrics(options: MetricsOptions = {}): LannerMetrics {
       labelNames: ['status'],
       registers,
     }),
+    httpConnectionsDropped: new Counter({
+      name: 'lanner_http_connections_dropped_total',
+      help: 'Connections closed without an HTTP answer, by server (ingest, ops) and reason (header_timeout, body_timeout, connection_limit, evicted, tls_handshake).',
+      labelNames: ['server', 'reason'],
+      registers,
+    }),
+    detectionErrors: new Counter({
+      name: 'lanner_detection_errors_total',
+      help: 'Events (or alerts) whose handling threw inside a stage (falco_alerts, rules, lifecycle, outputs); the stage skipped that one and went on.',
+      labelNames: ['stage'],
+      registers,
+    }),
     outputSent: new Counter({
       name: 'lanner_output_sent_total',
       help: 'Alerts delivered to the sink, by output.',
@@ -197,6 +224,12 @@ export function createMetrics(options: MetricsOptions = {}): LannerMetrics {
       help: 'Time from an alert entering an output queue to its delivery, by output.',
       labelNames: ['output'],
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    outputTruncated: new Counter({
+      name: 'lanner_output_truncated_total',
+      help: 'Records an output cut to fit its transport (a UDP syslog message beyond max_message_size), by output; sent, never dropped.',
+      labelNames: ['output'],
       registers,
     }),
     ruleMatches: new Counter({
@@ -311,6 +344,8 @@ export function createMetrics(options: MetricsOptions = {}): LannerMetrics {
   metrics.falcoConnected.set(0);
   // The shipped EventsShed alert takes increase() over these: a series must exist before the first shed event.
   for (const transport of TRANSPORTS) metrics.eventsShed.inc({ transport }, 0);
+  for (const server of HTTP_SERVERS) for (const reason of DROP_REASONS) metrics.httpConnectionsDropped.inc({ server, reason }, 0);
+  for (const stage of DETECTION_STAGES) metrics.detectionErrors.inc({ stage }, 0);
   // The rules are loaded before the service starts, and a failed first load stops it, so a
   // running Lanner starts with a successful load; the reloader updates both from then on.
   metrics.rulesLastReloadSuccessful.set(1);

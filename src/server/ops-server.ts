@@ -12,6 +12,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { LogLimiter, type Logger } from '../core/log.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
+import { droppedConnectionCounters } from '../metrics/event-labels.js';
 import { ConnectionGuard, listenOn, parseHostPort, serverTimeouts, type ConnectionLimits, type DropReason, type HostPort } from '../core/listen.js';
 
 export interface Probe {
@@ -39,10 +40,12 @@ export interface OpsServerOptions {
 export class OpsServer {
   private readonly server: Server;
   private readonly guard: ConnectionGuard;
+  private readonly droppedCounter: ReturnType<typeof droppedConnectionCounters>;
   private readonly logLimiter = new LogLimiter();
   private bound: HostPort | undefined;
 
   constructor(private readonly options: OpsServerOptions) {
+    this.droppedCounter = droppedConnectionCounters(options.metrics, 'ops');
     this.guard = new ConnectionGuard(options.limits ?? {}, { dropped: (reason) => this.dropped(reason) });
     this.server = createServer(serverTimeouts(this.guard.limits), (req, res) => void this.handle(req, res));
     this.guard.attach(this.server);
@@ -117,11 +120,9 @@ export class OpsServer {
     }
   }
 
-  /**
-   * A connection closed without an answer, logged at most once a minute per reason.
-   * Counted once the metrics have a counter of connections dropped by server and reason.
-   */
+  /** A connection closed without an answer: counted, and logged at most once a minute per reason. */
   private dropped(reason: DropReason): void {
+    this.droppedCounter(reason).inc();
     this.logLimiter.maybe(reason, (suppressed) =>
       this.options.logger.warn({ reason, suppressed_since_last: suppressed }, 'operations server closed a connection without an answer'),
     );

@@ -87,7 +87,7 @@ export async function assemble(config: LannerConfig, options: AssembleOptions): 
     ...(live ? { maxFutureSkewMs: config.ingest.maxFutureSkewMs } : {}),
     alerts: config.alerts,
     clock: live ? 'wall' : 'event',
-    ...(live ? { opsListen: options.opsListen ?? config.server.listen, context: { node: config.nodeName, cluster: config.cluster } } : {}),
+    ...(live ? { opsListen: options.opsListen ?? config.server.listen, opsLimits: config.server.limits, context: { node: config.nodeName, cluster: config.cluster } } : {}),
     ...(actions ? { actions } : {}),
     ...(actions && config.actions.api.enabled ? { api: actionApi(actions, config.actions.api.token, logger) } : {}),
   });

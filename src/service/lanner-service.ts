@@ -15,6 +15,7 @@ import { alertCounters } from '../metrics/event-labels.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
 import type { Output } from '../outputs/output.js';
 import { OpsServer, type ApiHandler } from '../server/ops-server.js';
+import type { ConnectionLimits } from '../core/listen.js';
 import type { HostPort } from '../core/listen.js';
 
 export interface ServiceParts {
@@ -33,6 +34,8 @@ export interface ServiceParts {
   readonly alerts?: LifecycleOptions;
   /** HOST:PORT of /metrics, /healthz, /readyz; omitted to run without it (replay). */
   readonly opsListen?: string;
+  /** The limits the operations server holds its clients to; defaults in core/listen.ts. */
+  readonly opsLimits?: ConnectionLimits;
   /** Parts with a life of their own (rule reloads, state saving): started last, closed first. */
   readonly stages?: readonly { start(): void; close(): void | Promise<void> }[];
   /** Where Lanner runs, stamped on every alert. */
@@ -82,6 +85,7 @@ export class LannerService {
           health: () => (this.pipelineError ? `detection pipeline failed: ${this.pipelineError.message}` : null),
           ready: () => this.readiness(),
           ...(parts.api ? { api: parts.api } : {}),
+          ...(parts.opsLimits ? { limits: parts.opsLimits } : {}),
         })
       : undefined;
   }

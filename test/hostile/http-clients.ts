@@ -112,9 +112,13 @@ export async function metricValue(metrics: LannerMetrics, name: string, labels: 
   return value?.value ?? 0;
 }
 
-/** The receiver's count of answers with `status` (or of connections dropped: `dropped_<reason>`). */
-export const ingestRequests = (metrics: LannerMetrics, status: number | string): Promise<number> =>
+/** The receiver's count of answers with `status`. */
+export const ingestRequests = (metrics: LannerMetrics, status: number): Promise<number> =>
   metricValue(metrics, 'lanner_http_ingest_requests_total', { status: String(status) });
+
+/** Connections `server` closed without an answer, for `reason`. */
+export const droppedConnections = (metrics: LannerMetrics, reason: string, server = 'ingest'): Promise<number> =>
+  metricValue(metrics, 'lanner_http_connections_dropped_total', { server, reason });
 
 /** A request whose headers are sent and whose body is held back: it holds a slot until released. */
 export interface HeldRequest {

@@ -3,8 +3,8 @@
  * send it: forged events posted to the ingest, and a service whose security settings cannot be
  * honoured. The service must keep running and alerting, or refuse to start with the reason.
  */
-import { createServer, type Server } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type Server } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -17,15 +17,19 @@ import { waitFor } from '../support/wait.js';
 beforeAll(assertBuilt);
 
 const running: ChildProcessWithoutNullStreams[] = [];
+const folders: string[] = [];
 afterEach(() => {
   for (const child of running.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
 });
 
 /** Names that reach a plain object's prototype when used as keys. */
 const PROTOTYPE_KEYS = ['constructor', '__proto__', 'toString', 'valueOf', 'hasOwnProperty', 'prototype', '__defineGetter__'];
 
 function tempFile(name: string, text: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'lanner-hostile-')), name);
+  const folder = mkdtempSync(join(tmpdir(), 'lanner-hostile-'));
+  folders.push(folder);
+  const file = join(folder, name);
   writeFileSync(file, text);
   return file;
 }
@@ -111,5 +115,33 @@ describe('hostile input against lanner run', () => {
     expect(r.code).not.toBe(0);
     expect(r.code).not.toBeNull();
     expect(r.stderr).toContain('/no/such/cert.pem');
+  });
+
+  it('holds operations-port clients to the limits its config sets, and counts each connection it drops', async () => {
+    const service = await startService('server:\n  header_timeout: 300ms\n');
+    const dropped = async (server: string, reason: string): Promise<number | undefined> => {
+      const text = await (await fetch(`${service.ops}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith(`lanner_http_connections_dropped_total{server="${server}",reason="${reason}"}`));
+      return line === undefined ? undefined : Number(line.split(' ').pop());
+    };
+    // Every pair is there from the start, at 0, for increase() to see the first drop.
+    expect(await dropped('ops', 'header_timeout')).toBe(0);
+    expect(await dropped('ingest', 'header_timeout')).toBe(0);
+    const { hostname, port } = new URL(service.ops);
+    const slow = connect(Number(port), hostname);
+    slow.write('GET /metrics HTTP/1.1\r\nHost: x\r\n');
+    let answer = '';
+    slow.on('data', (d: Buffer) => (answer += d.toString()));
+    // Closed well before the default 5s could have closed it: the configured limit is in force.
+    const closed = await Promise.race([
+      new Promise<string>((resolve) => slow.once('close', () => resolve('closed'))),
+      new Promise<string>((resolve) => setTimeout(() => resolve('still open'), 3_000).unref()),
+    ]);
+    slow.destroy();
+    expect(closed).toBe('closed');
+    expect(answer).toBe('');
+    expect(await dropped('ops', 'header_timeout')).toBe(1);
+    // The ingest keeps its own default (5s): its count is the ingest's alone.
+    expect(await dropped('ingest', 'header_timeout')).toBe(0);
   });
 });

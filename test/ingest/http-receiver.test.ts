@@ -71,8 +71,11 @@ async function metricValue(metrics: LannerMetrics, name: string, labels: Record<
   return value?.value ?? 0;
 }
 
-const requestsWith = (metrics: LannerMetrics, status: number | string): Promise<number> =>
+const requestsWith = (metrics: LannerMetrics, status: number): Promise<number> =>
   metricValue(metrics, 'lanner_http_ingest_requests_total', { status: String(status) });
+
+const droppedWith = (metrics: LannerMetrics, reason: string): Promise<number> =>
+  metricValue(metrics, 'lanner_http_connections_dropped_total', { server: 'ingest', reason });
 
 async function startReceiver(
   sink: EventSink,
@@ -481,8 +484,8 @@ describe('HttpIngestSource slow clients and shutdown', () => {
       // No answer: a client too slow to send is not waited on to read one.
       expect(a).toBe('');
       expect(b).toBe('');
-      expect(await requestsWith(metrics, 'dropped_header_timeout')).toBe(1);
-      expect(await requestsWith(metrics, 'dropped_body_timeout')).toBe(1);
+      expect(await droppedWith(metrics, 'header_timeout')).toBe(1);
+      expect(await droppedWith(metrics, 'body_timeout')).toBe(1);
       expect(sink.events).toEqual([]);
       expect((await send(source, { body: goodEvent() })).status).toBe(200);
     } finally {
