@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // A test that asserts nothing fails.
+    setupFiles: ['test/support/every-test-asserts.ts'],
     // These only catch a hang; they are no measure of speed. Every wait on the outside world
     // has its own bound naming what it awaited (test/support/wait.ts), and one start of the
     // `lanner` binary costs seconds of CPU, which two shared cores stretch several times over.
