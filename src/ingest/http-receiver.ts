@@ -64,7 +64,7 @@ import { z } from 'zod';
 import { readPemFileSync } from '../core/read-file.js';
 import { readSecret } from '../core/secret.js';
 import { listenAddress, sizeBytes } from '../core/units.js';
-import { defineSource, type EventSink, type Source } from './source.js';
+import { defineSource, type EventSink, type Offer, type Source } from './source.js';
 
 /** TLS for the receiver; file paths of PEM files, read when the receiver starts. */
 export interface HttpIngestTls {
@@ -366,18 +366,27 @@ export class HttpIngestSource implements Source {
       this.refuse(tally, result.reason, result.detail, at);
       return;
     }
-    let queued: boolean;
+    let outcome: Offer;
     try {
-      queued = this.sink!.accept(result.event);
+      outcome = this.sink!.offer ? this.sink!.offer(result.event) : this.sink!.accept(result.event) ? 'queued' : 'shed';
     } catch (err) {
       // The event was valid and is not queued: for the sender that is a shed event.
       this.logLimiter.maybe('sink', (suppressed) =>
         this.options.logger.error({ err: errorText(err), suppressed_since_last: suppressed }, 'the ingest queue failed to take an event'),
       );
-      queued = false;
+      outcome = 'shed';
     }
-    if (queued) tally.accepted++;
-    else tally.shed++;
+    if (outcome === 'queued') tally.accepted++;
+    else if (outcome === 'shed') tally.shed++;
+    else {
+      // Refused by the queue, which has counted and logged it: a retry would be refused again,
+      // so the sender hears "invalid", never "shed". The queue refuses only events stamped too
+      // far ahead of the clock.
+      tally.invalid++;
+      if (tally.refusals.length < MAX_LISTED_REFUSALS) {
+        tally.refusals.push({ ...at, reason: 'time_in_future', detail: 'stamped further ahead of the clock than ingest.max_future_skew allows' });
+      }
+    }
   }
 
   /** Counts a refused event with the sink, which owns invalid-event metrics and rate-limited logs. */

@@ -20,7 +20,7 @@ import { deferredCount, type DeferredCount } from '../metrics/deferred.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
 import { formatRfc3339Ns, nowNs } from '../core/time.js';
 import { INVALID_REASONS, type InvalidReason } from './normalize.js';
-import type { EventSink } from './source.js';
+import type { EventSink, Offer } from './source.js';
 
 /**
  * Distinct (transport, Falco source) pairs counted apart. Falco has a handful of sources
@@ -43,9 +43,6 @@ export interface IngestQueueOptions {
   /** The wall clock in nanoseconds (tests pass their own). */
   readonly clock?: () => bigint;
 }
-
-/** What became of an offered event. */
-export type Offer = 'queued' | 'shed' | 'refused';
 
 export class IngestQueue implements EventSink {
   private readonly events: (FalcoEvent | undefined)[];

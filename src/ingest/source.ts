@@ -11,9 +11,18 @@ import type { PluginDescriptor } from '../core/plugin.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
 import type { InvalidReason } from './normalize.js';
 
+/** What became of an offered event: queued; shed (the queue was full); or refused as invalid, and counted so. */
+export type Offer = 'queued' | 'shed' | 'refused';
+
 export interface EventSink {
-  /** Offers a valid event; false when the ingest queue is full and the event was shed. */
+  /** Offers a valid event; false when it was not queued (shed, or refused and counted as invalid). */
   accept(event: FalcoEvent): boolean;
+  /**
+   * Offers a valid event and says what became of it, for a source that answers its sender
+   * event by event: shed (the queue is full: worth a retry) differs from refused (the event is
+   * invalid, for example stamped too far in the future: a retry would be refused again).
+   */
+  offer?(event: FalcoEvent): Offer;
   /** Reports an event that failed validation; counted by reason, logged at most once a minute per reason. */
   reject(reason: InvalidReason, detail: string, transport: FalcoEvent['transport']): void;
   /**

@@ -179,12 +179,16 @@ export class SyslogExporter implements Exporter<Alert> {
   }
 }
 
-/** Says, at most once a minute and with how many since, that messages are being truncated. */
+/** Counts each truncated message, and says at most once a minute, with how many so far, that messages are being truncated. */
 function truncationNotice(name: string, deps: OutputDeps, maxBytes: number): () => void {
   const limiter = new LogLimiter();
+  const counter = deps.metrics.outputTruncated.labels(name);
+  // At 0 from the start, so increase() sees the first truncated message.
+  counter.inc(0);
   let total = 0;
   return () => {
     total++;
+    counter.inc();
     limiter.maybe('truncated', () =>
       deps.logger.warn({ output: name, truncated_total: total, max_message_size: maxBytes }, 'syslog messages longer than max_message_size are truncated to fit one UDP datagram'),
     );

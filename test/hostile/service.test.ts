@@ -80,7 +80,16 @@ describe('hostile input against lanner run', () => {
     const service = await startService();
     const fields = { 'container.id': 'c0ffee000001', 'k8s.ns.name': 'shop', 'k8s.pod.name': 'checkout-1', 'proc.cmdline': 'sh -i' };
     const forged = falcoJson({ rule: 'Terminal shell in container', timeNs: nowNs() + 10n * 365n * 86_400n * 1_000_000_000n, fields });
-    await post(service.ingest, [forged]);
+    // Refused as invalid, not shed: a sender told "shed" (503) would retry it for ever.
+    const refused = await post(service.ingest, [forged]);
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get('retry-after')).toBeNull();
+    expect(await refused.json()).toMatchObject({ error: 'time_in_future', accepted: 0, shed: 0, invalid: 1 });
+    // In a batch, it is refused on its own and the rest is taken.
+    const benign = falcoJson({ rule: 'Some benign rule', timeNs: nowNs(), fields: { 'container.id': 'c0ffee000002' } });
+    const mixed = await post(service.ingest, [benign, forged]);
+    expect(mixed.status).toBe(200);
+    expect(await mixed.json()).toMatchObject({ accepted: 1, shed: 0, invalid: 1, refused: [{ line: 2, reason: 'time_in_future' }] });
     const real = falcoJson({ rule: 'Terminal shell in container', timeNs: nowNs(), fields, output: 'the real shell' });
     expect((await post(service.ingest, [real])).status).toBe(200);
     await waitFor(() => service.alerts().some((a) => a['output'] === 'the real shell'), { what: 'the real alert after the forged one' });

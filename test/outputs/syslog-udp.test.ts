@@ -107,7 +107,12 @@ describe('syslog over UDP: oversize messages', () => {
         },
       }),
     );
-    const out = parsed.create('siem-udp', { ...testDeps(), logger });
+    const deps = { ...testDeps(), logger };
+    const out = parsed.create('siem-udp', deps);
+    const truncated = async (): Promise<number | undefined> =>
+      (await deps.metrics.outputTruncated.get()).values.find((v) => v.labels['output'] === 'siem-udp')?.value;
+    // There from the start, at 0, so increase() sees the first truncated message.
+    expect(await truncated()).toBe(0);
     out.send(longAlert(20_000));
     out.send(longAlert(9000));
     out.send(shellAlert());
@@ -118,6 +123,8 @@ describe('syslog over UDP: oversize messages', () => {
     // One warning for the minute, with the total so far.
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0]!)).toMatchObject({ output: 'siem-udp', truncated_total: 1, max_message_size: 8096 });
+    // Every truncated message is counted, the logged ones and the quiet ones alike.
+    expect(await truncated()).toBe(2);
     await out.close();
   });
 
