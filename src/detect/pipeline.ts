@@ -6,6 +6,7 @@
 import { merge, Observable, share, type OperatorFunction } from 'rxjs';
 import { alertFromFalcoEvent, type Alert } from '../alerts/alert.js';
 import type { FalcoEvent } from '../core/event.js';
+import type { StageErrorHandler } from '../metrics/stage-errors.js';
 
 /** A detection stage: any RxJS operator from events to the alerts it raises. */
 export interface Detector {
@@ -17,13 +18,15 @@ export interface PipelineOptions {
   readonly detectors: readonly Detector[];
   /** When the event being processed entered Lanner (ms, monotonic); for latency metrics. */
   readonly ingestedAtMs?: () => number;
+  /** Told of an event a stage failed on, which the stage then skips; without it, the stream errors. */
+  readonly onError?: StageErrorHandler;
 }
 
 /**
  * Falco's own alerts, passed through with Lanner's context. One operator rather than `filter`
  * then `map`: every event, feed events above all, passes one subscriber fewer.
  */
-export function passFalcoAlerts(ingestedAtMs?: () => number): OperatorFunction<FalcoEvent, Alert> {
+export function passFalcoAlerts(ingestedAtMs?: () => number, onError?: StageErrorHandler): OperatorFunction<FalcoEvent, Alert> {
   return (events$) =>
     new Observable<Alert>((subscriber) =>
       events$.subscribe({
@@ -33,8 +36,9 @@ export function passFalcoAlerts(ingestedAtMs?: () => number): OperatorFunction<F
           try {
             alert = alertFromFalcoEvent(event, ingestedAtMs?.());
           } catch (err) {
+            if (onError) onError('falco_alerts', err, { rule: event.rule, source: event.source });
             // As `map` would: a failure becomes the stream's error.
-            subscriber.error(err);
+            else subscriber.error(err);
             return;
           }
           subscriber.next(alert);
@@ -46,11 +50,11 @@ export function passFalcoAlerts(ingestedAtMs?: () => number): OperatorFunction<F
 }
 
 export function detectionPipeline(events$: Observable<FalcoEvent>, options: PipelineOptions): Observable<Alert> {
-  if (options.detectors.length === 0) return events$.pipe(passFalcoAlerts(options.ingestedAtMs));
+  if (options.detectors.length === 0) return events$.pipe(passFalcoAlerts(options.ingestedAtMs, options.onError));
   // One upstream subscription shared by every stage, so each event is read once.
   const shared$ = events$.pipe(share());
   return merge(
-    shared$.pipe(passFalcoAlerts(options.ingestedAtMs)),
+    shared$.pipe(passFalcoAlerts(options.ingestedAtMs, options.onError)),
     ...options.detectors.map((d) => shared$.pipe(d.detect)),
   );
 }

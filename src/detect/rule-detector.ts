@@ -5,6 +5,7 @@
 import { Observable } from 'rxjs';
 import type { Alert } from '../alerts/alert.js';
 import type { FalcoEvent } from '../core/event.js';
+import type { StageErrorHandler } from '../metrics/stage-errors.js';
 import type { Detector } from './pipeline.js';
 import type { RuleEngine } from './rule-engine.js';
 
@@ -12,7 +13,11 @@ export interface EngineHolder {
   current: RuleEngine;
 }
 
-export function ruleDetector(holder: EngineHolder): Detector {
+/**
+ * With `onError`, an event the engine fails on is skipped (the alerts it raised before failing
+ * still go out) and the stream goes on; without it, the failure ends the stream.
+ */
+export function ruleDetector(holder: EngineHolder, onError?: StageErrorHandler): Detector {
   return {
     name: 'rules',
     detect: (events$) =>
@@ -25,13 +30,29 @@ export function ruleDetector(holder: EngineHolder): Detector {
         };
         return events$.subscribe({
           next: (event: FalcoEvent) => {
-            holder.current.process(event, out);
+            try {
+              holder.current.process(event, out);
+            } catch (err) {
+              if (!onError) {
+                subscriber.error(err);
+                return;
+              }
+              onError('rules', err, { rule: event.rule, source: event.source });
+            }
             if (out.length > 0) flush();
           },
           error: (err: unknown) => subscriber.error(err),
           complete: () => {
             // The stream's end is the last moment of event time: let absence steps that ran out fire.
-            holder.current.end(out);
+            try {
+              holder.current.end(out);
+            } catch (err) {
+              if (!onError) {
+                subscriber.error(err);
+                return;
+              }
+              onError('rules', err, {});
+            }
             flush();
             subscriber.complete();
           },

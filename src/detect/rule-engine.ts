@@ -165,7 +165,13 @@ export class RuleEngine {
     if (plans) {
       const type = event.fields['evt.type'];
       const plan = (typeof type === 'string' ? plans.byType.get(type) : undefined) ?? plans.anyType;
-      this.runPlan(plan, event, out);
+      try {
+        this.runPlan(plan, event, out);
+      } catch (err) {
+        // What a rule half-completed must not come out with the next rule's alerts.
+        this.hits.length = 0;
+        throw err;
+      }
     }
     if (this.nextSweepNs === undefined || this.watermarkNs! >= this.nextSweepNs) this.sweep(out);
   }
@@ -205,11 +211,19 @@ export class RuleEngine {
     if (this.watermarkNs === undefined) return;
     this.nextSweepNs = this.watermarkNs + SWEEP_EVERY_NS;
     const watermarkMs = Number(this.watermarkNs) / 1e6 - lateMs;
+    let failure: unknown;
     for (const runner of this.runners) {
       if (runner.matcher === undefined) continue;
-      runner.matcher.expire(watermarkMs, this.hits);
-      this.emitHits(runner, out);
+      try {
+        runner.matcher.expire(watermarkMs, this.hits);
+        this.emitHits(runner, out);
+      } catch (err) {
+        // One matcher failing to expire must not leave every other rule's state to grow.
+        this.hits.length = 0;
+        failure ??= err;
+      }
     }
+    if (failure !== undefined) throw failure;
   }
 
   /** Forgets the given workloads' profiles, by baseline rule name. */

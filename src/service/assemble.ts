@@ -10,6 +10,7 @@ import { LannerError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Source } from '../ingest/source.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
+import { stageErrorHandler } from '../metrics/stage-errors.js';
 import type { Output } from '../outputs/output.js';
 import { StdoutOutput } from '../outputs/stdout.js';
 import { actionApi } from '../server/action-api.js';
@@ -60,6 +61,8 @@ export async function assemble(config: LannerConfig, options: AssembleOptions): 
       ? config.outputs.map((o) => o.create(o.name, deps))
       : [new StdoutOutput('stdout', { format: 'json', maxBacklogBytes: 16 * 1024 * 1024 }, deps)]);
 
+  // One handler for every stage, so each stage's failures are logged at most once a minute.
+  const onStageError = stageErrorHandler(metrics, logger);
   let ingestedAt = (): number => 0;
   const rules =
     config.rules.length > 0
@@ -70,6 +73,7 @@ export async function assemble(config: LannerConfig, options: AssembleOptions): 
           saveIntervalMs: config.state.saveIntervalMs,
           logger,
           metrics,
+          onError: onStageError,
           ...(live ? { ingestedAtMs: () => ingestedAt() } : {}),
         })
       : undefined;
@@ -78,6 +82,7 @@ export async function assemble(config: LannerConfig, options: AssembleOptions): 
   const service = new LannerService({
     logger,
     metrics,
+    onStageError,
     sources,
     outputs,
     detectors: rules ? [rules.detector] : [],

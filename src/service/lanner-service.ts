@@ -16,6 +16,7 @@ import type { LannerMetrics } from '../metrics/metrics.js';
 import type { Output } from '../outputs/output.js';
 import { OpsServer, type ApiHandler } from '../server/ops-server.js';
 import type { ConnectionLimits } from '../core/listen.js';
+import { stageErrorHandler, type StageErrorHandler } from '../metrics/stage-errors.js';
 import type { HostPort } from '../core/listen.js';
 
 export interface ServiceParts {
@@ -34,6 +35,8 @@ export interface ServiceParts {
   readonly alerts?: LifecycleOptions;
   /** HOST:PORT of /metrics, /healthz, /readyz; omitted to run without it (replay). */
   readonly opsListen?: string;
+  /** Told of an item a stage failed on and skipped; by default counted and logged with these metrics and logger. */
+  readonly onStageError?: StageErrorHandler;
   /** The limits the operations server holds its clients to; defaults in core/listen.ts. */
   readonly opsLimits?: ConnectionLimits;
   /** Parts with a life of their own (rule reloads, state saving): started last, closed first. */
@@ -68,8 +71,10 @@ export class LannerService {
   private readonly alertListeners: ((alert: Alert) => void)[] = [];
   /** The shared alert counters: loaded rules keep their own series whatever names are forged. */
   private readonly alertCounters: ReturnType<typeof alertCounters>;
+  private readonly onStageError: StageErrorHandler;
 
   constructor(private readonly parts: ServiceParts) {
+    this.onStageError = parts.onStageError ?? stageErrorHandler(parts.metrics, parts.logger);
     this.alertCounters = alertCounters(parts.metrics);
     this.queue = new IngestQueue(
       { capacity: parts.queueSize, ...(parts.maxFutureSkewMs === undefined ? {} : { maxFutureSkewMs: parts.maxFutureSkewMs }) },
@@ -82,7 +87,7 @@ export class LannerService {
           listen: parts.opsListen,
           metrics: parts.metrics,
           logger: parts.logger,
-          health: () => (this.pipelineError ? `detection pipeline failed: ${this.pipelineError.message}` : null),
+          health: () => this.health(),
           ready: () => this.readiness(),
           ...(parts.api ? { api: parts.api } : {}),
           ...(parts.opsLimits ? { limits: parts.opsLimits } : {}),
@@ -91,6 +96,11 @@ export class LannerService {
   }
 
   /** The sources, started with the service (the demo waits on its Falco connection). */
+  /** Null while the detection pipeline runs (what /healthz answers), else why it stopped. */
+  health(): string | null {
+    return this.pipelineError ? `detection pipeline failed: ${this.pipelineError.message}` : null;
+  }
+
   get sources(): readonly Source[] {
     return this.parts.sources;
   }
@@ -116,12 +126,14 @@ export class LannerService {
   async start(): Promise<void> {
     const { logger, metrics } = this.parts;
     const wall = (this.parts.clock ?? 'wall') === 'wall';
+    const onError = this.onStageError;
     const detected$ = detectionPipeline(this.queue.events$, {
       detectors: this.parts.detectors,
       ...(wall ? { ingestedAtMs: () => this.queue.currentIngestedAtMs } : {}),
+      onError,
     });
     const alerts$ = this.parts.alerts
-      ? detected$.pipe(alertLifecycle(new AlertLifecycle(this.parts.alerts, lifecycleMetrics(metrics, metrics.alertsSuppressed)), { tickMs: wall ? 1000 : 0 }))
+      ? detected$.pipe(alertLifecycle(new AlertLifecycle(this.parts.alerts, lifecycleMetrics(metrics, metrics.alertsSuppressed)), { tickMs: wall ? 1000 : 0, onError }))
       : detected$;
     this.pipelineDone = new Promise<void>((resolve) => {
       this.subscription = alerts$.subscribe({
@@ -196,9 +208,19 @@ export class LannerService {
     // By the bounded rule label: forged rule names must not grow this map without end.
     const rule = this.parts.metrics.labels.rule.labelOf(alert.rule);
     this.byRule.set(rule, (this.byRule.get(rule) ?? 0) + 1);
-    for (const output of this.parts.outputs) output.send(alert);
-    this.parts.actions?.handle(alert);
-    for (const listener of this.alertListeners) listener(alert);
+    // Each on its own: an output that fails on one alert must not keep it from the others,
+    // nor from the responders.
+    for (const output of this.parts.outputs) this.guarded(alert, () => output.send(alert));
+    if (this.parts.actions) this.guarded(alert, () => this.parts.actions!.handle(alert));
+    for (const listener of this.alertListeners) this.guarded(alert, () => listener(alert));
+  }
+
+  private guarded(alert: Alert, deliver: () => void): void {
+    try {
+      deliver();
+    } catch (err) {
+      this.onStageError('outputs', err, { rule: alert.rule, source: alert.source });
+    }
   }
 
   /** Sends an audit record or action-limit alert to every output, past the alert lifecycle. */

@@ -14,6 +14,7 @@ import { RuleEngine } from '../detect/rule-engine.js';
 import { readBaselines, withStateLock, writeBaselines } from '../detect/stateful/baseline-store.js';
 import type { ProfileSnapshot } from '../detect/stateful/baseline.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
+import type { StageErrorHandler } from '../metrics/stage-errors.js';
 import { formatProblem, type Problem } from '../rules/problems.js';
 import { RulesReloader } from './rules-reloader.js';
 
@@ -27,6 +28,8 @@ export interface RulesStageOptions {
   readonly metrics: LannerMetrics;
   /** When the event being processed entered Lanner. */
   readonly ingestedAtMs?: () => number;
+  /** Told of an event the rules failed on, which is then skipped. */
+  readonly onError?: StageErrorHandler;
 }
 
 export class RulesStage {
@@ -57,7 +60,7 @@ export class RulesStage {
     const engine = new RuleEngine(first.rules, { metrics, baselines: saved, ...(options.ingestedAtMs ? { ingestedAtMs: options.ingestedAtMs } : {}) });
     this.keepDormant(saved, engine);
     this.holder = { current: engine };
-    this.detector = ruleDetector(this.holder);
+    this.detector = ruleDetector(this.holder, options.onError);
     metrics.rulesLoaded.set(first.rules.length);
     logger.info({ rules: first.rules.length, files: first.load.files.length }, 'rules loaded');
     this.reloader = new RulesReloader<RuleEngine>({

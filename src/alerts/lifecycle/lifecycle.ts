@@ -10,6 +10,7 @@ import type { Counter } from 'prom-client';
 import { nowNs } from '../../core/time.js';
 import { ruleCounters, suppressedCounters } from '../../metrics/event-labels.js';
 import type { LannerMetrics } from '../../metrics/metrics.js';
+import type { StageErrorHandler } from '../../metrics/stage-errors.js';
 import type { Alert } from '../alert.js';
 import { enrichAlert, type EnrichOptions } from '../enrich.js';
 import { Deduplicator, type DedupOptions } from './dedup.js';
@@ -143,6 +144,8 @@ export interface LifecycleOperatorOptions {
   readonly tickMs: number;
   /** Wall clock in ns, for ticks. */
   readonly clock?: () => bigint;
+  /** Told of an alert the lifecycle failed on, which is then skipped; without it, the stream errors. */
+  readonly onError?: StageErrorHandler;
 }
 
 /**
@@ -157,13 +160,27 @@ export function alertLifecycle(lifecycle: AlertLifecycle, options: LifecycleOper
       const emit = (alerts: readonly Alert[]): void => {
         for (const a of alerts) subscriber.next(a);
       };
-      const timer = options.tickMs > 0 ? setInterval(() => emit(lifecycle.tick(clock())), options.tickMs) : undefined;
+      const guarded = (step: () => readonly Alert[], about: { rule?: string; source?: string }): void => {
+        let out: readonly Alert[];
+        try {
+          out = step();
+        } catch (err) {
+          if (!options.onError) {
+            subscriber.error(err);
+            return;
+          }
+          options.onError('lifecycle', err, about);
+          return;
+        }
+        emit(out);
+      };
+      const timer = options.tickMs > 0 ? setInterval(() => guarded(() => lifecycle.tick(clock()), {}), options.tickMs) : undefined;
       timer?.unref();
       const sub = source.subscribe({
-        next: (alert) => emit(lifecycle.process(alert)),
+        next: (alert) => guarded(() => lifecycle.process(alert), { rule: alert.rule, source: alert.source }),
         error: (err: unknown) => subscriber.error(err),
         complete: () => {
-          emit(lifecycle.flush());
+          guarded(() => lifecycle.flush(), {});
           subscriber.complete();
         },
       });
