@@ -14,7 +14,7 @@ import { Subject, type Observable } from 'rxjs';
 import type { FalcoEvent, Transport } from '../core/event.js';
 import { LogLimiter, type Logger } from '../core/log.js';
 import { ChildCache } from '../metrics/child-cache.js';
-import { invalidCounters } from '../metrics/event-labels.js';
+import { invalidCounters, receivedCounters } from '../metrics/event-labels.js';
 import { EventTypeCounter } from '../metrics/event-types.js';
 import { deferredCount, type DeferredCount } from '../metrics/deferred.js';
 import type { LannerMetrics } from '../metrics/metrics.js';
@@ -22,11 +22,6 @@ import { formatRfc3339Ns, nowNs } from '../core/time.js';
 import { INVALID_REASONS, type InvalidReason } from './normalize.js';
 import type { EventSink, Offer } from './source.js';
 
-/**
- * Distinct (transport, Falco source) pairs counted apart. Falco has a handful of sources
- * (syscall, k8s_audit and one per plug-in), but an HTTP sender chooses `source` freely.
- */
-export const MAX_SOURCE_SERIES = 64;
 /** Transports are a fixed set; the bound only makes that explicit. */
 const MAX_TRANSPORT_SERIES = 8;
 
@@ -81,9 +76,9 @@ export class IngestQueue implements EventSink {
     this.ingestedAt = new Float64Array(options.capacity);
     this.sliceSize = options.sliceSize ?? 512;
     this.types = new EventTypeCounter(metrics.eventsByType);
-    this.received = new ChildCache((transport: string, source: string) => deferredCount(metrics.eventsReceived, { transport, source }), {
-      maxChildren: MAX_SOURCE_SERIES,
-    });
+    // Through the registry's source bound: Falco's and the loaded rules' sources keep their
+    // series whatever sources a sender makes up.
+    this.received = receivedCounters(metrics);
     this.shed = new ChildCache((transport: string) => metrics.eventsShed.labels(transport), { maxChildren: MAX_TRANSPORT_SERIES });
     // Every reason is known in advance: each series starts at 0, so a rate() or an alert on the
     // counter sees the first refusal rather than a series appearing.

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/log.js';
 import type { FalcoEvent } from '../../src/core/event.js';
-import { IngestQueue, MAX_SOURCE_SERIES } from '../../src/ingest/ingest-queue.js';
+import { IngestQueue } from '../../src/ingest/ingest-queue.js';
 import { INVALID_REASONS } from '../../src/ingest/normalize.js';
 import { OVERFLOW_LABEL_VALUE } from '../../src/metrics/child-cache.js';
-import { createMetrics } from '../../src/metrics/metrics.js';
+import { createMetrics, MAX_OTHER_SOURCES } from '../../src/metrics/metrics.js';
 import { falcoEvent } from '../support/events.js';
 
 async function metricValue(metrics: ReturnType<typeof createMetrics>, name: string, labels: Record<string, string> = {}): Promise<number> {
@@ -41,16 +41,20 @@ describe('IngestQueue', () => {
     expect(queue.accept(falcoEvent({ timeNs: 6n }))).toBe(true);
   });
 
-  it('counts events under made-up sources without a series for each', async () => {
+  it('counts events under made-up sources without a series for each, and Falco\'s own sources keep theirs', async () => {
     const metrics = createMetrics({ processMetrics: false });
     const queue = new IngestQueue({ capacity: 1000 }, metrics, silentLogger());
-    const sent = MAX_SOURCE_SERIES + 100;
+    // One below the bound of other sources, at it, and one above, then a flood.
+    const sent = MAX_OTHER_SOURCES + 100;
     for (let i = 0; i < sent; i++) expect(queue.accept({ ...falcoEvent({ timeNs: BigInt(i) }), source: `made-up-${i}` })).toBe(true);
+    expect(queue.accept({ ...falcoEvent({ timeNs: BigInt(sent) }), source: 'syscall' })).toBe(true);
     const series = (await metrics.eventsReceived.get()).values;
-    expect(series).toHaveLength(MAX_SOURCE_SERIES + 1);
-    expect(series.reduce((sum, v) => sum + v.value, 0)).toBe(sent);
-    expect(await metricValue(metrics, 'lanner_events_received_total', { transport: OVERFLOW_LABEL_VALUE, source: OVERFLOW_LABEL_VALUE })).toBe(100);
-    expect(await metricValue(metrics, 'lanner_events_received_total', { transport: 'http', source: 'made-up-0' })).toBe(1);
+    expect(series).toHaveLength(MAX_OTHER_SOURCES + 2);
+    expect(series.reduce((sum, v) => sum + v.value, 0)).toBe(sent + 1);
+    expect(await metricValue(metrics, 'lanner_events_received_total', { transport: 'http', source: `made-up-${MAX_OTHER_SOURCES - 1}` })).toBe(1);
+    expect(await metricValue(metrics, 'lanner_events_received_total', { transport: 'http', source: `made-up-${MAX_OTHER_SOURCES}` })).toBe(0);
+    expect(await metricValue(metrics, 'lanner_events_received_total', { transport: 'http', source: OVERFLOW_LABEL_VALUE })).toBe(100);
+    expect(await metricValue(metrics, 'lanner_events_received_total', { transport: 'http', source: 'syscall' })).toBe(1);
   });
 
   it('hands over in slices so other work runs during a burst', async () => {
