@@ -118,6 +118,8 @@ export function outputSeries(metrics: LannerMetrics, output: string, reasons: Ou
   sent.inc(0);
   const depth = metrics.outputQueueDepth.labels(output);
   depth.set(0);
+  // Every output, though only some transports cut: one query covers them all.
+  metrics.outputTruncated.labels(output).inc(0);
   const latency = metrics.outputLatencySeconds.labels(output);
   metrics.outputLatencySeconds.zero({ output });
   startAtZero(metrics.outputDropped, dropReasons.map((reason) => ({ output, reason })));

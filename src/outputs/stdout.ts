@@ -9,6 +9,7 @@ import type { Alert } from '../alerts/alert.js';
 import { formatNative } from '../alerts/formats/native.js';
 import { formatPretty } from '../alerts/formats/pretty.js';
 import { FORMATS, isFormatName } from '../alerts/formats/index.js';
+import { outputSeries } from '../metrics/event-labels.js';
 import { size } from './options.js';
 import { defineOutput, type Output, type OutputDeps } from './output.js';
 
@@ -36,9 +37,11 @@ export class StdoutOutput implements Output {
     const tty = stream.isTTY === true;
     this.pretty = config.format === 'pretty' || (config.format === 'auto' && tty);
     this.colour = this.pretty && tty && !process.env['NO_COLOR'];
-    this.sent = deps.metrics.outputSent.labels(name);
-    this.dropped = deps.metrics.outputDropped.labels(name, 'backlog_full');
-    const closedDrops = deps.metrics.outputDropped.labels(name, 'stream_closed');
+    // Every series at 0 from the start, so LannerOutputDropping sees the first lost alert.
+    const series = outputSeries(deps.metrics, name, { dropped: ['backlog_full', 'stream_closed'] });
+    this.sent = series.sent;
+    this.dropped = series.dropped('backlog_full');
+    const closedDrops = series.dropped('stream_closed');
     // A reader that goes away (`lanner run | head`) must not take the detector with it: the
     // output stops, says so once, and counts what it could no longer deliver.
     this.closed = (why) => {

@@ -54,7 +54,7 @@ describe('metric names', () => {
     // Each is bounded by code or by configuration (`output` and `suppression` name config entries;
     // `action` and `outcome` are the fixed sets of responders and outcomes; `type` is a fixed list
     // of syscall names).
-    const allowedLabels = new Set(['transport', 'source', 'reason', 'type', 'rule', 'priority', 'family', 'status', 'output', 'suppression', 'action', 'outcome', 'version', 'node_version', 'le']);
+    const allowedLabels = new Set(['transport', 'source', 'reason', 'type', 'rule', 'priority', 'family', 'status', 'output', 'suppression', 'action', 'outcome', 'version', 'node_version', 'le', 'server', 'stage']);
     for (const m of await metrics.registry.getMetricsAsJSON()) {
       if (!m.name.startsWith('lanner_')) continue;
       const type = String(m.type);

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { PassThrough } from 'node:stream';
+import type { Counter } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { StdoutOutput } from '../../src/outputs/stdout.js';
 import { shellAlert } from '../support/alerts.js';
@@ -25,6 +27,16 @@ describe('stdout output', () => {
     const dropped = await value(deps.metrics.outputDropped, { output: 'stdout', reason: 'stream_closed' });
     expect(delivered + dropped).toBe(sent + 5);
     expect(dropped).toBeGreaterThanOrEqual(6);
+    await out.close();
+  });
+
+  it('has its sent and dropped series at 0 before the first alert, so an alert on increase() sees the first loss', async () => {
+    const deps = testDeps();
+    const out = new StdoutOutput('screen', { format: 'json', maxBacklogBytes: 1 << 20 }, deps, new PassThrough());
+    const series = async (metric: Counter<string>): Promise<string[]> =>
+      (await metric.get()).values.filter((v) => v.labels['output'] === 'screen').map((v) => `${String(v.labels['reason'] ?? '')}=${v.value}`);
+    expect(await series(deps.metrics.outputSent)).toEqual(['=0']);
+    expect(await series(deps.metrics.outputDropped)).toEqual(expect.arrayContaining(['backlog_full=0', 'stream_closed=0']));
     await out.close();
   });
 });
