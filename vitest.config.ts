@@ -12,7 +12,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Tests start real servers on sockets; running files in parallel on two cores is fine,
     // but each file's tests run one after another. They pass in any order
-    // (`npx vitest run --sequence.shuffle --sequence.seed=N`; .ci/run does so once).
+    // (`npx vitest run --sequence.shuffle --sequence.seed=N`); .ci/run always shuffles, seed in the log.
     sequence: { concurrent: false },
   },
 });
