@@ -72,6 +72,10 @@ export async function runQuarantine(command: 'quarantine' | 'release', argv: rea
     }
   }
 
+  if (values['dry-run'] === true && (command !== 'quarantine' || listing)) {
+    // Accepted and ignored, a release would happen for real while its caller believed it rehearsed.
+    throw new LannerError('LANNER_USAGE', `${command}: --dry-run is for a quarantine only; ${listing ? 'list changes nothing' : 'a release has no dry run'}`);
+  }
   const config = loadConfig({ file: configFileFrom(values.config) });
   const kc = loadKubeConfig({ kubeconfig: values.kubeconfig ?? config.actions.kubeconfig, home: true });
   if (!kc) throw new LannerError('LANNER_KUBE_CONFIG', 'no Kubernetes credentials: pass --kubeconfig, set KUBECONFIG, or run where ~/.kube/config or a service account exists');

@@ -56,6 +56,14 @@ describe.skipIf(!haveOpenssl)('lanner quarantine, list and release', () => {
     expect(k.api.events.map((e) => e['reason'])).toEqual(['LannerQuarantine', 'LannerRelease']);
   });
 
+  it('refuses --dry-run on a release rather than releasing for real, and leaves the quarantine in place', async () => {
+    expect((await lanner(['quarantine', 'shop/checkout-7f9', '--kubeconfig', k.kubeconfig])).code).toBe(0);
+    const r = await lanner(['release', 'shop/checkout-7f9', '--kubeconfig', k.kubeconfig, '--dry-run']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('a release has no dry run');
+    expect(k.api.pod('shop', 'checkout-7f9')!.metadata['labels']).toEqual({ app: 'checkout', [QUARANTINE_LABEL]: 'true' });
+  });
+
   it('changes nothing with --dry-run', async () => {
     const q = await lanner(['quarantine', 'shop/checkout-7f9', '--kubeconfig', k.kubeconfig, '--dry-run']);
     expect(q.code).toBe(0);
