@@ -283,6 +283,27 @@ function envPaths(node: Raw = DEFAULTS, prefix: string[] = []): { path: string[]
 
 export const ENVIRONMENT_VARIABLES: readonly string[] = envPaths().map((p) => p.env);
 
+/** The known name closest to `name` by edit distance, when close enough to be a typo. */
+function nearest(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(name.length / 6)) + 1;
+  for (const candidate of known) {
+    const d = editDistance(name, candidate);
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
 function applyEnv(raw: Raw, env: NodeJS.ProcessEnv): string[] {
   const problems: string[] = [];
   const known = new Map(envPaths().map((p) => [p.env, p]));
@@ -290,7 +311,10 @@ function applyEnv(raw: Raw, env: NodeJS.ProcessEnv): string[] {
     if (!name.startsWith('LANNER_') || text === undefined) continue;
     const entry = known.get(name);
     if (!entry) {
-      problems.push(`${name}: unknown environment override; known ones are listed by \`lanner config env\``);
+      const near = nearest(name, [...known.keys()]);
+      problems.push(
+        `${name}: unknown environment override${near ? `; did you mean ${near}?` : ''} (each config key is one variable: LANNER_ then its path in capitals, dots as _, e.g. LANNER_INGEST_HTTP_LISTEN for ingest.http.listen; lanner.example.yaml lists every key)`,
+      );
       continue;
     }
     setPath(raw, entry.path, fromEnvText(text, entry.sample));

@@ -73,8 +73,15 @@ describe('loadConfig', () => {
     expect(text).toMatch(/falco\.grpc\.poll_interval: "soon" is invalid: expected a duration/);
     expect(text).toMatch(/ingest\.http\.listen: "nowhere" is invalid: expected HOST:PORT/);
     expect(text).toMatch(/server\.listen: "127\.0\.0\.1:99999" is invalid/);
-    expect(text).toContain('LANNER_NOPE: unknown environment override');
+    expect(text).toContain('LANNER_NOPE: unknown environment override (each config key is one variable');
     expect(problems.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('suggests the override a misspelt environment variable was meant to be, and only a near one', () => {
+    const problemsFor = (env: Record<string, string>): string => problemsOf(() => loadConfig({ env })).problems.join('\n');
+    expect(problemsFor({ LANNER_INGEST_HTTP_LISTN: '127.0.0.1:1' })).toContain('LANNER_INGEST_HTTP_LISTN: unknown environment override; did you mean LANNER_INGEST_HTTP_LISTEN?');
+    expect(problemsFor({ LANNER_SERVER_MAX_CONECTIONS: '5' })).toContain('did you mean LANNER_SERVER_MAX_CONNECTIONS?');
+    expect(problemsFor({ LANNER_SOMETHING_ELSE_ENTIRELY: '1' })).not.toContain('did you mean');
   });
 
   it('refuses key combinations that cannot work', () => {
