@@ -3,10 +3,9 @@
  * an unreadable file, and files around a size limit; and the real CLI run with a deadline, so a
  * hang fails the test at once and leaves no process behind.
  */
+import { tempDirs } from '../support/temp-dirs.js';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { LANNER_BIN } from '../support/cli.js';
 import { REPO_ROOT } from '../support/shared.js';
 
@@ -60,8 +59,11 @@ export function rulesTextOfSize(bytes: number): string {
   return text;
 }
 
+/** Removed after the importing test file's tests, by the shared helper. */
+const madeDirs = tempDirs();
+
 export function tempDir(prefix = 'lanner-file-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  return madeDirs(prefix.replace(/^lanner-/, '').replace(/-$/, ''));
 }
 
 export interface TimedRun {
